@@ -1,0 +1,59 @@
+/**
+ * `warren dht`: a DHT-only node in the foreground. Saves its id and routing table in the data dir
+ * on shutdown (SIGINT/SIGTERM) and every few minutes, and rejoins from them on the next start.
+ */
+import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { Dht } from '../../dht/dht.js';
+import { createNodeRuntime } from '../../runtime/node-runtime.js';
+import { CliError } from '../errors.js';
+import { dataDir, parseBootstrap, parseHost, parsePort, type NetworkFlags } from '../options.js';
+import { createOutput } from '../output.js';
+
+export async function dhtCommand(flags: NetworkFlags & { port?: string; dataDir?: string }): Promise<void> {
+  const host = flags.host === undefined ? '0.0.0.0' : parseHost(flags.host);
+  const port = flags.port === undefined ? 6881 : parsePort(flags.port, { allowZero: true });
+  const bootstrap = parseBootstrap(flags.bootstrap);
+  const dir = dataDir(flags.dataDir);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new CliError(`cannot use data dir ${dir}: ${(error as Error).message}`);
+  }
+  const out = createOutput(flags.json === true);
+  const dht = new Dht(
+    {
+      host,
+      port,
+      bootstrap,
+      statePath: join(dir, 'dht-state.json'),
+      log: (level, message) => {
+        if (level !== 'debug') out.note(`${level}: ${message}`);
+      },
+    },
+    createNodeRuntime(),
+  );
+  const startup = dht.start().catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new CliError(`port ${port} on ${host} is already in use`);
+    throw error;
+  });
+  const stopped = new Promise<number>((resolve) => {
+    const stop = () => {
+      void startup.then(async () => {
+        const contacts = dht.table.size;
+        await dht.close();
+        resolve(contacts);
+      });
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await startup;
+  const { nodeId, address } = dht.stats();
+  out.event(
+    { event: 'ready', nodeId, host: address.host, port: address.port },
+    `DHT node ${nodeId} listening on ${address.host}:${address.port} (${dht.table.size} contacts)`,
+  );
+  const contacts = await stopped;
+  out.event({ event: 'stopped', contacts }, `saved routing table (${contacts} contacts)`);
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+/**
+ * The `warren` command line. Every command exits 0 on success and non-zero with a one-line
+ * reason on stderr on failure; `--json` switches output to JSON lines on stdout.
+ */
+import { Command, CommanderError } from 'commander';
+import { announceCommand } from './commands/announce.js';
+import { demoCommand } from './commands/demo.js';
+import { dhtCommand } from './commands/dht.js';
+import { itemGetCommand, itemPutCommand } from './commands/item.js';
+import { lookupCommand } from './commands/lookup.js';
+import { CliError } from './errors.js';
+
+const BOOTSTRAP_HELP = 'bootstrap nodes, host:port,... (default: the public mainline routers)';
+
+function withNetworkOptions(command: Command): Command {
+  return command
+    .option('--bootstrap <list>', BOOTSTRAP_HELP)
+    .option('--no-bootstrap', 'do not contact any bootstrap node')
+    .option('--host <ip>', 'local IPv4 address to bind')
+    .option('--json', 'JSON lines on stdout');
+}
+
+const program = new Command()
+  .name('warren')
+  .description('warren: a peer-to-peer node for the BitTorrent mainline DHT')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+withNetworkOptions(program.command('dht').description('run a DHT-only node in the foreground'))
+  .option('--port <port>', 'UDP port (default 6881, 0 for any)')
+  .option('--data-dir <dir>', 'where to keep the routing table (default: $XDG_DATA_HOME/warren)')
+  .action(dhtCommand);
+
+withNetworkOptions(program.command('lookup').description('find peers of a swarm through the DHT'))
+  .argument('<infohash>', '40 hex characters')
+  .action(lookupCommand);
+
+withNetworkOptions(program.command('announce').description('announce that we serve a swarm'))
+  .argument('<infohash>', '40 hex characters')
+  .option('--port <port>', 'TCP port peers should connect to')
+  .action(announceCommand);
+
+const item = program.command('item').description('BEP 44 items stored in the DHT');
+withNetworkOptions(item.command('put').description('store an immutable item; prints its target'))
+  .argument('<value>', 'the string to store')
+  .action(itemPutCommand);
+withNetworkOptions(item.command('get').description("print an item's value"))
+  .argument('<target>', '40 hex characters')
+  .action(itemGetCommand);
+
+program
+  .command('demo')
+  .description('run a small local DHT on 127.0.0.1: announce and look up a swarm, printed as it happens')
+  .option('--nodes <n>', 'number of DHT nodes', '30')
+  .option('--json', 'JSON lines on stdout')
+  .action(demoCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof CliError) {
+    process.stderr.write(`warren: ${error.message}\n`);
+    process.exit(error.exitCode);
+  }
+  process.stderr.write(`warren: ${(error as Error).message}\n`);
+  process.exit(1);
+}
+process.exit(0);

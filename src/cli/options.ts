@@ -1,0 +1,74 @@
+/**
+ * Parsing and checking of the options every command shares. Bad values raise `CliError` with
+ * exit code 2 and a one-line reason.
+ */
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { isValidIpv4 } from '../codec/compact.js';
+import { DEFAULT_BOOTSTRAP } from '../dht/dht.js';
+import { parseHostPort } from '../dht/endpoint.js';
+import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';
+import { CliError } from './errors.js';
+
+/** The options of every networked command, as commander hands them over. */
+export interface NetworkFlags {
+  bootstrap?: string | false;
+  host?: string;
+  json?: boolean;
+}
+
+export function parsePort(text: string, { allowZero = false } = {}): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535 || (port === 0 && !allowZero)) {
+    throw new CliError(`bad port "${text}": expected ${allowZero ? 0 : 1}-65535`, 2);
+  }
+  return port;
+}
+
+export function parseHost(text: string): string {
+  if (!isValidIpv4(text)) throw new CliError(`bad host "${text}": expected an IPv4 address such as 127.0.0.1`, 2);
+  return text;
+}
+
+/** `--bootstrap a:1,b:2` → list; `--no-bootstrap` → false; absent → the public routers. */
+export function parseBootstrap(value: string | false | undefined): string[] | false {
+  if (value === false) return false;
+  if (value === undefined) return DEFAULT_BOOTSTRAP;
+  const list = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+  if (list.length === 0) throw new CliError('--bootstrap needs at least one host:port', 2);
+  for (const entry of list) {
+    try {
+      parseHostPort(entry);
+    } catch (error) {
+      throw new CliError(`bad --bootstrap entry: ${(error as Error).message}`, 2);
+    }
+  }
+  return list;
+}
+
+export function parseInfoHashArg(text: string): InfoHash {
+  try {
+    return toInfoHash(text);
+  } catch (error) {
+    throw new CliError(`bad infohash: ${(error as Error).message}`, 2);
+  }
+}
+
+export function parseTargetArg(text: string): ItemTarget {
+  try {
+    return toItemTarget(text);
+  } catch (error) {
+    throw new CliError(`bad item target: ${(error as Error).message}`, 2);
+  }
+}
+
+/** The data directory: the flag, else $WARREN_DATA_DIR, else XDG's data home. */
+export function dataDir(flag: string | undefined): string {
+  if (flag) return flag;
+  if (process.env.WARREN_DATA_DIR) return process.env.WARREN_DATA_DIR;
+  const xdg = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+  return join(xdg, 'warren');
+}

@@ -1,0 +1,4 @@
+/** `ping`: any node answers with just its id (added by the transport). */
+import type { QueryHandler } from './context.js';
+
+export const handlePing: QueryHandler = () => ({});

@@ -1,0 +1,69 @@
+/**
+ * The one door to the outside world. Protocol engines receive a `Runtime` and never touch
+ * sockets, clocks, `Math.random` or the file system directly; this is what lets the same engine
+ * run on real sockets (`createNodeRuntime`) and on a simulated network (`VirtualNetwork`).
+ */
+
+/** A UDP/TCP endpoint. `host` is a dotted IPv4 string. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** A scheduled callback; `cancel()` is idempotent. */
+export interface Timer {
+  cancel(): void;
+}
+
+/** A bound UDP socket. Datagrams are delivered whole or not at all. */
+export interface UdpSocket {
+  /** The address actually bound (port resolved when 0 was asked for). */
+  readonly local: Endpoint;
+  /** Sends one datagram. Never throws for an unreachable peer; the datagram is simply lost. */
+  send(data: Uint8Array, to: Endpoint): void;
+  /** Installs the (single) receive handler. */
+  onMessage(handler: (data: Uint8Array, from: Endpoint) => void): void;
+  close(): void;
+}
+
+/** A connected TCP stream. */
+export interface TcpConnection {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  write(data: Uint8Array): void;
+  onData(handler: (data: Uint8Array) => void): void;
+  /** Called once, when the connection ends for any reason (`error` set when it failed). */
+  onClose(handler: (error?: Error) => void): void;
+  close(): void;
+}
+
+/** A listening TCP socket. */
+export interface TcpServer {
+  readonly local: Endpoint;
+  onConnection(handler: (conn: TcpConnection) => void): void;
+  close(): void;
+}
+
+/** The little file access engines need: whole small files, written atomically. */
+export interface FileStore {
+  /** Returns the file's bytes, or `undefined` when it does not exist. */
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  /** Writes the whole file atomically (a crash leaves either the old or the new content). */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  mkdir(path: string): Promise<void>;
+}
+
+export interface Runtime {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  setTimer(ms: number, fn: () => void): Timer;
+  /** Uniform in [0, 1). */
+  random(): number;
+  randomBytes(n: number): Uint8Array;
+  udp(bind: Endpoint): Promise<UdpSocket>;
+  tcpListen(bind: Endpoint): Promise<TcpServer>;
+  tcpConnect(to: Endpoint): Promise<TcpConnection>;
+  readonly fs: FileStore;
+  /** Resolves a host name to an IPv4 address (a dotted IPv4 string resolves to itself). */
+  resolveHost(name: string): Promise<string>;
+}

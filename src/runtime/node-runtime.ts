@@ -1,0 +1,301 @@
+/**
+ * The real `Runtime` on Node.js: `performance.now()`, `setTimeout`, `node:crypto` randomness,
+ * `node:dgram` UDP (IPv4), `node:net` TCP and `node:fs/promises`. The CLI and end-to-end tests
+ * build engines on it; unit tests use `VirtualNetwork` instead.
+ */
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { open, mkdir, readFile, rename, unlink } from 'node:fs/promises';
+import net, { isIPv4 } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { Endpoint, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
+
+/** Largest delay `setTimeout` accepts; longer timers are chained. */
+const MAX_TIMEOUT = 0x7fffffff;
+/** Receive buffer asked for each UDP socket: benchmarks run hundreds of nodes on one host. */
+const RECV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+function setNodeTimer(ms: number, fn: () => void): Timer {
+  let handle: NodeJS.Timeout | undefined;
+  const arm = (remaining: number): void => {
+    const step = Math.min(remaining, MAX_TIMEOUT);
+    handle = setTimeout(() => {
+      if (remaining > MAX_TIMEOUT) arm(remaining - MAX_TIMEOUT);
+      else fn();
+    }, step);
+  };
+  arm(ms > 0 ? ms : 0);
+  return { cancel: () => clearTimeout(handle) };
+}
+
+/** `random()` from a pooled crypto buffer: 53 random bits per call, refilled 4 KiB at a time. */
+function pooledRandom(): () => number {
+  let pool = cryptoRandomBytes(4096);
+  let offset = 0;
+  return () => {
+    if (offset + 8 > pool.length) {
+      pool = cryptoRandomBytes(4096);
+      offset = 0;
+    }
+    const hi = pool.readUInt32BE(offset) >>> 11; // 21 bits
+    const lo = pool.readUInt32BE(offset + 4);
+    offset += 8;
+    return (hi * 0x100000000 + lo) / 0x20000000000000;
+  };
+}
+
+/** Node reports IPv4-mapped IPv6 addresses on dual-stack sockets; `Endpoint.host` is plain IPv4. */
+function plainHost(address: string | undefined): string {
+  if (address === undefined) return '0.0.0.0';
+  return address.startsWith('::ffff:') ? address.slice(7) : address;
+}
+
+/** A `node:dgram` udp4 socket. Send failures are counted in `sendErrors`, never thrown. */
+export class NodeUdpSocket implements UdpSocket {
+  /** Datagrams that could not be sent (bad port, closed socket, kernel error). */
+  sendErrors = 0;
+  /** The last synchronous send failure, for diagnostics. */
+  lastSendError: Error | undefined;
+  /** Errors the socket emitted after binding. */
+  socketErrors = 0;
+  /** Receive buffer size actually in effect (0 when it could not be set). */
+  recvBufferSize = 0;
+  /** Why the larger receive buffer could not be set, if it could not. */
+  recvBufferError: Error | undefined;
+  private handler: ((data: Uint8Array, from: Endpoint) => void) | undefined;
+  private closed = false;
+  private readonly onSent = (error: Error | null): void => {
+    if (error) this.sendErrors++;
+  };
+
+  constructor(
+    private readonly socket: dgram.Socket,
+    readonly local: Endpoint,
+  ) {
+    socket.on('message', (msg, rinfo) => {
+      this.handler?.(msg, { host: plainHost(rinfo.address), port: rinfo.port });
+    });
+    socket.on('error', () => {
+      this.socketErrors++;
+    });
+    try {
+      socket.setRecvBufferSize(RECV_BUFFER_BYTES);
+      this.recvBufferSize = socket.getRecvBufferSize();
+    } catch (error) {
+      // The kernel may refuse (limits); the default buffer still works, only with more drops.
+      this.recvBufferError = error as Error;
+    }
+  }
+
+  send(data: Uint8Array, to: Endpoint): void {
+    if (this.closed) {
+      this.sendErrors++;
+      return;
+    }
+    try {
+      this.socket.send(data, to.port, to.host, this.onSent);
+    } catch (error) {
+      // Synchronous failures (ERR_SOCKET_BAD_PORT, bad address): the datagram is simply lost.
+      this.sendErrors++;
+      this.lastSendError = error as Error;
+    }
+  }
+
+  onMessage(handler: (data: Uint8Array, from: Endpoint) => void): void {
+    this.handler = handler;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+function bindUdp(bind: Endpoint): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket({ type: 'udp4' });
+    const onError = (error: Error): void => {
+      socket.close();
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.bind(bind.port, bind.host, () => {
+      socket.off('error', onError);
+      const address = socket.address();
+      resolve(new NodeUdpSocket(socket, Object.freeze({ host: plainHost(address.address), port: address.port })));
+    });
+  });
+}
+
+/** A `node:net` socket as a `TcpConnection`; `onClose` fires exactly once. */
+class NodeTcpConnection implements TcpConnection {
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  private closeHandler: ((error?: Error) => void) | undefined;
+  private closed = false;
+  private closeReported = false;
+  private error: Error | undefined;
+
+  constructor(private readonly socket: net.Socket) {
+    this.local = Object.freeze({ host: plainHost(socket.localAddress), port: socket.localPort ?? 0 });
+    this.remote = Object.freeze({ host: plainHost(socket.remoteAddress), port: socket.remotePort ?? 0 });
+    socket.setNoDelay(true);
+    socket.on('error', (error) => {
+      this.error ??= error;
+    });
+    socket.on('close', () => {
+      this.closed = true;
+      this.reportClose();
+    });
+  }
+
+  write(data: Uint8Array): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.write(data);
+  }
+
+  onData(handler: (data: Uint8Array) => void): void {
+    this.socket.removeAllListeners('data');
+    this.socket.on('data', handler);
+  }
+
+  onClose(handler: (error?: Error) => void): void {
+    this.closeHandler = handler;
+    if (this.closed) queueMicrotask(() => this.reportClose());
+  }
+
+  close(): void {
+    if (this.socket.destroyed) return;
+    if (this.socket.writableEnded) {
+      this.socket.destroy();
+      return;
+    }
+    // Flush what was written, send FIN, then release the descriptor.
+    this.socket.end(() => this.socket.destroy());
+  }
+
+  private reportClose(): void {
+    if (this.closeReported || this.closeHandler === undefined) return;
+    this.closeReported = true;
+    this.closeHandler(this.error);
+  }
+}
+
+/** A `node:net` server as a `TcpServer`. */
+class NodeTcpServer implements TcpServer {
+  private handler: ((conn: TcpConnection) => void) | undefined;
+  private backlog: TcpConnection[] = [];
+  /** Errors the server emitted after listening. */
+  errors = 0;
+
+  constructor(
+    private readonly server: net.Server,
+    readonly local: Endpoint,
+  ) {
+    server.on('connection', (socket) => {
+      const conn = new NodeTcpConnection(socket);
+      if (this.handler) this.handler(conn);
+      else this.backlog.push(conn);
+    });
+    server.on('error', () => {
+      this.errors++;
+    });
+  }
+
+  onConnection(handler: (conn: TcpConnection) => void): void {
+    this.handler = handler;
+    const waiting = this.backlog;
+    this.backlog = [];
+    for (const conn of waiting) handler(conn);
+  }
+
+  close(): void {
+    if (this.server.listening) this.server.close();
+  }
+}
+
+function listenTcp(bind: Endpoint): Promise<TcpServer> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    const onError = (error: Error): void => reject(error);
+    server.once('error', onError);
+    server.listen({ host: bind.host, port: bind.port }, () => {
+      server.off('error', onError);
+      const address = server.address() as net.AddressInfo;
+      resolve(new NodeTcpServer(server, Object.freeze({ host: plainHost(address.address), port: address.port })));
+    });
+  });
+}
+
+function connectTcp(to: Endpoint): Promise<TcpConnection> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: to.host, port: to.port });
+    const onError = (error: Error): void => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(new NodeTcpConnection(socket));
+    });
+  });
+}
+
+/** `node:fs/promises` with atomic writes (temp file, fsync, rename). */
+const nodeFileStore: FileStore = {
+  async readFile(path: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  },
+
+  async writeFile(path: string, data: Uint8Array): Promise<void> {
+    const tmp = `${path}.tmp-${cryptoRandomBytes(6).toString('hex')}`;
+    const handle = await open(tmp, 'w');
+    try {
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(tmp, path);
+    } catch (error) {
+      // Best-effort cleanup; the write failure is the error worth reporting.
+      await unlink(tmp).catch((cleanupError: unknown) => cleanupError);
+      throw error;
+    }
+  },
+
+  async mkdir(path: string): Promise<void> {
+    await mkdir(path, { recursive: true });
+  },
+};
+
+/** Resolves a name to an IPv4 address with the system resolver; dotted IPv4 returns itself. */
+async function resolveHost(name: string): Promise<string> {
+  if (isIPv4(name)) return name;
+  const { address } = await lookup(name, { family: 4 });
+  return address;
+}
+
+/** Creates the real runtime. Timers are ref'd: a node with live timers keeps the process alive until closed. */
+export function createNodeRuntime(): Runtime {
+  return {
+    now: () => performance.now(),
+    setTimer: setNodeTimer,
+    random: pooledRandom(),
+    randomBytes: (n) => cryptoRandomBytes(n),
+    udp: bindUdp,
+    tcpListen: listenTcp,
+    tcpConnect: connectTcp,
+    fs: nodeFileStore,
+    resolveHost,
+  };
+}

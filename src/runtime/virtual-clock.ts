@@ -1,0 +1,297 @@
+/**
+ * A simulated clock for tests and simulations. Time stands still until the test calls
+ * `advance`, `runUntil` or `run`; those fire due timers in time order.
+ *
+ * Semantics: all timers due at virtual time `t` run (in the order they were scheduled), then all
+ * promise continuations settle, then time moves on. "Settle" means the microtask queue is drained
+ * completely, including continuations queued by continuations (a `process.nextTick` queued after
+ * the point of drain is also run). Work that waits on real I/O (real sockets, real disk) is not
+ * waited for: virtual engines must only await virtual things.
+ *
+ * Timers live in a 4-ary heap ordered by (time, sequence number); cancelled timers stay in the
+ * heap and are skipped lazily, and the heap is compacted when most of it is cancelled.
+ */
+import type { Timer } from './interfaces.js';
+
+/** One scheduled callback; it is also the `Timer` handle returned to the scheduler. */
+class TimerEntry implements Timer {
+  /** Set once the timer fired or was cancelled. */
+  done = false;
+  constructor(
+    readonly time: number,
+    readonly seq: number,
+    public fn: (() => void) | undefined,
+    private readonly clock: VirtualClock,
+  ) {}
+
+  cancel(): void {
+    if (this.done) return;
+    this.done = true;
+    this.fn = undefined;
+    this.clock.onCancel();
+  }
+}
+
+/** Every this many timer batches the clock yields a real macrotask so I/O and test runners breathe. */
+const BATCHES_PER_MACROTASK = 1024;
+
+/** Resolves after every microtask queued so far (and the ones they queue) has run. */
+function drainMicrotasks(): Promise<void> {
+  return new Promise((resolve) => process.nextTick(resolve));
+}
+
+function macrotask(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/**
+ * A virtual monotonic clock in milliseconds, starting at 0. Shared by every host of a
+ * `VirtualNetwork`; tests drive it. Timer callbacks that throw make the driving call
+ * (`advance`/`runUntil`/`run`) reject with that error.
+ */
+export class VirtualClock {
+  private current = 0;
+  private seq = 0;
+  private slots: (TimerEntry | undefined)[] = [];
+  private freeIds: number[] = [];
+  private ids = new Int32Array(1024);
+  private times = new Float64Array(1024);
+  private seqs = new Float64Array(1024);
+  private size = 0;
+  private live = 0;
+  private running = false;
+  private batchesSinceYield = 0;
+
+  /** Current virtual time in ms. */
+  now(): number {
+    return this.current;
+  }
+
+  /** Number of timers scheduled and neither fired nor cancelled. */
+  get pending(): number {
+    return this.live;
+  }
+
+  /** Schedules `fn` at now + ms (negative or NaN delays count as 0). */
+  setTimer(ms: number, fn: () => void): Timer {
+    const delay = ms > 0 ? ms : 0;
+    const entry = new TimerEntry(this.current + delay, this.seq++, fn, this);
+    this.push(entry);
+    this.live++;
+    return entry;
+  }
+
+  /** @internal Called by a timer when it is cancelled. */
+  onCancel(): void {
+    this.live--;
+    const dead = this.size - this.live;
+    if (dead > 1024 && dead > this.live) this.compact();
+  }
+
+  /**
+   * Runs due timers in time order (FIFO for equal times) up to now+ms, letting promise
+   * continuations settle after each group of timers sharing a time; ends with now = old now + ms.
+   */
+  async advance(ms: number): Promise<void> {
+    await this.drive(this.current + Math.max(0, ms), undefined);
+  }
+
+  /**
+   * Runs until `done()` is true (checked before starting, after every timer, and after every
+   * settle) or `limitMs` of virtual time passes; returns whether `done()` became true. When done,
+   * the clock stays at the time of the timer that made it so; otherwise it ends at start + limitMs.
+   */
+  async runUntil(done: () => boolean, limitMs: number): Promise<boolean> {
+    return this.drive(this.current + Math.max(0, limitMs), done);
+  }
+
+  /**
+   * Runs events until `p` settles and returns its value (or rethrows its rejection). Rejects with
+   * an Error (`code` 'ETIMEDOUT') when `limitMs` virtual ms (default one day) pass first, or
+   * (`code` 'EDEADLOCK') when no timer is left that could ever settle it.
+   */
+  async run<T>(p: Promise<T>, limitMs = 86_400_000): Promise<T> {
+    let settled = false;
+    const watched = p.then(
+      (value) => {
+        settled = true;
+        return value;
+      },
+      (error: unknown) => {
+        settled = true;
+        throw error;
+      },
+    );
+    // Keep an unobserved rejection from being reported before we return it.
+    watched.catch(() => undefined);
+    const start = this.current;
+    const ok = await this.drive(start + Math.max(0, limitMs), () => settled, true);
+    if (!ok) {
+      const stuck = this.live === 0 && this.current - start < limitMs;
+      const error = new Error(
+        stuck
+          ? `VirtualClock.run: promise unsettled and no timers pending at ${this.current} ms`
+          : `VirtualClock.run: promise unsettled after ${limitMs} virtual ms`,
+      ) as Error & { code: string };
+      error.code = stuck ? 'EDEADLOCK' : 'ETIMEDOUT';
+      throw error;
+    }
+    return watched;
+  }
+
+  /** The event loop: fires batches of equal-time timers up to `target`, settling between. */
+  private async drive(target: number, done: (() => boolean) | undefined, stopWhenIdle = false): Promise<boolean> {
+    if (this.running) throw new Error('VirtualClock: advance/runUntil/run already in progress');
+    this.running = true;
+    try {
+      // Enter microtask context so the first drain really waits for the whole queue.
+      await Promise.resolve();
+      await drainMicrotasks();
+      if (done?.()) return true;
+      for (;;) {
+        const first = this.peek();
+        if (first === undefined) {
+          if (stopWhenIdle) return false;
+          break;
+        }
+        if (first.time > target) break;
+        const t = first.time;
+        this.current = t;
+        let stop = false;
+        for (let top = this.peek(); top !== undefined && top.time === t; top = this.peek()) {
+          this.pop();
+          const fn = top.fn as () => void;
+          top.fn = undefined;
+          top.done = true;
+          this.live--;
+          fn();
+          if (done?.()) {
+            stop = true;
+            break;
+          }
+        }
+        if (++this.batchesSinceYield >= BATCHES_PER_MACROTASK) {
+          this.batchesSinceYield = 0;
+          await macrotask();
+        }
+        await drainMicrotasks();
+        if (stop || done?.()) return true;
+      }
+      if (Number.isFinite(target) && target > this.current) this.current = target;
+      return done?.() ?? false;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** The earliest live timer, discarding cancelled ones from the top. */
+  private peek(): TimerEntry | undefined {
+    const slots = this.slots;
+    const ids = this.ids;
+    while (this.size > 0) {
+      const top = slots[ids[0]] as TimerEntry;
+      if (!top.done) return top;
+      this.pop();
+    }
+    return undefined;
+  }
+
+  /*
+   * The heap is 4-ary and holds only numbers: keys (time, seq) and a slot id per element, in
+   * typed arrays. Entries sit still in `slots`; sifting moves numbers, never object pointers, so
+   * it stays cache-friendly and free of GC write barriers with millions of timers.
+   */
+
+  private push(entry: TimerEntry): void {
+    if (this.size === this.times.length) this.grow(this.size * 2);
+    const id = this.freeIds.length > 0 ? (this.freeIds.pop() as number) : this.slots.length;
+    this.slots[id] = entry;
+    this.siftUp(this.size++, entry.time, entry.seq, id);
+  }
+
+  private siftUp(start: number, time: number, seq: number, id: number): void {
+    const { times, seqs, ids } = this;
+    let i = start;
+    while (i > 0) {
+      const parent = (i - 1) >> 2;
+      const pt = times[parent];
+      if (pt < time || (pt === time && seqs[parent] < seq)) break;
+      times[i] = pt;
+      seqs[i] = seqs[parent];
+      ids[i] = ids[parent];
+      i = parent;
+    }
+    times[i] = time;
+    seqs[i] = seq;
+    ids[i] = id;
+  }
+
+  /** Removes the top element and frees its slot. */
+  private pop(): void {
+    const topId = this.ids[0];
+    this.slots[topId] = undefined;
+    this.freeIds.push(topId);
+    const last = --this.size;
+    if (last > 0) this.siftDown(0, this.times[last], this.seqs[last], this.ids[last]);
+  }
+
+  private siftDown(start: number, time: number, seq: number, id: number): void {
+    const { times, seqs, ids } = this;
+    const n = this.size;
+    let i = start;
+    for (;;) {
+      const first = 4 * i + 1;
+      if (first >= n) break;
+      let best = first;
+      let bt = times[first];
+      let bs = seqs[first];
+      const end = first + 4 < n ? first + 4 : n;
+      for (let c = first + 1; c < end; c++) {
+        const ct = times[c];
+        if (ct < bt || (ct === bt && seqs[c] < bs)) {
+          best = c;
+          bt = ct;
+          bs = seqs[c];
+        }
+      }
+      if (time < bt || (time === bt && seq < bs)) break;
+      times[i] = bt;
+      seqs[i] = bs;
+      ids[i] = ids[best];
+      i = best;
+    }
+    times[i] = time;
+    seqs[i] = seq;
+    ids[i] = id;
+  }
+
+  private grow(capacity: number): void {
+    const times = new Float64Array(capacity);
+    const seqs = new Float64Array(capacity);
+    const ids = new Int32Array(capacity);
+    times.set(this.times.subarray(0, this.size));
+    seqs.set(this.seqs.subarray(0, this.size));
+    ids.set(this.ids.subarray(0, this.size));
+    this.times = times;
+    this.seqs = seqs;
+    this.ids = ids;
+  }
+
+  /** Drops cancelled entries and rebuilds the heap bottom-up. */
+  private compact(): void {
+    const kept: TimerEntry[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const entry = this.slots[this.ids[i]] as TimerEntry;
+      if (!entry.done) kept.push(entry);
+    }
+    this.slots = kept;
+    this.freeIds = [];
+    this.size = kept.length;
+    for (let i = 0; i < kept.length; i++) {
+      this.times[i] = kept[i].time;
+      this.seqs[i] = kept[i].seq;
+      this.ids[i] = i;
+    }
+    for (let i = (kept.length - 2) >> 2; i >= 0; i--) this.siftDown(i, this.times[i], this.seqs[i], this.ids[i]);
+  }
+}

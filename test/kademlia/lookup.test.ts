@@ -1,0 +1,333 @@
+import { describe, test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Timer } from '../../src/runtime/interfaces.js';
+import { iterativeLookup, type LookupDeps, type LookupReply, type LookupResult } from '../../src/kademlia/lookup.js';
+import { RoutingTable, type Contact } from '../../src/kademlia/routing-table.js';
+import { RttEstimator } from '../../src/kademlia/rtt-estimator.js';
+import { compareDistance, idToHex } from '../../src/kademlia/id.js';
+
+/** Deterministic PRNG (mulberry32). */
+function prng(seed: number): { bytes: (n: number) => Uint8Array; int: (n: number) => number } {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  return { bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff), int: (n) => next() % n };
+}
+
+/** A virtual clock with a timer queue; time only moves when the test runs it. */
+class FakeScheduler {
+  now = 0;
+  private seq = 0;
+  private queue: { at: number; seq: number; fn: () => void; cancelled: boolean }[] = [];
+
+  setTimer(ms: number, fn: () => void): Timer {
+    const t = { at: this.now + Math.max(0, ms), seq: this.seq++, fn, cancelled: false };
+    let lo = 0;
+    let hi = this.queue.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const q = this.queue[mid]!;
+      if (q.at < t.at || (q.at === t.at && q.seq < t.seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    this.queue.splice(lo, 0, t);
+    return { cancel: () => void (t.cancelled = true) };
+  }
+
+  /** Fires timers in time order until `p` settles; between timers, pending promise callbacks run. */
+  async runUntil<T>(p: Promise<T>): Promise<T> {
+    let settled = false;
+    let value: T | undefined;
+    void p.then((v) => {
+      settled = true;
+      value = v;
+    });
+    for (;;) {
+      await new Promise((r) => setImmediate(r));
+      if (settled) return value as T;
+      let t = this.queue.shift();
+      while (t?.cancelled === true) t = this.queue.shift();
+      if (t === undefined) throw new Error('deadlock: promise unsettled and no timers left');
+      this.now = t.at;
+      t.fn();
+    }
+  }
+
+  /** Fires every remaining timer (late replies after a lookup ended). */
+  async drain(): Promise<void> {
+    await this.runUntil(new Promise<void>(() => undefined)).catch((e: unknown) => {
+      assert.match(String(e), /deadlock/);
+    });
+  }
+}
+
+interface SimNode {
+  contact: Contact<string>;
+  table: RoutingTable<string>;
+  rtt: number;
+  dead: boolean;
+}
+
+const ID_BYTES = 20;
+const HARD_TIMEOUT = 2000;
+
+/** 2,000 nodes whose tables are filled from global knowledge (every other node heard once, in random order). */
+function buildNetwork(n: number, seed: number) {
+  const rnd = prng(seed);
+  const nodes: SimNode[] = [];
+  for (let i = 0; i < n; i++) {
+    const contact = { id: rnd.bytes(ID_BYTES), address: `10.${i >> 8}.${i & 0xff}.1:6881` };
+    const table = new RoutingTable<string>({ now: () => 0, ping: () => Promise.resolve(true) }, { localId: contact.id });
+    nodes.push({ contact, table, rtt: 20 + rnd.int(81), dead: false });
+  }
+  const order = nodes.map((_, i) => i);
+  for (const node of nodes) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = rnd.int(i + 1);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const i of order) node.table.heard(nodes[i]!.contact);
+  }
+  return { nodes, byAddress: new Map(nodes.map((x) => [x.contact.address, x])), rnd };
+}
+
+type Net = ReturnType<typeof buildNetwork>;
+
+function makeDeps(net: Net, sched: FakeScheduler, rtt: RttEstimator, log?: string[]): LookupDeps<string, never> {
+  return {
+    now: () => sched.now,
+    setTimer: (ms, fn) => sched.setTimer(ms, fn),
+    rtt,
+    key: (c) => c.address,
+    query: (contact, target) =>
+      new Promise<LookupReply<string, never> | undefined>((resolve) => {
+        log?.push(contact.address);
+        const node = net.byAddress.get(contact.address);
+        if (node === undefined || node.dead) {
+          sched.setTimer(HARD_TIMEOUT, () => resolve(undefined));
+          return;
+        }
+        sched.setTimer(node.rtt, () => resolve({ contacts: node.table.closest(target, 8) }));
+      }),
+  };
+}
+
+function trueClosest(net: Net, target: Uint8Array, k = 8): string[] {
+  return net.nodes
+    .filter((x) => !x.dead)
+    .map((x) => x.contact)
+    .sort((a, b) => compareDistance(target, a.id, b.id))
+    .slice(0, k)
+    .map((c) => idToHex(c.id));
+}
+
+const resultIds = (r: LookupResult<string, unknown>): string[] => r.closest.map((c) => idToHex(c.contact.id));
+
+describe('iterativeLookup on a 2,000-node in-memory network', () => {
+  let net: Net;
+  before(() => {
+    net = buildNetwork(2000, 99);
+  });
+
+  async function successRate(lookups: number, rtt: RttEstimator): Promise<{ rate: number; results: LookupResult<string, never>[] }> {
+    const sched = new FakeScheduler();
+    let ok = 0;
+    const results: LookupResult<string, never>[] = [];
+    for (let i = 0; i < lookups; i++) {
+      let initiator = net.nodes[net.rnd.int(net.nodes.length)]!;
+      while (initiator.dead) initiator = net.nodes[net.rnd.int(net.nodes.length)]!;
+      const target = net.rnd.bytes(ID_BYTES);
+      const seeds = initiator.table.closest(target, 8);
+      const r = await sched.runUntil(iterativeLookup(makeDeps(net, sched, rtt), target, seeds));
+      results.push(r);
+      if (resultIds(r).join() === trueClosest(net, target).join()) ok++;
+    }
+    return { rate: ok / lookups, results };
+  }
+
+  test('finds the true 8 closest in >= 99% of lookups', async () => {
+    const { rate, results } = await successRate(200, new RttEstimator());
+    assert.ok(rate >= 0.99, `success rate ${rate}`);
+    for (const r of results) {
+      assert.equal(r.aborted, false);
+      assert.equal(r.closest.length, 8);
+      assert.ok(r.hops >= 1 && r.hops < 10);
+      assert.ok(r.queried <= 200 && r.responded + r.failed <= r.queried);
+    }
+  });
+
+  test('with 20% dead nodes still finds the 8 closest live nodes', async () => {
+    const dead = new prngSet(net, 0.2, 5);
+    try {
+      const { rate, results } = await successRate(200, new RttEstimator());
+      assert.ok(rate >= 0.99, `success rate ${rate}`);
+      assert.ok(results.some((r) => r.failed > 0), 'dead nodes were queried');
+    } finally {
+      dead.revive();
+    }
+  });
+
+  test('does not wait for a node 10x slower than the rest', async () => {
+    const rtt = new RttEstimator();
+    await successRate(20, rtt); // warm the global RTT estimate (all RTTs are 20..100 ms)
+    const sched = new FakeScheduler();
+    const rnd = prng(17);
+    for (let attempt = 0; ; attempt++) {
+      assert.ok(attempt < 100, 'no suitable setup found');
+      const initiator = net.nodes[rnd.int(net.nodes.length)]!;
+      const target = rnd.bytes(ID_BYTES);
+      const seeds = initiator.table.closest(target, 8);
+      const slow = net.byAddress.get(seeds[0]!.address)!;
+      const expected = trueClosest(net, target);
+      if (expected.includes(idToHex(slow.contact.id)) || rtt.softTimeout(slow.contact.address) > 500) continue;
+      const savedRtt = slow.rtt;
+      slow.rtt = 1000; // 10x the slowest other node
+      try {
+        const log: string[] = [];
+        const start = sched.now;
+        const r = await sched.runUntil(iterativeLookup(makeDeps(net, sched, rtt, log), target, seeds));
+        const elapsed = sched.now - start;
+        assert.equal(log[0], slow.contact.address, 'the slow node was asked first');
+        assert.ok(elapsed < 1000, `lookup took ${elapsed} ms of virtual time`);
+        assert.deepEqual(resultIds(r), expected);
+        const before = rtt.softTimeout(slow.contact.address);
+        await sched.drain();
+        assert.ok(rtt.softTimeout(slow.contact.address) > before, 'the late reply still fed the RTT estimate');
+      } finally {
+        slow.rtt = savedRtt;
+      }
+      return;
+    }
+  });
+
+  test('abort resolves at once with aborted: true', async () => {
+    const sched = new FakeScheduler();
+    const ctrl = new AbortController();
+    const target = net.rnd.bytes(ID_BYTES);
+    const far = net.nodes.map((x) => x.contact).sort((a, b) => compareDistance(target, b.id, a.id)).slice(0, 8);
+    sched.setTimer(50, () => ctrl.abort());
+    const r = await sched.runUntil(iterativeLookup(makeDeps(net, sched, new RttEstimator()), target, far, { signal: ctrl.signal }));
+    assert.equal(r.aborted, true);
+    assert.equal(sched.now, 50);
+    assert.ok(r.queried >= 3 && r.responded < r.queried);
+
+    const pre = new AbortController();
+    pre.abort();
+    let calls = 0;
+    const deps = makeDeps(net, sched, new RttEstimator());
+    const counting = { ...deps, query: (c: Contact<string>, t: Uint8Array) => (calls++, deps.query(c, t)) };
+    const r2 = await sched.runUntil(iterativeLookup(counting, target, far, { signal: pre.signal }));
+    assert.deepEqual([r2.aborted, r2.queried, calls, r2.closest.length], [true, 0, 0, 0]);
+  });
+
+  test('maxQueries bounds the number of queries sent', async () => {
+    const sched = new FakeScheduler();
+    for (const maxQueries of [0, 1, 5, 12]) {
+      const log: string[] = [];
+      const target = net.rnd.bytes(ID_BYTES);
+      const far = net.nodes.map((x) => x.contact).sort((a, b) => compareDistance(target, b.id, a.id)).slice(0, 8);
+      const r = await sched.runUntil(iterativeLookup(makeDeps(net, sched, new RttEstimator(), log), target, far, { maxQueries }));
+      assert.equal(r.queried, maxQueries);
+      assert.equal(log.length, maxQueries);
+      assert.equal(r.aborted, false);
+    }
+  });
+});
+
+/** Marks a deterministic fraction of the network dead until `revive()`. */
+class prngSet {
+  private readonly killed: SimNode[] = [];
+  constructor(net: Net, fraction: number, seed: number) {
+    const rnd = prng(seed);
+    for (const node of net.nodes) {
+      if (rnd.int(1000) < fraction * 1000) {
+        node.dead = true;
+        this.killed.push(node);
+      }
+    }
+    assert.ok(this.killed.length > 300);
+  }
+  revive(): void {
+    for (const node of this.killed) node.dead = false;
+  }
+}
+
+/** A hand-made network of 1-byte ids: `links` says whom each node returns, `rtts` how long it takes. */
+function tinyNet(links: Record<number, number[]>, rtts: Record<number, number>) {
+  const sched = new FakeScheduler();
+  const contact = (id: number): Contact<string> => ({ id: Uint8Array.of(id), address: `n${id}` });
+  const log: number[] = [];
+  const deps: LookupDeps<string, string> = {
+    now: () => sched.now,
+    setTimer: (ms, fn) => sched.setTimer(ms, fn),
+    rtt: new RttEstimator({ initialMs: 100, minTimeoutMs: 50 }),
+    key: (c) => c.address,
+    query: (c) =>
+      new Promise((resolve) => {
+        const id = c.id[0]!;
+        log.push(id);
+        sched.setTimer(rtts[id] ?? 100, () => resolve(links[id] === undefined ? undefined : { contacts: links[id]!.map(contact), value: `from ${id}` }));
+      }),
+  };
+  return { sched, contact, log, deps };
+}
+
+describe('iterativeLookup details', () => {
+  test("a slow node's late reply is still used when it arrives before the end", async () => {
+    // Target 0x00. 0x08 is slow (500 ms) and alone knows 0x01; a chain of fast nodes keeps the lookup busy.
+    const { sched, contact, deps, log } = tinyNet(
+      { 0x08: [0x01], 0x40: [0x30], 0x30: [0x28], 0x28: [0x20], 0x20: [0x18], 0x18: [0x14], 0x14: [0x12], 0x12: [], 0x01: [] },
+      { 0x08: 500, 0x40: 10 },
+    );
+    const replies: string[] = [];
+    const r = await sched.runUntil(
+      iterativeLookup(deps, Uint8Array.of(0), [contact(0x08), contact(0x40)], { k: 2, alpha: 1, onReply: (_c, rep) => replies.push(rep.value!) }),
+    );
+    assert.deepEqual(log.slice(0, 2), [0x08, 0x40], 'the slow node lost its slot to the next candidate');
+    assert.deepEqual(r.closest.map((c) => c.contact.id[0]), [0x01, 0x08]);
+    assert.equal(r.closest[1]!.reply.value, 'from 8');
+    assert.equal(r.hops, 2);
+    assert.ok(replies.includes('from 8') && replies.includes('from 1'));
+    assert.equal(r.responded, replies.length);
+  });
+
+  test('dedupes by key and by id, ignores wrong-length ids, counts failures and rejections', async () => {
+    const { sched, contact, deps, log } = tinyNet({ 0x80: [0x10, 0x20], 0x10: [], 0x20: [] }, {});
+    const base = deps.query;
+    deps.query = (c, t) => {
+      if (c.id[0] === 0x80) {
+        log.push(0x80);
+        return Promise.resolve({
+          contacts: [
+            contact(0x10),
+            { id: Uint8Array.of(0x10), address: 'other-address' }, // same id, new address
+            { id: Uint8Array.of(0x11), address: 'n32' }, // same address as 0x20, new id
+            contact(0x20),
+            { id: Uint8Array.of(0x05, 0x00), address: 'wide' },
+            contact(0x40), // dead: resolves undefined
+            contact(0x41), // throws
+          ],
+        });
+      }
+      if (c.id[0] === 0x41) throw new Error('send failed');
+      return base(c, t);
+    };
+    const r = await sched.runUntil(iterativeLookup(deps, Uint8Array.of(0), [contact(0x80), contact(0x80)], { k: 8 }));
+    assert.deepEqual(log.slice().sort((a, b) => a - b), [0x10, 0x40, 0x80], '0x41 threw before logging');
+    assert.deepEqual(r.closest.map((c) => c.contact.id[0]), [0x10, 0x80]);
+    assert.equal(r.queried, 5);
+    assert.equal(r.failed, 2);
+    assert.equal(r.responded, 2);
+  });
+
+  test('no seeds: resolves at once with nothing', async () => {
+    const { sched, deps } = tinyNet({}, {});
+    const r = await sched.runUntil(iterativeLookup(deps, Uint8Array.of(0), []));
+    assert.deepEqual(r, { closest: [], queried: 0, responded: 0, failed: 0, hops: 0, aborted: false });
+  });
+});
