@@ -56,6 +56,12 @@ program
   .option('--json', 'JSON lines on stdout')
   .action(demoCommand);
 
+// A reader that went away (`warren lookup ... | head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {

@@ -8,7 +8,7 @@ import type { BEncodable, BValue } from '../codec/bencode.js';
 import { isValidIpv4 } from '../codec/compact.js';
 import { KRPC_ERROR, type KrpcQuery } from '../codec/krpc.js';
 import { DecodeError } from '../codec/errors.js';
-import { idEquals } from '../kademlia/id.js';
+import { idEquals, randomIdWithPrefix } from '../kademlia/id.js';
 import { iterativeLookup, type LookupReply, type LookupResult } from '../kademlia/lookup.js';
 import { RoutingTable, type Contact } from '../kademlia/routing-table.js';
 import { RttEstimator } from '../kademlia/rtt-estimator.js';
@@ -209,6 +209,13 @@ export class Dht {
       }),
     );
     await this.findNode(this.nodeId, seeds);
+    // Fill the farther buckets too, as the self-lookup only fills the ones near our own id. The
+    // last bucket is always refreshed: while it is the only one, it holds the far half as well.
+    const buckets = routing.buckets();
+    const sparse = buckets.filter((b) => b.entries.length < this.options.k || b.index === buckets.length - 1);
+    await Promise.all(
+      sparse.map((b) => this.findNode(randomIdWithPrefix(this.nodeId, b.index, (n) => this.runtime.randomBytes(n)))),
+    );
     this.log('info', `DHT bootstrapped: ${routing.size} contacts`);
     return routing.size;
   }
@@ -350,6 +357,8 @@ export class Dht {
       .sort((a, b) => b.lastSeen - a.lastSeen)
       .slice(0, SAVED_CONTACTS)
       .map((c) => ({ id: c.id as NodeId, address: c.address }));
+    const dir = this.config.statePath.slice(0, this.config.statePath.lastIndexOf('/'));
+    if (dir) await this.runtime.fs.mkdir(dir);
     await saveNodeState(this.runtime.fs, this.config.statePath, {
       nodeId: this.id,
       externalIp: this.votes.winner() ?? this.saved?.externalIp,
@@ -382,7 +391,10 @@ export class Dht {
   private chooseNodeId(): NodeId {
     if (this.config.nodeId !== undefined) return toNodeId(this.config.nodeId);
     const externalIp = this.saved?.externalIp;
-    if (this.saved && (!externalIp || isSecureNodeId(this.saved.nodeId, externalIp))) return this.saved.nodeId;
+    // Keep the saved id unless our public address has changed so that it no longer satisfies BEP 42.
+    if (this.saved && (!externalIp || isExemptAddress(externalIp) || isSecureNodeId(this.saved.nodeId, externalIp))) {
+      return this.saved.nodeId;
+    }
     const host = externalIp ?? this.local!.host;
     if (isValidIpv4(host) && host !== '0.0.0.0' && !isExemptAddress(host)) {
       return secureNodeId(host, this.runtime.randomBytes(20));

@@ -137,7 +137,9 @@ export class KrpcTransport {
     const counters = this.deps.counters;
     counters.datagramsIn++;
     counters.bytesIn += data.length;
-    if (!this.deps.rateLimiter.allow(from.host)) {
+    // Per IP, except on loopback where every local process shares one address.
+    const source = from.host.startsWith('127.') ? `${from.host}:${from.port}` : from.host;
+    if (!this.deps.rateLimiter.allow(source)) {
       counters.rateLimited++;
       return;
     }

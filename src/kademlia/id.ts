@@ -71,7 +71,13 @@ export function hexToId(hex: string): Uint8Array {
  * Two ids of the same length have equal keys exactly when they are equal.
  */
 export function idKey(id: Uint8Array): string {
-  return String.fromCharCode.apply(null, id as unknown as number[]);
+  // Two bytes per UTF-16 unit (an odd last byte gets its own unit); unique within one id width.
+  const n = id.length;
+  let s = '';
+  let i = 0;
+  for (; i + 1 < n; i += 2) s += String.fromCharCode((id[i]! << 8) | id[i + 1]!);
+  if (i < n) s += String.fromCharCode(id[i]!);
+  return s;
 }
 
 /**

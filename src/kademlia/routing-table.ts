@@ -49,6 +49,8 @@ export interface RoutingTableOptions {
 }
 
 interface Entry<A> {
+  /** `idKey(id)`, computed once. */
+  readonly key: string;
   id: Uint8Array;
   address: A;
   lastSeen: number;
@@ -127,14 +129,14 @@ export class RoutingTable<A> {
     }
     let entry = this.cached.get(key);
     if (entry !== undefined) {
-      this.dropReplacement(this.bucketOf(id), entry);
+      this.dropReplacement(this.bucketOf(entry.id), entry);
       entry.lastSeen = now;
       entry.failures = 0;
       entry.address = contact.address;
       if (verified) entry.verified = true;
     } else {
       if (commonPrefixLength(id, this.localId) === this.bits) return;
-      entry = { id: Uint8Array.from(id), address: contact.address, lastSeen: now, failures: 0, verified };
+      entry = { key, id: Uint8Array.from(id), address: contact.address, lastSeen: now, failures: 0, verified };
     }
     this.place(entry, now);
   }
@@ -308,7 +310,7 @@ export class RoutingTable<A> {
 
   private addEntry(b: Bucket<A>, entry: Entry<A>, now: number): void {
     b.entries.push(entry);
-    this.members.set(idKey(entry.id), entry);
+    this.members.set(entry.key, entry);
     b.lastChanged = now;
   }
 
@@ -316,7 +318,7 @@ export class RoutingTable<A> {
   private detach(b: Bucket<A>, entry: Entry<A>): void {
     const i = b.entries.indexOf(entry);
     if (i >= 0) b.entries.splice(i, 1);
-    this.members.delete(idKey(entry.id));
+    this.members.delete(entry.key);
   }
 
   /** Removes a table entry and promotes the best replacement into the freed slot. */
@@ -339,7 +341,7 @@ export class RoutingTable<A> {
   private addReplacement(b: Bucket<A>, entry: Entry<A>): void {
     if (this.replacementCacheSize === 0) return;
     b.replacements.push(entry);
-    this.cached.set(idKey(entry.id), entry);
+    this.cached.set(entry.key, entry);
     if (b.replacements.length > this.replacementCacheSize) {
       let worst = b.replacements[0]!;
       for (const r of b.replacements) if (betterReplacement(worst, r)) worst = r;
@@ -350,7 +352,7 @@ export class RoutingTable<A> {
   private dropReplacement(b: Bucket<A>, entry: Entry<A>): void {
     const i = b.replacements.indexOf(entry);
     if (i >= 0) b.replacements.splice(i, 1);
-    this.cached.delete(idKey(entry.id));
+    this.cached.delete(entry.key);
   }
 
   private leastRecentlySeen(b: Bucket<A>, unverifiedOnly: boolean): Entry<A> | undefined {
@@ -378,7 +380,7 @@ export class RoutingTable<A> {
 
   private pingDone(b: Bucket<A>, stale: Entry<A>, startedAt: number, ok: boolean): void {
     b.pinging = false;
-    if (this.members.get(idKey(stale.id)) !== stale) return; // removed or replaced meanwhile
+    if (this.members.get(stale.key) !== stale) return; // removed or replaced meanwhile
     const now = this.deps.now();
     if (ok) {
       stale.lastSeen = now;

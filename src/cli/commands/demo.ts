@@ -24,8 +24,6 @@ export async function demoCommand(flags: { nodes: string; json?: boolean }): Pro
       await dht.start();
       nodes.push(dht);
     }
-    // A second pass lets the first nodes learn about the ones that joined after them.
-    await Promise.all(nodes.map((n) => n.bootstrap()));
     const sizes = nodes.map((n) => n.table.size);
     out.event(
       { event: 'network', nodes: count, ms: Math.round(performance.now() - started), minContacts: Math.min(...sizes) },
