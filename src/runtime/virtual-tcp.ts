@@ -73,7 +73,7 @@ class VirtualTcpConnection implements TcpConnection {
 
   write(data: Uint8Array): void {
     if (this.ended || data.length === 0) return;
-    const chunk = new Uint8Array(data);
+    const chunk: Uint8Array = Buffer.from(data); // a pooled copy: the writer may reuse its buffer
     this.transmit(() => this.peer.receive(chunk));
   }
 

@@ -167,6 +167,7 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
     }
     // A second round so that the early nodes learn of the later ones.
     await Promise.all(nodes.map((n) => n.bootstrap()));
+    console.error('DEBUG ports', nodes.map((n) => n.address.port + '/' + toHex(n.nodeId).slice(0, 6)).join(' '));
     driver = LibtorrentDriver.start();
     const bootstrap = `127.0.0.1:${nodes[0]!.address.port}`;
     const ready = await driver.request({ cmd: 'start', bootstrap, debug: Boolean(process.env.WARREN_LT_LOG) }, 'ready');
@@ -175,6 +176,7 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
+    for (const n of nodes) console.error('DEBUG', n.address.port, toHex(n.nodeId).slice(0, 6), JSON.stringify(n.stats().counters));
     await driver?.stop();
     await Promise.all(nodes.map((n) => n.close()));
   });

@@ -1,0 +1,123 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Endpoint } from '../../src/runtime/interfaces.js';
+import { createNodeRuntime, NodeUdpSocket } from '../../src/runtime/node-runtime.js';
+
+const rt = createNodeRuntime();
+
+describe('createNodeRuntime', () => {
+  test('UDP round trip on 127.0.0.1 with an ephemeral port', async () => {
+    const a = await rt.udp({ host: '127.0.0.1', port: 0 });
+    const b = await rt.udp({ host: '127.0.0.1', port: 0 });
+    try {
+      assert.equal(a.local.host, '127.0.0.1');
+      assert.ok(a.local.port > 0 && a.local.port !== b.local.port);
+      const echoed = new Promise<{ data: Uint8Array; from: Endpoint }>((resolve) => {
+        a.onMessage((data, from) => a.send(data, from));
+        b.onMessage((data, from) => resolve({ data, from }));
+      });
+      b.send(new Uint8Array([1, 2, 3]), a.local);
+      const { data, from } = await echoed;
+      assert.deepEqual([...data], [1, 2, 3]);
+      assert.deepEqual(from, a.local);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  test('binding a taken UDP port rejects with EADDRINUSE', async () => {
+    const a = await rt.udp({ host: '127.0.0.1', port: 0 });
+    try {
+      await assert.rejects(rt.udp({ host: '127.0.0.1', port: a.local.port }), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+    } finally {
+      a.close();
+    }
+  });
+
+  test('send to an invalid port or after close never throws; failures are counted', async () => {
+    const a = await rt.udp({ host: '127.0.0.1', port: 0 });
+    assert.ok(a instanceof NodeUdpSocket);
+    a.send(new Uint8Array([1]), { host: '127.0.0.1', port: 0 });
+    a.send(new Uint8Array([1]), { host: '127.0.0.1', port: 70000 });
+    assert.equal(a.sendErrors, 2);
+    a.close();
+    a.close();
+    a.send(new Uint8Array([1]), { host: '127.0.0.1', port: 9 });
+    assert.equal(a.sendErrors, 3);
+  });
+
+  test('TCP echo; onClose fires once on each side', async () => {
+    const server = await rt.tcpListen({ host: '127.0.0.1', port: 0 });
+    const serverClosed = new Promise<Error | undefined>((resolve) => {
+      server.onConnection((conn) => {
+        conn.onData((d) => conn.write(d));
+        conn.onClose(resolve);
+      });
+    });
+    const client = await rt.tcpConnect(server.local);
+    assert.deepEqual(client.remote, server.local);
+    let closes = 0;
+    const clientClosed = new Promise<Error | undefined>((resolve) =>
+      client.onClose((e) => {
+        closes++;
+        resolve(e);
+      }),
+    );
+    const received: number[] = [];
+    const gotAll = new Promise<void>((resolve) =>
+      client.onData((d) => {
+        received.push(...d);
+        if (received.length >= 1000) resolve();
+      }),
+    );
+    const block = new Uint8Array(1000).map((_, i) => i & 0xff);
+    client.write(block.subarray(0, 400));
+    client.write(block.subarray(400));
+    await gotAll;
+    assert.deepEqual(received, [...block]);
+    client.close();
+    assert.equal(await clientClosed, undefined);
+    assert.equal(await serverClosed, undefined);
+    client.close();
+    assert.equal(closes, 1);
+    server.close();
+    await assert.rejects(rt.tcpConnect(server.local), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+  });
+
+  test('atomic writeFile / readFile; a missing file reads as undefined', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-rt-'));
+    try {
+      const sub = join(dir, 'a', 'b');
+      await rt.fs.mkdir(sub);
+      await rt.fs.mkdir(sub);
+      const path = join(sub, 'state.dat');
+      assert.equal(await rt.fs.readFile(path), undefined);
+      await rt.fs.writeFile(path, new Uint8Array([1, 2, 3]));
+      await rt.fs.writeFile(path, new Uint8Array([4, 5]));
+      assert.deepEqual([...((await rt.fs.readFile(path)) ?? [])], [4, 5]);
+      assert.deepEqual(await readdir(sub), ['state.dat'], 'no temp files left behind');
+      await assert.rejects(rt.fs.readFile(sub), (e: NodeJS.ErrnoException) => e.code === 'EISDIR');
+      await assert.rejects(rt.fs.writeFile(join(dir, 'missing', 'x'), new Uint8Array(1)), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('clock, timers, randomness and name resolution', async () => {
+    const t0 = rt.now();
+    const cancelled = rt.setTimer(0, () => assert.fail('cancelled timer fired'));
+    cancelled.cancel();
+    await new Promise<void>((resolve) => rt.setTimer(1, resolve));
+    assert.ok(rt.now() >= t0);
+    const xs = Array.from({ length: 2000 }, () => rt.random());
+    assert.ok(xs.every((x) => x >= 0 && x < 1));
+    assert.ok(new Set(xs).size > 1990);
+    assert.equal(rt.randomBytes(20).length, 20);
+    assert.equal(await rt.resolveHost('127.0.0.5'), '127.0.0.5');
+    assert.equal(await rt.resolveHost('localhost'), '127.0.0.1');
+  });
+});
