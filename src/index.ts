@@ -11,3 +11,4 @@ export type { DhtCounters } from './dht/stats.js';
 export type { Endpoint, Runtime } from './runtime/interfaces.js';
 export { createNodeRuntime } from './runtime/node-runtime.js';
 export { VirtualNetwork } from './runtime/virtual-network.js';
+export { createTestnet, type Testnet } from './dht/testnet.js';

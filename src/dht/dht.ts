@@ -13,6 +13,7 @@ import { iterativeLookup, type LookupReply, type LookupResult } from '../kademli
 import { RoutingTable, type Contact } from '../kademlia/routing-table.js';
 import { RttEstimator } from '../kademlia/rtt-estimator.js';
 import type { Endpoint, Runtime, Timer, UdpSocket } from '../runtime/interfaces.js';
+import { createNodeRuntime } from '../runtime/node-runtime.js';
 import { endpointKey, parseHostPort, usableEndpoint } from './endpoint.js';
 import { DhtInputError, DhtStateError, KrpcErrorReply } from './errors.js';
 import { getItem, putItem, type DhtItem, type PutRequest, type PutResult } from './item-lookup.js';
@@ -124,8 +125,8 @@ export class Dht {
   };
 
   constructor(
-    private readonly config: DhtOptions,
-    readonly runtime: Runtime,
+    private readonly config: DhtOptions = {},
+    readonly runtime: Runtime = createNodeRuntime(),
   ) {
     this.options = {
       k: config.k ?? 8,

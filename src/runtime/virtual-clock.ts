@@ -4,9 +4,11 @@
  *
  * Semantics: all timers due at virtual time `t` run (in the order they were scheduled), then all
  * promise continuations settle, then time moves on. "Settle" means the microtask queue is drained
- * completely, including continuations queued by continuations (a `process.nextTick` queued after
- * the point of drain is also run). Work that waits on real I/O (real sockets, real disk) is not
- * waited for: virtual engines must only await virtual things.
+ * completely, including continuations queued by continuations, however long the chain. Two limits:
+ * microtasks queued from inside a timer's own `process.nextTick` callbacks may run after the next
+ * step (engines have no reason to use nextTick), and work that waits on real I/O (real sockets,
+ * real disk, real timers) is not waited for: virtual engines must only await virtual things.
+ * Every 1024 batches the clock yields one real macrotask so I/O and the test runner can progress.
  *
  * Timers live in a 4-ary heap ordered by (time, sequence number); cancelled timers stay in the
  * heap and are skipped lazily, and the heap is compacted when most of it is cancelled.
@@ -36,7 +38,6 @@ const RESOLVED = Promise.resolve();
 
 /** Every this many timer batches the clock yields a real macrotask so I/O and test runners breathe. */
 const BATCHES_PER_MACROTASK = 1024;
-
 
 /**
  * A virtual monotonic clock in milliseconds, starting at 0. Shared by every host of a

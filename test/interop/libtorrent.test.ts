@@ -167,7 +167,6 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
     }
     // A second round so that the early nodes learn of the later ones.
     await Promise.all(nodes.map((n) => n.bootstrap()));
-    console.error('DEBUG ports', nodes.map((n) => n.address.port + '/' + toHex(n.nodeId).slice(0, 6)).join(' '));
     driver = LibtorrentDriver.start();
     const bootstrap = `127.0.0.1:${nodes[0]!.address.port}`;
     const ready = await driver.request({ cmd: 'start', bootstrap, debug: Boolean(process.env.WARREN_LT_LOG) }, 'ready');
@@ -176,7 +175,6 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   });
 
   after(async () => {
-    for (const n of nodes) console.error('DEBUG', n.address.port, toHex(n.nodeId).slice(0, 6), JSON.stringify(n.stats().counters));
     await driver?.stop();
     await Promise.all(nodes.map((n) => n.close()));
   });
@@ -248,5 +246,16 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
     const item = await d.request({ cmd: 'get_immutable', target: toHex(target) }, 'item');
     assert.equal(item.found, true, `libtorrent did not find the item warren put: ${JSON.stringify(item)}`);
     assert.equal(item.value, 'stored by warren');
+  });
+
+  test('warren counted no libtorrent message as malformed and dropped none', () => {
+    for (const n of nodes) {
+      const { counters } = n.stats();
+      assert.equal(counters.malformed, 0, `node ${n.address.port} counted malformed messages`);
+      assert.equal(counters.rateLimited, 0, `node ${n.address.port} rate-limited messages`);
+      assert.equal(counters.errorsOut, 0, `node ${n.address.port} answered queries with KRPC errors`);
+    }
+    const queries = nodes.reduce((sum, n) => sum + Object.values(n.stats().counters.queriesIn).reduce((a, b) => a + b, 0), 0);
+    assert.ok(queries > 0, 'warren nodes received no queries at all');
   });
 });
