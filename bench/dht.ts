@@ -6,7 +6,8 @@
  * Part B: 10,000 warren nodes on the virtual network (log-normal latency, 1% loss, 20% dead):
  * 1,000 find_node lookups, success rate, lookup time, hops and datagrams.
  *
- * Flags: `--quick` shrinks both parts (for a smoke run); `--only-a` / `--only-b` run one part.
+ * Flags: `--quick` shrinks both parts (for a smoke run); `--only-a` / `--only-b` run one part;
+ * `--alpha=N` overrides warren's lookup width (for tuning experiments).
  */
 import os from 'node:os';
 import { runLoopbackBench, type LoopbackResult } from './lib/loopback-bench.js';
@@ -29,6 +30,8 @@ function summarize(r: LoopbackResult): { med: number; p95: number; dgMed: number
 /** Runs the DHT benchmark, prints its figures, returns the headline. */
 export async function runDhtBench(flags: string[]): Promise<string> {
   const quick = flags.includes('--quick');
+  const alphaFlag = flags.find((f) => f.startsWith('--alpha='));
+  const alpha = alphaFlag === undefined ? undefined : Number(alphaFlag.slice('--alpha='.length));
   const headline: string[] = [];
   console.log(`# DHT benchmark — node ${process.version}, ${os.cpus().length} cores, ${new Date().toISOString()}`);
   if (!flags.includes('--only-b')) {
@@ -36,7 +39,7 @@ export async function runDhtBench(flags: string[]): Promise<string> {
     const pairs = quick ? 10 : 50;
     console.log(`## A. loopback UDP: ${nodes} warren nodes vs ${nodes} bittorrent-dht nodes, ${pairs} announce+lookup pairs`);
     const t0 = Date.now();
-    const [w, b] = await runLoopbackBench({ nodes, pairs, seed: 1 }, (l) => console.log(l));
+    const [w, b] = await runLoopbackBench({ nodes, pairs, seed: 1, alpha }, (l) => console.log(l));
     const sw = summarize(w!);
     const sb = summarize(b!);
     console.log('  network          found   median ms  p95 ms   median total ms  datagrams/lookup median (mean)  to first peer');
@@ -62,7 +65,7 @@ export async function runDhtBench(flags: string[]): Promise<string> {
   if (!flags.includes('--only-a')) {
     const nodes = quick ? 2000 : 10_000;
     const lookups = quick ? 200 : 1000;
-    const v = await runVirtualBench({ nodes, lookups, peerLookups: quick ? 20 : 100, seed: 7 }, (l) => console.log(l));
+    const v = await runVirtualBench({ nodes, lookups, peerLookups: quick ? 20 : 100, seed: 7, alpha }, (l) => console.log(l));
     headline.push(v.headline);
   }
   return headline.join('; ');

@@ -22,10 +22,10 @@ export interface LoopbackResult {
 
 /** Runs Part A; `log` receives progress lines. */
 export async function runLoopbackBench(
-  options: { nodes: number; pairs: number; seed: number },
+  options: { nodes: number; pairs: number; seed: number; alpha?: number },
   log: (line: string) => void,
 ): Promise<LoopbackResult[]> {
-  const networks: LoopbackNetwork[] = [new WarrenLoopback(options.nodes), new BittorrentDhtLoopback(options.nodes)];
+  const networks: LoopbackNetwork[] = [new WarrenLoopback(options.nodes, 20, { alpha: options.alpha }), new BittorrentDhtLoopback(options.nodes)];
   const results: LoopbackResult[] = [];
   try {
     for (const net of networks) {

@@ -23,6 +23,8 @@ export interface VirtualBenchOptions {
   seed: number;
   deadFraction?: number;
   lossRate?: number;
+  /** Overrides the Dht's default lookup width. */
+  alpha?: number;
 }
 
 interface FindSample {
@@ -54,7 +56,7 @@ export async function runVirtualBench(options: VirtualBenchOptions, log: (line: 
       `${lossRate * 100}% loss, ${deadFraction * 100}% dead`,
   );
 
-  const dhts = hosts.map((host) => new Dht({ host, port: 6881, bootstrap: false }, net.runtime(host)));
+  const dhts = hosts.map((host) => new Dht({ host, port: 6881, bootstrap: false, alpha: options.alpha }, net.runtime(host)));
   await net.clock.run(Promise.all(dhts.map((d) => d.start())));
   const perNode = fillTables(
     dhts.map((d) => ({ id: d.nodeId, address: d.address, table: d.table })),

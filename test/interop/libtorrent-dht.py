@@ -85,9 +85,10 @@ class Driver:
             "enable_natpmp": False,
             "dht_restrict_routing_ips": False,
             "dht_restrict_search_ips": False,
-            # libtorrent bans an IP that sends it more than 10 x dht_block_ratelimit packets (default
-            # 5/s), responses included; on loopback all warren nodes share 127.0.0.1, so the default
-            # ban hits within a second of ordinary lookups and then every reply is dropped.
+            # libtorrent bans an IP that sends it more than dht_block_ratelimit packets a second
+            # (default 5), responses included. On loopback all warren nodes share 127.0.0.1, so the
+            # default ban hits within a second of ordinary lookups ("BANNING PEER [ ip: 127.0.0.1
+            # time: 589 ms count: 50 ]") and every later reply from any warren node is dropped.
             "dht_block_ratelimit": 100000,
             "dht_bootstrap_nodes": cmd.get("bootstrap", ""),
             "alert_mask": lt.alert.category_t.dht_notification

@@ -118,6 +118,7 @@ function tappedRuntime(onQuery: (method: string, from: Endpoint) => void): Runti
               const message = decodeKrpc(data);
               if (message.kind === 'query') onQuery(message.method, from);
             } catch (error) {
+              // The node itself counts it as malformed; the last test asserts there were none.
               if (!(error instanceof DecodeError)) throw error;
             }
           }),
@@ -130,6 +131,20 @@ const text = (bytes: unknown): string => {
   assert.ok(bytes instanceof Uint8Array, `expected a byte string, got ${String(bytes)}`);
   return Buffer.from(bytes).toString('utf8');
 };
+
+/** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
+function assertLibtorrentInstalled(): void {
+  assert.ok(existsSync(DRIVER), `driver script not found at ${DRIVER}`);
+  const probe = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(
+      `libtorrent interop needs ${PYTHON} with the libtorrent module (Debian: apt-get install python3-libtorrent); ` +
+        `"${PYTHON} -c 'import libtorrent'" failed: ${probe.error?.message ?? probe.stderr.trim()}`,
+    );
+  }
+}
+
+test('python3-libtorrent is importable by /usr/bin/python3', () => assertLibtorrentInstalled());
 
 describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   const nodes: Dht[] = [];
@@ -151,14 +166,7 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    assert.ok(existsSync(DRIVER), `driver script not found at ${DRIVER}`);
-    const probe = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' });
-    if (probe.status !== 0) {
-      throw new Error(
-        `libtorrent interop needs ${PYTHON} with the libtorrent module (Debian: apt-get install python3-libtorrent); ` +
-          `"${PYTHON} -c 'import libtorrent'" failed: ${probe.error?.message ?? probe.stderr.trim()}`,
-      );
-    }
+    assertLibtorrentInstalled();
     for (let i = 0; i < WARREN_NODES; i++) {
       const bootstrap = i === 0 ? false : [`127.0.0.1:${nodes[0]!.address.port}`];
       const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap, queryTimeoutMs: 1000 }, tappedRuntime(onQuery));
@@ -185,14 +193,16 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
     const stats = await d.request({ cmd: 'stats' }, 'stats');
     const warrenIds = new Map(nodes.map((n) => [toHex(n.nodeId), `127.0.0.1:${n.address.port}`]));
     const ltNodes = stats.nodes as { id: string; endpoint: string }[];
-    assert.ok(Number(stats.tableSize) >= WARREN_NODES / 2, `libtorrent's table holds only ${String(stats.tableSize)} nodes`);
+    // libtorrent never enters its bootstrap router into the table; it learns every other warren node.
+    assert.ok(Number(stats.tableSize) >= WARREN_NODES - 1, `libtorrent's table holds only ${String(stats.tableSize)} nodes`);
     assert.equal(ltNodes.length, Number(stats.tableSize), 'live nodes and dht_stats disagree');
     for (const { id, endpoint } of ltNodes) {
       assert.equal(warrenIds.get(id), endpoint, `libtorrent holds ${id}@${endpoint}, which is not a warren node`);
     }
     const ltId = Buffer.from(lt.nodeId, 'hex');
     const knowing = nodes.filter((n) => n.table.get(ltId)?.address.port === lt.port).length;
-    assert.ok(knowing >= WARREN_NODES / 2, `only ${knowing} of ${WARREN_NODES} warren nodes hold libtorrent's node`);
+    // Its bootstrap lookup queried all of them (there are no more than k), so each one added it.
+    assert.equal(knowing, WARREN_NODES, `only ${knowing} of ${WARREN_NODES} warren nodes hold libtorrent's node`);
   });
 
   test('a peer announced in warren is found by libtorrent get_peers', { timeout: 30_000 }, async () => {

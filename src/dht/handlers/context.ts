@@ -8,6 +8,7 @@ import type { KrpcQuery } from '../../codec/krpc.js';
 import type { RoutingTable } from '../../kademlia/routing-table.js';
 import type { Endpoint } from '../../runtime/interfaces.js';
 import { encodeCompactNodes } from '../../codec/compact.js';
+import { idEquals } from '../../kademlia/id.js';
 import type { ItemStore } from '../item-store.js';
 import type { PeerStore } from '../peer-store.js';
 import type { TokenManager } from '../token-manager.js';
@@ -26,7 +27,8 @@ export interface QueryContext {
 
 export type QueryHandler = (ctx: QueryContext, query: KrpcQuery, from: Endpoint) => Record<string, BEncodable | undefined>;
 
-/** The compact `nodes` string of the k contacts closest to `target`. */
-export function closestNodes(ctx: QueryContext, target: Uint8Array): Uint8Array {
-  return encodeCompactNodes(ctx.table.closest(target, ctx.k));
+/** The compact `nodes` string of the k contacts closest to `target`, leaving out the asker itself. */
+export function closestNodes(ctx: QueryContext, target: Uint8Array, asker: Uint8Array): Uint8Array {
+  const contacts = ctx.table.closest(target, ctx.k + 1).filter((c) => !idEquals(c.id, asker));
+  return encodeCompactNodes(contacts.slice(0, ctx.k));
 }

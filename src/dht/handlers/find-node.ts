@@ -4,5 +4,5 @@ import { closestNodes, type QueryHandler } from './context.js';
 
 export const handleFindNode: QueryHandler = (ctx, query) => {
   const { target } = parseFindNodeArgs(query.args);
-  return { nodes: closestNodes(ctx, target) };
+  return { nodes: closestNodes(ctx, target, query.senderId) };
 };

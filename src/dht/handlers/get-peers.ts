@@ -19,7 +19,7 @@ export const handleGetPeers: QueryHandler = (ctx, query, from) => {
   const args = parseGetPeersArgs(query.args);
   const values: Record<string, Uint8Array | Uint8Array[]> = {
     token: ctx.tokens.issue(from.host),
-    nodes: closestNodes(ctx, args.infoHash),
+    nodes: closestNodes(ctx, args.infoHash, query.senderId),
   };
   const base = encodeResponse({
     transactionId: query.transactionId,
