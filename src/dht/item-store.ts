@@ -4,6 +4,7 @@
  * The checks a `put` must pass (signature, seq, cas) are made by the put handler before `set`.
  */
 import type { BValue } from '../codec/bencode.js';
+import { keyOfMin } from './key-of-min.js';
 import { toHex, type ItemTarget } from './types.js';
 
 export const ITEM_TTL_MS = 2 * 60 * 60 * 1000;
@@ -74,14 +75,7 @@ export class ItemStore {
   }
 
   private evict(): void {
-    let victim: string | undefined;
-    let soonest = Infinity;
-    for (const [key, item] of this.items) {
-      if (item.expires < soonest) {
-        soonest = item.expires;
-        victim = key;
-      }
-    }
+    const victim = keyOfMin(this.items, (item) => item.expires);
     if (victim !== undefined) this.delete(victim);
   }
 }

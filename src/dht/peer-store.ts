@@ -5,6 +5,7 @@
  * when the store is full replaces the swarm whose newest announcement is oldest.
  */
 import type { Endpoint } from '../runtime/interfaces.js';
+import { keyOfMin } from './key-of-min.js';
 import { toHex, type InfoHash } from './types.js';
 
 export const PEER_TTL_MS = 30 * 60 * 1000;
@@ -101,14 +102,7 @@ export class PeerStore {
   }
 
   private evictPeer(swarm: Swarm): void {
-    let victim: string | undefined;
-    let soonest = Infinity;
-    for (const [peerKey, peer] of swarm.peers) {
-      if (peer.expires < soonest) {
-        soonest = peer.expires;
-        victim = peerKey;
-      }
-    }
+    const victim = keyOfMin(swarm.peers, (peer) => peer.expires);
     if (victim !== undefined) {
       swarm.peers.delete(victim);
       this.peerCount--;
@@ -116,14 +110,7 @@ export class PeerStore {
   }
 
   private evictSwarm(): void {
-    let victim: string | undefined;
-    let oldest = Infinity;
-    for (const [key, swarm] of this.swarms) {
-      if (swarm.lastAnnounce < oldest) {
-        oldest = swarm.lastAnnounce;
-        victim = key;
-      }
-    }
+    const victim = keyOfMin(this.swarms, (swarm) => swarm.lastAnnounce);
     if (victim !== undefined) {
       this.peerCount -= this.swarms.get(victim)!.peers.size;
       this.swarms.delete(victim);

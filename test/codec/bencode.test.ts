@@ -2,22 +2,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bdecode, bencode, bytesToLatin1, latin1ToBytes, type BDict, type BValue } from '../../src/codec/bencode.js';
 import { DecodeError } from '../../src/codec/errors.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
 const enc = new TextEncoder();
 const b = (s: string): Uint8Array => enc.encode(s);
 const latin1 = (s: string): Uint8Array => latin1ToBytes(s);
 const str = (v: BValue): string => bytesToLatin1(v as Uint8Array);
 
-/** Deterministic PRNG for the fuzz loops (mulberry32). */
+/** Seeded uniform [0, 1) generator, so fuzz failures replay. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const m = new Mulberry32(seed);
+  return () => m.next();
 }
 
 function assertDecodeError(input: Uint8Array | string, pattern?: RegExp): void {

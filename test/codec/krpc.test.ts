@@ -13,19 +13,15 @@ import {
   type KrpcQuery,
   type KrpcResponse,
 } from '../../src/codec/krpc.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
 const bytes = (s: string): Uint8Array => latin1ToBytes(s);
 const text = (b: Uint8Array | undefined): string => bytesToLatin1(b ?? new Uint8Array(0));
 
+/** Seeded uniform [0, 1) generator, so fuzz failures replay. */
 function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const m = new Mulberry32(seed);
+  return () => m.next();
 }
 
 /** Asserts a KrpcDecodeError whose transaction id is `tid` (or absent when undefined). */

@@ -11,19 +11,11 @@ import { bencode } from '../../src/codec/bencode.js';
 import { encodeError, encodeQuery, encodeResponse } from '../../src/codec/krpc.js';
 import { Dht } from '../../src/dht/dht.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
 const TOTAL = 100_000;
 const BATCH = 500;
 
-/** mulberry32: a small seeded PRNG so a failure can be replayed. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const id = new Uint8Array(20).fill(1);
 const t = Uint8Array.of(1, 2);
@@ -84,7 +76,8 @@ test('100,000 hostile datagrams: dropped, counted, answered with 203 where possi
     await answered;
   };
   const heapBefore = process.memoryUsage().heapUsed;
-  const random = prng(12345);
+  const m = new Mulberry32(12345);
+  const random = () => m.next();
   for (let sent = 0; sent < TOTAL; sent += BATCH) {
     for (let i = 0; i < BATCH; i++) socket.send(mutate(random), target.port, target.host);
     await roundTrip();

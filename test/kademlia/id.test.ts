@@ -11,18 +11,12 @@ import {
   xorDistance,
 } from '../../src/kademlia/id.js';
 import { InvalidIdError } from '../../src/kademlia/errors.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
-/** Deterministic PRNG (mulberry32) so property tests are reproducible. */
+/** Seeded random bytes, so property tests are reproducible. */
 function prng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  };
-  return (n) => Uint8Array.from({ length: n }, next);
+  const m = new Mulberry32(seed);
+  return (n) => m.bytes(n);
 }
 
 function lexCompare(a: Uint8Array, b: Uint8Array): number {

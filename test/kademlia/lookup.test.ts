@@ -5,18 +5,12 @@ import { iterativeLookup, type LookupDeps, type LookupReply, type LookupResult }
 import { RoutingTable, type Contact } from '../../src/kademlia/routing-table.js';
 import { RttEstimator } from '../../src/kademlia/rtt-estimator.js';
 import { commonPrefixLength, compareDistance, idToHex } from '../../src/kademlia/id.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
-/** Deterministic PRNG (mulberry32). */
+/** Seeded random bytes and integers, so simulations are reproducible. */
 function prng(seed: number): { bytes: (n: number) => Uint8Array; int: (n: number) => number } {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  return { bytes: (n) => Uint8Array.from({ length: n }, () => next() & 0xff), int: (n) => next() % n };
+  const m = new Mulberry32(seed);
+  return { bytes: (n) => m.bytes(n), int: (n) => m.nextUint32() % n };
 }
 
 /** A virtual clock with a timer queue; time only moves when the test runs it. */

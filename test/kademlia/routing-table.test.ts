@@ -2,18 +2,12 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RoutingTable, type Contact } from '../../src/kademlia/routing-table.js';
 import { commonPrefixLength, compareDistance, idEquals, idToHex, randomIdWithPrefix } from '../../src/kademlia/id.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 
-/** Deterministic PRNG (mulberry32) returning random bytes. */
+/** Seeded random bytes, so property tests are reproducible. */
 function prng(seed: number): (n: number) => Uint8Array {
-  let s = seed >>> 0;
-  const next = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) & 0xff;
-  };
-  return (n) => Uint8Array.from({ length: n }, next);
+  const m = new Mulberry32(seed);
+  return (n) => m.bytes(n);
 }
 
 /** Lets pending promise callbacks (ping outcomes) run; not a clock sleep. */
