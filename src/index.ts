@@ -1,7 +1,8 @@
 /**
  * warren's library entry point: `import { Dht } from 'warren'`.
  */
-export { Dht, DEFAULT_BOOTSTRAP, type DhtOptions, type DhtStats, type LogLevel } from './dht/dht.js';
+export { Dht } from './dht/dht.js';
+export { DEFAULT_BOOTSTRAP, type DhtOptions, type DhtStats, type LogLevel } from './dht/options.js';
 export type { AnnounceOptions, AnnounceResult } from './dht/peer-lookup.js';
 export type { DhtItem, ImmutableItem, MutableItem, PutRequest, PutResult } from './dht/item-lookup.js';
 export { generateEd25519KeyPair, type Ed25519KeyPair } from './dht/bep44.js';

@@ -5,7 +5,7 @@
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { isValidIpv4 } from '../codec/compact.js';
-import { DEFAULT_BOOTSTRAP } from '../dht/dht.js';
+import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import { parseHostPort } from '../dht/endpoint.js';
 import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';
 import { CliError } from './errors.js';

@@ -5,8 +5,8 @@
  * so the same class runs on real UDP and on the virtual network.
  */
 import type { BEncodable, BValue } from '../codec/bencode.js';
-import { isValidIpv4 } from '../codec/compact.js';
-import { KRPC_ERROR, type KrpcQuery } from '../codec/krpc.js';
+import { decodeCompactNodes, isValidIpv4 } from '../codec/compact.js';
+import type { KrpcQuery } from '../codec/krpc.js';
 import { DecodeError } from '../codec/errors.js';
 import { idEquals, randomIdWithPrefix } from '../kademlia/id.js';
 import { iterativeLookup, type LookupReply, type LookupResult } from '../kademlia/lookup.js';
@@ -15,82 +15,26 @@ import { RttEstimator } from '../kademlia/rtt-estimator.js';
 import type { Endpoint, Runtime, Timer, UdpSocket } from '../runtime/interfaces.js';
 import { createNodeRuntime } from '../runtime/node-runtime.js';
 import { endpointKey, parseHostPort, usableEndpoint } from './endpoint.js';
-import { DhtInputError, DhtStateError, KrpcErrorReply } from './errors.js';
+import { DhtInputError, DhtStateError } from './errors.js';
 import { getItem, putItem, type DhtItem, type PutRequest, type PutResult } from './item-lookup.js';
 import { announcePeer, lookupPeers, type AnnounceOptions, type AnnounceResult } from './peer-lookup.js';
 import { ExternalAddressVotes } from './external-address.js';
-import { handleAnnouncePeer } from './handlers/announce-peer.js';
-import type { QueryContext, QueryHandler } from './handlers/context.js';
-import { handleFindNode } from './handlers/find-node.js';
-import { handleGetPeers } from './handlers/get-peers.js';
-import { handleGet } from './handlers/get.js';
-import { handlePing } from './handlers/ping.js';
-import { handlePut } from './handlers/put.js';
-import { ItemStore, type ItemStoreOptions } from './item-store.js';
+import { answerQuery } from './handlers/answer-query.js';
+import { ItemStore } from './item-store.js';
 import { KrpcTransport, type QueryOutcome } from './krpc-transport.js';
 import { loadNodeState, saveNodeState, type NodeState } from './node-state.js';
-import { PeerStore, type PeerStoreOptions } from './peer-store.js';
-import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
+import { PeerStore } from './peer-store.js';
+import { RateLimiter } from './rate-limiter.js';
+import { DEFAULT_BOOTSTRAP, type DhtOptions, type DhtStats, type LogLevel } from './options.js';
 import { isExemptAddress, isSecureNodeId, secureNodeId } from './secure-id.js';
-import { newCounters, type DhtCounters } from './stats.js';
+import { newCounters } from './stats.js';
 import { TokenManager } from './token-manager.js';
 import { toHex, toNodeId, type InfoHash, type ItemTarget, type NodeId } from './types.js';
-
-/** The public mainline routers, used when no bootstrap list is given. */
-export const DEFAULT_BOOTSTRAP = [
-  'router.bittorrent.com:6881',
-  'dht.transmissionbt.com:6881',
-  'router.utorrent.com:6881',
-  'dht.libtorrent.org:25401',
-];
 
 /** `v` field: client "WR", version 0.1. */
 const VERSION = Uint8Array.of(0x57, 0x52, 0x00, 0x01);
 const MAINTENANCE_MS = 60_000;
 const SAVED_CONTACTS = 256;
-
-export type LogLevel = 'debug' | 'info' | 'warn';
-
-export interface DhtOptions {
-  /** Address to bind; default 0.0.0.0. */
-  host?: string;
-  /** UDP port; default 6881, 0 for any. */
-  port?: number;
-  /** Fixed node id (40 hex or 20 bytes); default: the saved one, else a new (BEP 42 when possible) id. */
-  nodeId?: string | Uint8Array;
-  /** `host:port` list; `false` for none. Default: the public mainline routers. */
-  bootstrap?: string[] | false;
-  /** Bucket size and lookup width (default 8). */
-  k?: number;
-  /** Lookup queries in flight (default 3). */
-  alpha?: number;
-  /** Hard timeout of one query (default 2000 ms). */
-  queryTimeoutMs?: number;
-  /** BEP 43: never answer queries and ask others not to add us. */
-  readOnly?: boolean;
-  /** Where to save id and routing table (default: nowhere). */
-  statePath?: string;
-  /** How often to save the routing table (default 5 minutes). */
-  saveIntervalMs?: number;
-  peerStore?: PeerStoreOptions;
-  itemStore?: ItemStoreOptions;
-  rateLimit?: RateLimiterOptions;
-  log?: (level: LogLevel, message: string) => void;
-}
-
-export interface DhtStats {
-  nodeId: string;
-  address: Endpoint;
-  externalAddress?: string;
-  tableSize: number;
-  buckets: number;
-  peersStored: number;
-  infoHashesStored: number;
-  itemsStored: number;
-  itemBytesStored: number;
-  globalRttMs: number;
-  counters: DhtCounters;
-}
 
 /** The reply of one node during a lookup: its parsed values. */
 export interface NodeReplyValues {
@@ -115,14 +59,6 @@ export class Dht {
   private maintenance?: Timer;
   private lastSave = 0;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
-  private readonly handlers: Record<string, QueryHandler> = {
-    ping: handlePing,
-    find_node: handleFindNode,
-    get_peers: handleGetPeers,
-    announce_peer: handleAnnouncePeer,
-    get: handleGet,
-    put: handlePut,
-  };
 
   constructor(
     private readonly config: DhtOptions = {},
@@ -405,31 +341,9 @@ export class Dht {
 
   private onQuery(query: KrpcQuery, from: Endpoint): void {
     if (this.state !== 'running' || this.options.readOnly) return;
-    const { transport } = this.running();
+    const { id, routing, transport } = this.running();
     this.heardFrom(query.senderId, from, query.readOnly);
-    const handler = Object.hasOwn(this.handlers, query.method) ? this.handlers[query.method] : undefined;
-    if (!handler) {
-      transport.sendError(from, query.transactionId, KRPC_ERROR.METHOD_UNKNOWN, 'method unknown');
-      return;
-    }
-    try {
-      transport.respond(from, query.transactionId, handler(this.queryContext(), query, from));
-    } catch (error) {
-      if (error instanceof KrpcErrorReply) {
-        transport.sendError(from, query.transactionId, error.krpcCode, error.message);
-      } else if (error instanceof DecodeError) {
-        this.counters.malformed++;
-        transport.sendError(from, query.transactionId, KRPC_ERROR.PROTOCOL, error.message);
-      } else {
-        this.log('warn', `query handler ${query.method} failed: ${(error as Error).stack ?? String(error)}`);
-        transport.sendError(from, query.transactionId, KRPC_ERROR.SERVER, 'server error');
-      }
-    }
-  }
-
-  private queryContext(): QueryContext {
-    const { id, routing } = this.running();
-    return {
+    const context = {
       localId: id,
       version: VERSION,
       table: routing,
@@ -439,6 +353,7 @@ export class Dht {
       k: this.options.k,
       random: () => this.runtime.random(),
     };
+    answerQuery(context, transport, this.counters, (m) => this.log('warn', m), query, from);
   }
 
   /** A node sent us a valid message: consider it for the routing table. */
@@ -451,20 +366,17 @@ export class Dht {
     routing.heard({ id, address }, { verified: isSecureNodeId(id, address.host) });
   }
 
-  /** The usable contacts of a reply's `nodes` field. */
+  /** The usable contacts of a reply's `nodes` field (a malformed one counts and gives none). */
   private replyContacts(values: Record<string, BValue>): Contact<Endpoint>[] {
     const nodes = values.nodes;
-    if (!(nodes instanceof Uint8Array) || nodes.length % 26 !== 0) return [];
-    const out: Contact<Endpoint>[] = [];
-    for (let i = 0; i < nodes.length; i += 26) {
-      const id = nodes.slice(i, i + 20);
-      const address = {
-        host: `${nodes[i + 20]}.${nodes[i + 21]}.${nodes[i + 22]}.${nodes[i + 23]}`,
-        port: (nodes[i + 24]! << 8) | nodes[i + 25]!,
-      };
-      if (usableEndpoint(address) && !idEquals(id, this.id!)) out.push({ id, address });
+    if (!(nodes instanceof Uint8Array)) return [];
+    try {
+      return decodeCompactNodes(nodes).filter((c) => usableEndpoint(c.address) && !idEquals(c.id, this.id!));
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      this.counters.malformed++;
+      return [];
     }
-    return out;
   }
 
   private async resolveBootstrap(entry: string): Promise<Endpoint | undefined> {

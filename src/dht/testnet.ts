@@ -4,7 +4,8 @@
  * the DHT: deterministic for a given seed, and fast (virtual time).
  */
 import { VirtualNetwork, type VirtualNetworkOptions } from '../runtime/virtual-network.js';
-import { Dht, type DhtOptions } from './dht.js';
+import { Dht } from './dht.js';
+import type { DhtOptions } from './options.js';
 
 export interface Testnet {
   net: VirtualNetwork;
