@@ -1,0 +1,148 @@
+/**
+ * Magnet links for BitTorrent v1 (BEP 9): `magnet:?xt=urn:btih:<hash>&dn=..&tr=..&x.pe=..&ws=..`.
+ *
+ * The infohash may be 40 hex or 32 base32 characters. Numbered parameters (`xt.1`, `tr.2`) are
+ * read like plain ones. Only the first `urn:btih:` counts; a link that has only `urn:btmh:`
+ * (BEP 52 v2) is refused with a clear message. Unknown parameters are ignored.
+ */
+import { base32Decode } from './base32.js';
+import { isValidIpv4 } from './compact.js';
+import { DecodeError } from './errors.js';
+
+/** A parsed magnet link. */
+export interface MagnetLink {
+  /** 20-byte v1 infohash. */
+  infoHash: Uint8Array;
+  /** `dn`: display name, a hint only (the info dictionary's name is authoritative). */
+  name?: string;
+  /** `tr` tracker URLs, in order, without duplicates. */
+  trackers: string[];
+  /** `x.pe` peers (IPv4 `host:port` only; others are skipped). */
+  peers: { host: string; port: number }[];
+  /** `ws` web seed URLs. */
+  webSeeds: string[];
+}
+
+/** A magnet link that cannot be used; the message says what is wrong. */
+export class MagnetError extends DecodeError {
+  override readonly code: string = 'MAGNET_ERROR';
+  constructor(message: string) {
+    super(message);
+    this.name = 'MagnetError';
+  }
+}
+
+/** Longest magnet URI that is parsed at all. */
+export const MAGNET_MAX_LENGTH = 256 * 1024;
+
+function fail(message: string): never {
+  throw new MagnetError(`magnet: ${message}`);
+}
+
+/** Percent-decodes a parameter value; with `form`, `+` means a space first. */
+function decodeValue(raw: string, key: string, form: boolean): string {
+  try {
+    return decodeURIComponent(form ? raw.replace(/\+/g, ' ') : raw);
+  } catch (err) {
+    if (err instanceof URIError) fail(`bad percent-encoding in "${key}"`);
+    throw err;
+  }
+}
+
+function parseBtih(text: string): Uint8Array {
+  if (/^[0-9a-fA-F]{40}$/.test(text)) {
+    const out = new Uint8Array(20);
+    for (let i = 0; i < 20; i++) out[i] = parseInt(text.slice(2 * i, 2 * i + 2), 16);
+    return out;
+  }
+  // 32 base32 characters are exactly 160 bits, so base32Decode cannot fail on them.
+  if (/^[A-Za-z2-7]{32}$/.test(text)) return base32Decode(text);
+  return fail('btih must be 40 hex or 32 base32 characters');
+}
+
+/** Parses `host:port` with an IPv4 host and a port 1..65535; undefined for anything else. */
+function parsePeer(text: string): { host: string; port: number } | undefined {
+  const m = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
+  if (m === null || !isValidIpv4(m[1])) return undefined;
+  const port = Number(m[2]);
+  return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
+}
+
+/**
+ * Parses a magnet URI. Throws `MagnetError` (a `DecodeError`) naming what is wrong: not a
+ * magnet URI, no `xt=urn:btih:` parameter, a hash of the wrong length or alphabet, bad
+ * percent-encoding. Unparsable `x.pe` peers are skipped, not fatal.
+ */
+export function parseMagnet(uri: string): MagnetLink {
+  if (uri.length > MAGNET_MAX_LENGTH) fail(`URI of ${uri.length} characters exceeds limit of ${MAGNET_MAX_LENGTH}`);
+  const text = uri.trim();
+  if (!/^magnet:\?/i.test(text)) fail('not a magnet link (must start with "magnet:?")');
+  const hashAt = text.indexOf('#');
+  const query = text.slice('magnet:?'.length, hashAt < 0 ? undefined : hashAt);
+
+  let infoHash: Uint8Array | undefined;
+  let sawBtmh = false;
+  const link: MagnetLink = { infoHash: new Uint8Array(0), trackers: [], peers: [], webSeeds: [] };
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const rawKey = (eq < 0 ? part : part.slice(0, eq)).toLowerCase();
+    const key = rawKey.replace(/\.[0-9]+$/, ''); // xt.1 -> xt
+    const value = decodeValue(eq < 0 ? '' : part.slice(eq + 1), rawKey, key === 'dn');
+    switch (key) {
+      case 'xt':
+        if (/^urn:btih:/i.test(value)) infoHash ??= parseBtih(value.slice('urn:btih:'.length));
+        else if (/^urn:btmh:/i.test(value)) sawBtmh = true;
+        break;
+      case 'dn':
+        if (link.name === undefined && value !== '') link.name = value;
+        break;
+      case 'tr':
+        if (value !== '' && !link.trackers.includes(value)) link.trackers.push(value);
+        break;
+      case 'x.pe': {
+        const peer = parsePeer(value);
+        if (peer !== undefined) link.peers.push(peer);
+        break;
+      }
+      case 'ws':
+        if (value !== '' && !link.webSeeds.includes(value)) link.webSeeds.push(value);
+        break;
+      default:
+        break;
+    }
+  }
+  if (infoHash === undefined) {
+    fail(sawBtmh ? 'v2-only magnet links (urn:btmh:) are not supported yet' : 'no xt=urn:btih: parameter');
+  }
+  link.infoHash = infoHash;
+  return link;
+}
+
+/**
+ * Builds a magnet URI with a lowercase hex btih and percent-encoded parameters, in the order
+ * xt, dn, tr..., x.pe..., ws.... Throws `TypeError` for an infohash that is not 20 bytes or a
+ * peer that is not IPv4 with a port 1..65535.
+ */
+export function encodeMagnet(m: {
+  infoHash: Uint8Array;
+  name?: string;
+  trackers?: string[];
+  peers?: { host: string; port: number }[];
+  webSeeds?: string[];
+}): string {
+  if (m.infoHash.length !== 20) throw new TypeError(`magnet: infohash must be 20 bytes, got ${m.infoHash.length}`);
+  let hex = '';
+  for (const byte of m.infoHash) hex += byte.toString(16).padStart(2, '0');
+  const parts = [`xt=urn:btih:${hex}`];
+  if (m.name !== undefined && m.name !== '') parts.push(`dn=${encodeURIComponent(m.name)}`);
+  for (const tr of m.trackers ?? []) parts.push(`tr=${encodeURIComponent(tr)}`);
+  for (const p of m.peers ?? []) {
+    if (parsePeer(`${p.host}:${p.port}`) === undefined) {
+      throw new TypeError(`magnet: peer ${p.host}:${p.port} is not IPv4 host:port`);
+    }
+    parts.push(`x.pe=${p.host}:${p.port}`);
+  }
+  for (const ws of m.webSeeds ?? []) parts.push(`ws=${encodeURIComponent(ws)}`);
+  return `magnet:?${parts.join('&')}`;
+}

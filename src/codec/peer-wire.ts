@@ -1,0 +1,370 @@
+/**
+ * The BitTorrent peer wire protocol (BEP 3), with the fast extension's messages (BEP 6) and the
+ * extension-protocol envelope (BEP 10, message id 20).
+ *
+ * A connection starts with a fixed 68-byte handshake (`encodeHandshake`/`decodeHandshake`); after
+ * it every message is `<uint32 length><id><payload>`, split into messages by `WireFramer`.
+ * All integers are big-endian. Pure: no I/O, no Node-only APIs.
+ */
+import { DecodeError } from './errors.js';
+
+/** Length of a BEP 3 handshake: pstrlen, pstr, 8 reserved bytes, info hash, peer id. */
+export const HANDSHAKE_LENGTH = 68;
+
+/** The 20-byte protocol header every handshake starts with: 0x13 "BitTorrent protocol". */
+const PROTOCOL_HEADER = new Uint8Array([0x13, ...Array.from('BitTorrent protocol', (c) => c.charCodeAt(0))]);
+
+/** Default `FramerLimits.maxMessageLength`: a 256 KiB block plus the piece header. */
+export const DEFAULT_MAX_MESSAGE_LENGTH = 256 * 1024 + 13;
+
+/** The handshake both sides send first. Decoded fields are copies (they outlive the read buffer). */
+export interface Handshake {
+  /** 8 reserved bytes: feature bits (see `RESERVED`). */
+  reserved: Uint8Array;
+  /** 20-byte SHA-1 of the info dictionary. */
+  infoHash: Uint8Array;
+  /** 20-byte peer id. */
+  peerId: Uint8Array;
+}
+
+/** Feature bits in the handshake's reserved bytes: readers, and `makeReserved` to build them. */
+export const RESERVED = {
+  /** BEP 10 extension protocol: bit 0x10 of byte 5. */
+  extensionProtocol: (r: Uint8Array): boolean => (r[5] & 0x10) !== 0,
+  /** BEP 6 fast extension: bit 0x04 of byte 7. */
+  fast: (r: Uint8Array): boolean => (r[7] & 0x04) !== 0,
+  /** BEP 5 DHT (the peer accepts `port` messages): bit 0x01 of byte 7. */
+  dht: (r: Uint8Array): boolean => (r[7] & 0x01) !== 0,
+};
+
+/** Builds the 8 reserved bytes advertising the given features. */
+export function makeReserved(f: { extensions?: boolean; fast?: boolean; dht?: boolean }): Uint8Array {
+  const r = new Uint8Array(8);
+  if (f.extensions) r[5] |= 0x10;
+  if (f.fast) r[7] |= 0x04;
+  if (f.dht) r[7] |= 0x01;
+  return r;
+}
+
+function checkLength(what: string, b: Uint8Array, n: number): void {
+  if (b.length !== n) throw new TypeError(`peer-wire: ${what} must be ${n} bytes, got ${b.length}`);
+}
+
+/** Encodes a handshake (68 bytes). Throws `TypeError` if a field has the wrong length. */
+export function encodeHandshake(h: Handshake): Uint8Array {
+  checkLength('reserved', h.reserved, 8);
+  checkLength('infoHash', h.infoHash, 20);
+  checkLength('peerId', h.peerId, 20);
+  const out = new Uint8Array(HANDSHAKE_LENGTH);
+  out.set(PROTOCOL_HEADER, 0);
+  out.set(h.reserved, 20);
+  out.set(h.infoHash, 28);
+  out.set(h.peerId, 48);
+  return out;
+}
+
+/**
+ * Decodes the handshake at the start of `buf`: 'need-more' until 68 bytes are there. It consumes
+ * exactly `HANDSHAKE_LENGTH` bytes; anything after them belongs to the `WireFramer`. Throws
+ * `DecodeError` as soon as the bytes present differ from "\x13BitTorrent protocol" (so an
+ * encrypted or non-BitTorrent stream is rejected without waiting for 68 bytes).
+ */
+export function decodeHandshake(buf: Uint8Array): Handshake | 'need-more' {
+  const n = Math.min(buf.length, PROTOCOL_HEADER.length);
+  for (let i = 0; i < n; i++) {
+    if (buf[i] !== PROTOCOL_HEADER[i]) throw new DecodeError(`peer-wire: not a BitTorrent handshake (byte ${i})`);
+  }
+  if (buf.length < HANDSHAKE_LENGTH) return 'need-more';
+  return { reserved: buf.slice(20, 28), infoHash: buf.slice(28, 48), peerId: buf.slice(48, 68) };
+}
+
+/** A message after the handshake. Byte fields of decoded messages are views (see `WireFramer`). */
+export type PeerMessage =
+  | { type: 'keep-alive' }
+  | { type: 'choke' }
+  | { type: 'unchoke' }
+  | { type: 'interested' }
+  | { type: 'not-interested' }
+  | { type: 'have'; index: number }
+  | { type: 'bitfield'; bitfield: Uint8Array }
+  | { type: 'request'; index: number; begin: number; length: number }
+  | { type: 'piece'; index: number; begin: number; block: Uint8Array }
+  | { type: 'cancel'; index: number; begin: number; length: number }
+  | { type: 'port'; port: number }
+  | { type: 'suggest'; index: number }
+  | { type: 'have-all' }
+  | { type: 'have-none' }
+  | { type: 'reject'; index: number; begin: number; length: number }
+  | { type: 'allowed-fast'; index: number }
+  | { type: 'extended'; id: number; payload: Uint8Array };
+
+/** Message ids on the wire (BEP 3, BEP 6, BEP 10). */
+export const MESSAGE_ID = {
+  choke: 0, unchoke: 1, interested: 2, 'not-interested': 3, have: 4, bitfield: 5, request: 6, piece: 7,
+  cancel: 8, port: 9, suggest: 13, 'have-all': 14, 'have-none': 15, reject: 16, 'allowed-fast': 17, extended: 20,
+} as const;
+
+/**
+ * Allowed payload length (the length prefix, id byte included) per id: an exact size, or a
+ * minimum written as a negative number. Ids not listed are unknown.
+ */
+const LENGTH_RULE: ReadonlyMap<number, number> = new Map([
+  [0, 1], [1, 1], [2, 1], [3, 1], [4, 5], [5, -1], [6, 13], [7, -9], [8, 13], [9, 3],
+  [13, 5], [14, 1], [15, 1], [16, 13], [17, 5], [20, -2],
+]);
+
+function u32(what: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new TypeError(`peer-wire: ${what} ${v} is not a uint32`);
+  return v;
+}
+
+function frame(id: number, payloadLength: number): { out: Uint8Array; view: DataView } {
+  const out = new Uint8Array(5 + payloadLength);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 1 + payloadLength);
+  out[4] = id;
+  return { out, view };
+}
+
+/** The 13-byte header of a piece message, so a sender can write it and then the block as is. */
+export function encodePieceHeader(index: number, begin: number, blockLength: number): Uint8Array {
+  const { out, view } = frame(7, 8);
+  view.setUint32(0, u32('9 + blockLength', 9 + u32('blockLength', blockLength)));
+  view.setUint32(5, u32('index', index));
+  view.setUint32(9, u32('begin', begin));
+  return out;
+}
+
+/**
+ * Encodes one message with its length prefix. Throws `TypeError` for integers out of range
+ * (uint32 fields, port 0..65535, extended id 0..255). For large blocks prefer
+ * `encodePieceHeader` + the block, which avoids copying the block.
+ */
+export function encodeMessage(m: PeerMessage): Uint8Array {
+  switch (m.type) {
+    case 'keep-alive':
+      return new Uint8Array(4);
+    case 'choke': case 'unchoke': case 'interested': case 'not-interested': case 'have-all': case 'have-none':
+      return frame(MESSAGE_ID[m.type], 0).out;
+    case 'have': case 'suggest': case 'allowed-fast': {
+      const { out, view } = frame(MESSAGE_ID[m.type], 4);
+      view.setUint32(5, u32('index', m.index));
+      return out;
+    }
+    case 'request': case 'cancel': case 'reject': {
+      const { out, view } = frame(MESSAGE_ID[m.type], 12);
+      view.setUint32(5, u32('index', m.index));
+      view.setUint32(9, u32('begin', m.begin));
+      view.setUint32(13, u32('length', m.length));
+      return out;
+    }
+    case 'bitfield': {
+      const { out } = frame(5, m.bitfield.length);
+      out.set(m.bitfield, 5);
+      return out;
+    }
+    case 'piece': {
+      const out = new Uint8Array(13 + m.block.length);
+      out.set(encodePieceHeader(m.index, m.begin, m.block.length), 0);
+      out.set(m.block, 13);
+      return out;
+    }
+    case 'port': {
+      if (!Number.isInteger(m.port) || m.port < 0 || m.port > 65535) throw new TypeError(`peer-wire: bad port ${m.port}`);
+      const { out, view } = frame(9, 2);
+      view.setUint16(5, m.port);
+      return out;
+    }
+    case 'extended': {
+      if (!Number.isInteger(m.id) || m.id < 0 || m.id > 255) throw new TypeError(`peer-wire: bad extended id ${m.id}`);
+      const { out } = frame(20, 1 + m.payload.length);
+      out[5] = m.id;
+      out.set(m.payload, 6);
+      return out;
+    }
+  }
+}
+
+/**
+ * Checks a (length, id) pair before the payload is buffered. Throws `DecodeError` for an unknown
+ * id or a length that id can never have.
+ */
+function checkLengthForId(length: number, id: number): void {
+  const rule = LENGTH_RULE.get(id);
+  if (rule === undefined) throw new DecodeError(`peer-wire: unknown message id ${id}`);
+  if (rule > 0 ? length !== rule : length < -rule) {
+    throw new DecodeError(`peer-wire: message id ${id} with bad length ${length}`);
+  }
+}
+
+/** Decodes a message body (id + payload, already length-checked). Byte fields are views. */
+function decodeBody(b: Uint8Array): PeerMessage {
+  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const id = b[0];
+  switch (id) {
+    case 0: return { type: 'choke' };
+    case 1: return { type: 'unchoke' };
+    case 2: return { type: 'interested' };
+    case 3: return { type: 'not-interested' };
+    case 4: return { type: 'have', index: v.getUint32(1) };
+    case 5: return { type: 'bitfield', bitfield: b.subarray(1) };
+    case 6: return { type: 'request', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
+    case 7: return { type: 'piece', index: v.getUint32(1), begin: v.getUint32(5), block: b.subarray(9) };
+    case 8: return { type: 'cancel', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
+    case 9: return { type: 'port', port: v.getUint16(1) };
+    case 13: return { type: 'suggest', index: v.getUint32(1) };
+    case 14: return { type: 'have-all' };
+    case 15: return { type: 'have-none' };
+    case 16: return { type: 'reject', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
+    case 17: return { type: 'allowed-fast', index: v.getUint32(1) };
+    case 20: return { type: 'extended', id: b[1], payload: b.subarray(2) };
+    default: throw new DecodeError(`peer-wire: unknown message id ${id}`);
+  }
+}
+
+/** Limits for `WireFramer`. */
+export interface FramerLimits {
+  /**
+   * Largest accepted length prefix (id byte included). Default `DEFAULT_MAX_MESSAGE_LENGTH`
+   * (256 KiB + 13). A larger prefix is rejected as soon as its 4 bytes are seen, before any of
+   * the message is buffered.
+   */
+  maxMessageLength?: number;
+}
+
+/**
+ * Stream framer for everything after the handshake: `push()` TCP chunks as they arrive, then call
+ * `next()` until it returns `undefined`. Used by the peer connection, one per socket.
+ *
+ * Cost is O(bytes) overall whatever the chunking (1-byte chunks included): chunks are queued, not
+ * concatenated, and a message is copied at most once. A message lying inside one chunk is
+ * returned as views into that chunk (no copy); a message spanning chunks is assembled into one
+ * fresh buffer once all of it has arrived.
+ *
+ * Returned views (`block`, `bitfield`, `payload`) stay valid indefinitely: the framer never
+ * writes into pushed chunks, reuses them or keeps a ring buffer. The caller must in turn not
+ * overwrite a chunk after pushing it (Node's socket `data` buffers are fresh per read). Note a
+ * view pins its whole chunk in memory until the view is dropped.
+ *
+ * After `next()` has thrown, the stream is unrecoverable and every later `next()` throws again.
+ */
+export class WireFramer {
+  private readonly maxMessageLength: number;
+  /** Queued chunks; `chunks[head]` is the oldest, consumed from `offset`. */
+  private chunks: Uint8Array[] = [];
+  private head = 0;
+  private offset = 0;
+  private total = 0;
+  /** Length prefix already consumed from the queue and validated, or -1. */
+  private pending = -1;
+  private failure: DecodeError | undefined;
+
+  /** `limits.maxMessageLength` must be a positive integer (default 256 KiB + 13). */
+  constructor(limits: FramerLimits = {}) {
+    this.maxMessageLength = limits.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
+    if (!Number.isInteger(this.maxMessageLength) || this.maxMessageLength < 1) {
+      throw new TypeError(`peer-wire: bad maxMessageLength ${limits.maxMessageLength}`);
+    }
+  }
+
+  /** Queues a chunk (not copied; must not be modified afterwards). Empty chunks are ignored. */
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.total += chunk.length;
+  }
+
+  /** Bytes received but not yet returned as messages (a consumed length prefix excluded). */
+  get buffered(): number {
+    return this.total;
+  }
+
+  /**
+   * The next complete message, or `undefined` when more bytes are needed. Throws `DecodeError`
+   * for bytes that can never be valid: a length prefix over the limit, an unknown message id
+   * (known: 0-9, 13-17, 20), or a length its id can never have (e.g. `have` not 5). Both are
+   * detected from the first 5 bytes of the message, before its payload is buffered.
+   */
+  next(): PeerMessage | undefined {
+    if (this.failure) throw this.failure;
+    try {
+      return this.step();
+    } catch (e) {
+      if (e instanceof DecodeError) this.failure = e;
+      throw e;
+    }
+  }
+
+  private step(): PeerMessage | undefined {
+    if (this.pending < 0) {
+      if (this.total < 4) return undefined;
+      const length = this.readUint32();
+      if (length > this.maxMessageLength) {
+        throw new DecodeError(`peer-wire: length prefix ${length} exceeds limit ${this.maxMessageLength}`);
+      }
+      if (length === 0) return { type: 'keep-alive' };
+      this.pending = length;
+    }
+    const length = this.pending;
+    if (this.total === 0) return undefined;
+    checkLengthForId(length, this.peekByte());
+    if (this.total < length) return undefined;
+    this.pending = -1;
+    return decodeBody(this.take(length));
+  }
+
+  private peekByte(): number {
+    return this.chunks[this.head][this.offset];
+  }
+
+  /** Reads a big-endian uint32 across chunk boundaries (the caller checked 4 bytes are there). */
+  private readUint32(): number {
+    const c = this.chunks[this.head];
+    if (c.length - this.offset >= 4) {
+      const o = this.offset;
+      const v = ((c[o] << 24) | (c[o + 1] << 16) | (c[o + 2] << 8) | c[o + 3]) >>> 0;
+      this.advance(4);
+      return v;
+    }
+    const b = this.take(4);
+    return ((b[0] << 24) | (b[1] << 16) | (b[2] << 8) | b[3]) >>> 0;
+  }
+
+  /** Removes `n` buffered bytes: a view if they lie in the head chunk, else one copy. */
+  private take(n: number): Uint8Array {
+    const c = this.chunks[this.head];
+    if (c.length - this.offset >= n) {
+      const view = c.subarray(this.offset, this.offset + n);
+      this.advance(n);
+      return view;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const chunk = this.chunks[this.head];
+      const m = Math.min(n - filled, chunk.length - this.offset);
+      out.set(chunk.subarray(this.offset, this.offset + m), filled);
+      filled += m;
+      this.advance(m);
+    }
+    return out;
+  }
+
+  /** Consumes `n` bytes that lie within the head chunk, dropping it when exhausted. */
+  private advance(n: number): void {
+    this.offset += n;
+    this.total -= n;
+    if (this.offset === this.chunks[this.head].length) {
+      this.offset = 0;
+      this.head++;
+      if (this.head === this.chunks.length) {
+        this.chunks = [];
+        this.head = 0;
+      } else if (this.head >= 1024 && this.head * 2 >= this.chunks.length) {
+        // Compact occasionally so consumed chunks can be collected; amortised O(1) per chunk.
+        this.chunks = this.chunks.slice(this.head);
+        this.head = 0;
+      }
+    }
+  }
+}
