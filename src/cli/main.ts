@@ -5,6 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { announceCommand } from './commands/announce.js';
+import { createCommand } from './commands/create.js';
+import { getCommand } from './commands/get.js';
+import { infoCommand } from './commands/info.js';
+import { seedCommand } from './commands/seed.js';
 import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
 import { itemGetCommand, itemPutCommand } from './commands/item.js';
@@ -23,7 +27,7 @@ function withNetworkOptions(command: Command): Command {
 
 const program = new Command()
   .name('warren')
-  .description('warren: a peer-to-peer node for the BitTorrent mainline DHT')
+  .description('warren: a peer-to-peer file-sharing node (BitTorrent swarm and mainline DHT)')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
 
@@ -49,6 +53,48 @@ withNetworkOptions(item.command('get').description("print an item's value"))
   .argument('<target>', '40 hex characters')
   .action(itemGetCommand);
 
+function withSwarmOptions(command: Command): Command {
+  return withNetworkOptions(command)
+    .option('--port <port>', 'TCP port for peers (default 6881, 0 for any)')
+    .option('--dht-port <port>', 'UDP port of the DHT (default 6881, 0 for any)')
+    .option('--no-dht', 'do not use the DHT to find peers')
+    .option('--data-dir <dir>', 'where to keep resume data and the DHT table (default: $XDG_DATA_HOME/warren)');
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+program
+  .command('create')
+  .description('make a .torrent file for a file or folder')
+  .argument('<path>', 'file or folder to share')
+  .option('-o, --output <file>', 'where to write the .torrent (default: <name>.torrent)')
+  .option('--piece-length <bytes>', 'piece length, a power of two >= 16384 (default: chosen from the size)')
+  .option('--tracker <url>', 'tracker URL (repeatable)', collect)
+  .option('--private', 'private torrent (BEP 27: trackers only, no DHT or peer exchange)')
+  .option('--comment <text>', 'comment stored in the torrent')
+  .option('--json', 'JSON lines on stdout')
+  .action(createCommand);
+
+withSwarmOptions(program.command('seed').description('share a file, folder or .torrent until Ctrl-C'))
+  .argument('<path>', 'file or folder to share, or a .torrent whose data is at --dir')
+  .option('--dir <dir>', "where a .torrent's data is (default: the .torrent's folder)")
+  .action(seedCommand);
+
+withSwarmOptions(program.command('get').description('download a torrent'))
+  .argument('<torrent>', 'magnet link, 40-hex infohash or .torrent file')
+  .option('-o, --output <dir>', 'download directory (default: the current directory)')
+  .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect)
+  .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
+  .option('--sequential', 'download pieces in order (for streaming)')
+  .action(getCommand);
+
+program
+  .command('info')
+  .description('show what a .torrent file or magnet link describes')
+  .argument('<torrent>', '.torrent file or magnet link')
+  .option('--json', 'JSON lines on stdout')
+  .action(infoCommand);
+
 program
   .command('demo')
   .description('run a small local DHT on 127.0.0.1: announce and look up a swarm, printed as it happens')
@@ -58,7 +104,7 @@ program
 
 // A reader that went away (`warren lookup ... | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(0);
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;
 });
 
@@ -75,4 +121,4 @@ try {
   process.stderr.write(`warren: ${(error as Error).message}\n`);
   process.exit(1);
 }
-process.exit(0);
+process.exit(process.exitCode ?? 0);

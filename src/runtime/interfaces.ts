@@ -44,13 +44,49 @@ export interface TcpServer {
   close(): void;
 }
 
-/** The little file access engines need: whole small files, written atomically. */
+/**
+ * An open file for positional I/O (torrent storage). Errors carry Node's `code` (ENOENT, EACCES,
+ * ENOSPC, EISDIR...). Not safe to use after `close()`.
+ */
+export interface FileHandle {
+  /** Reads `length` bytes at `position` (fewer only at end of file). */
+  read(position: number, length: number): Promise<Uint8Array>;
+  /** Writes all of `data` at `position`, extending the file as needed (a gap reads as zeros). */
+  write(data: Uint8Array, position: number): Promise<void>;
+  /** fsync: once it resolves, what was written survives a crash. */
+  sync(): Promise<void>;
+  /** Releases the handle; idempotent. */
+  close(): Promise<void>;
+}
+
+/** What `FileStore.stat` reports about an existing path. */
+export interface FileStat {
+  size: number;
+  mtimeMs: number;
+  isDirectory: boolean;
+}
+
+/**
+ * The file access engines need: whole small files written atomically (state, resume data), and
+ * positional I/O on large files (torrent data). Errors keep Node's `code`.
+ */
 export interface FileStore {
   /** Returns the file's bytes, or `undefined` when it does not exist. */
   readFile(path: string): Promise<Uint8Array | undefined>;
   /** Writes the whole file atomically (a crash leaves either the old or the new content). */
   writeFile(path: string, data: Uint8Array): Promise<void>;
+  /** Creates the directory and any missing parents; no error when it exists. */
   mkdir(path: string): Promise<void>;
+  /** 'r' read-only (ENOENT if missing); 'rw' read-write, created if missing (parent dirs must exist). */
+  open(path: string, mode: 'r' | 'rw'): Promise<FileHandle>;
+  /** `undefined` when the path does not exist. */
+  stat(path: string): Promise<FileStat | undefined>;
+  /** Directory entries (names only, sorted); ENOENT when missing, ENOTDIR for a file. */
+  list(path: string): Promise<string[]>;
+  /** Removes a file; no error when it is missing. */
+  remove(path: string): Promise<void>;
+  /** Sets a file's length (zero-filled when it grows); ENOENT when missing. */
+  truncate(path: string, length: number): Promise<void>;
 }
 
 export interface Runtime {
@@ -66,4 +102,6 @@ export interface Runtime {
   readonly fs: FileStore;
   /** Resolves a host name to an IPv4 address (a dotted IPv4 string resolves to itself). */
   resolveHost(name: string): Promise<string>;
+  /** GETs a URL (HTTP trackers); resolves with the body of a 2xx answer, rejects otherwise. */
+  httpGet(url: string, options: { timeoutMs: number }): Promise<Uint8Array>;
 }

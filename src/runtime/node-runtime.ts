@@ -6,10 +6,12 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { lookup } from 'node:dns/promises';
-import { open, mkdir, readFile, rename, unlink } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { open, mkdir, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
+import type { FileHandle as NodeFsHandle } from 'node:fs/promises';
 import net, { isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import type { Endpoint, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
+import type { Endpoint, FileHandle, FileStat, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
 
 /** Largest delay `setTimeout` accepts; longer timers are chained. */
 const MAX_TIMEOUT = 0x7fffffff;
@@ -244,6 +246,47 @@ function connectTcp(to: Endpoint): Promise<TcpConnection> {
   });
 }
 
+/** A `node:fs/promises` handle as a `FileHandle`: positional reads and writes, looped until complete. */
+class NodeFileHandle implements FileHandle {
+  private closed = false;
+
+  constructor(private readonly handle: NodeFsHandle) {}
+
+  async read(position: number, length: number): Promise<Uint8Array> {
+    const buffer = Buffer.allocUnsafe(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await this.handle.read(buffer, filled, length - filled, position + filled);
+      if (bytesRead === 0) break; // end of file
+      filled += bytesRead;
+    }
+    return filled === length ? buffer : buffer.subarray(0, filled);
+  }
+
+  async write(data: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const { bytesWritten } = await this.handle.write(data, done, data.length - done, position + done);
+      done += bytesWritten;
+    }
+  }
+
+  async sync(): Promise<void> {
+    await this.handle.sync();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
 /** `node:fs/promises` with atomic writes (temp file, fsync, rename). */
 const nodeFileStore: FileStore = {
   async readFile(path: string): Promise<Uint8Array | undefined> {
@@ -276,6 +319,38 @@ const nodeFileStore: FileStore = {
   async mkdir(path: string): Promise<void> {
     await mkdir(path, { recursive: true });
   },
+
+  async open(path: string, mode: 'r' | 'rw'): Promise<FileHandle> {
+    // O_RDWR|O_CREAT rather than 'a+': with O_APPEND Linux ignores the position of writes.
+    const flags = mode === 'r' ? fsConstants.O_RDONLY : fsConstants.O_RDWR | fsConstants.O_CREAT;
+    return new NodeFileHandle(await open(path, flags, 0o666));
+  },
+
+  async stat(path: string): Promise<FileStat | undefined> {
+    try {
+      const s = await stat(path);
+      return { size: s.size, mtimeMs: s.mtimeMs, isDirectory: s.isDirectory() };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  },
+
+  async list(path: string): Promise<string[]> {
+    return (await readdir(path)).sort();
+  },
+
+  async remove(path: string): Promise<void> {
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  },
+
+  async truncate(path: string, length: number): Promise<void> {
+    await truncate(path, length);
+  },
 };
 
 /** Resolves a name to an IPv4 address with the system resolver; dotted IPv4 returns itself. */
@@ -283,6 +358,13 @@ async function resolveHost(name: string): Promise<string> {
   if (isIPv4(name)) return name;
   const { address } = await lookup(name, { family: 4 });
   return address;
+}
+
+/** GETs a URL with Node's fetch; a non-2xx status or a timeout rejects with a one-line reason. */
+async function httpGet(url: string, options: { timeoutMs: number }): Promise<Uint8Array> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow' });
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${new URL(url).host}`);
+  return new Uint8Array(await response.arrayBuffer());
 }
 
 /** Creates the real runtime. Timers are ref'd: a node with live timers keeps the process alive until closed. */
@@ -297,5 +379,6 @@ export function createNodeRuntime(): Runtime {
     tcpConnect: connectTcp,
     fs: nodeFileStore,
     resolveHost,
+    httpGet,
   };
 }

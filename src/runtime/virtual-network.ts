@@ -118,6 +118,9 @@ export class VirtualNetwork {
       tcpConnect: (to): Promise<TcpConnection> => connectTcp(this.fabric, h, to),
       fs: h.fs,
       resolveHost: async (name) => this.resolve(name),
+      httpGet: async (url) => {
+        throw netError('ECONNREFUSED', `the virtual network has no HTTP servers (GET ${url})`);
+      },
     };
   }
 

@@ -1,0 +1,116 @@
+/**
+ * `warren get <magnet|infohash|file.torrent>`: downloads into a directory with a progress bar (or
+ * JSON progress lines), and exits 0 once every piece is verified and written, or keeps seeding
+ * with `--seed`. Ctrl-C saves progress (resume data) and exits 130; a later run continues.
+ */
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { SingleBar } from 'cli-progress';
+import { parseHostPort } from '../../dht/endpoint.js';
+import { toHex } from '../../dht/types.js';
+import type { Endpoint } from '../../runtime/interfaces.js';
+import type { Torrent } from '../../swarm/torrent.js';
+import { CliError } from '../errors.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { createOutput, type Output } from '../output.js';
+import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
+import { readTorrentSource } from '../torrent-source.js';
+
+export interface GetFlags extends SwarmFlags {
+  output?: string;
+  peer?: string[];
+  seed?: boolean;
+  sequential?: boolean;
+}
+
+export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const source = await readTorrentSource(arg);
+  const peers: Endpoint[] = (flags.peer ?? []).map((text) => {
+    try {
+      return parseHostPort(text);
+    } catch (error) {
+      throw new CliError(`bad --peer: ${(error as Error).message}`, 2);
+    }
+  });
+  if (flags.dht === false && peers.length + source.peers.length + source.trackers.length === 0) {
+    throw new CliError('no way to find peers: the DHT is off and there is no --peer or tracker', 2);
+  }
+  const dir = resolve(flags.output ?? '.');
+  await mkdir(dir, { recursive: true }).catch((error: Error) => {
+    throw new CliError(`cannot create ${dir}: ${error.message}`);
+  });
+  const node = await startNodeFromFlags(flags, out);
+  let torrent: Torrent | undefined;
+  try {
+    torrent = await node.session.add({
+      infoHash: source.infoHash,
+      infoBytes: source.metainfo?.infoBytes,
+      dir,
+      trackers: source.trackers,
+      peers: [...source.peers, ...peers],
+      sequential: flags.sequential,
+    });
+    const outcome = await watch(torrent, out);
+    if (outcome === 'interrupted') {
+      out.event({ event: 'interrupted', ...progress(torrent) }, 'interrupted; progress saved');
+      process.exitCode = 130;
+      return;
+    }
+    const stats = torrent.stats();
+    out.event(
+      { event: 'complete', infoHash: toHex(source.infoHash), name: stats.name, path: resolve(dir, stats.name ?? ''), bytes: stats.totalLength },
+      `done: ${stats.name} (${formatBytes(stats.totalLength)}) in ${dir}`,
+    );
+    if (flags.seed) {
+      out.note('seeding; Ctrl-C to stop');
+      await untilSignal();
+    }
+  } finally {
+    await node.close();
+  }
+}
+
+/** Reports progress until the torrent completes (or fails, or Ctrl-C). */
+function watch(torrent: Torrent, out: Output): Promise<'complete' | 'interrupted'> {
+  return new Promise((resolvePromise, reject) => {
+    const bar =
+      !out.json && process.stderr.isTTY
+        ? new SingleBar({ format: '{bar} {percentage}% | {rate}/s | {peers} peers | ETA {eta_text} | {name}', hideCursor: true, stream: process.stderr })
+        : undefined;
+    bar?.start(100, 0, { rate: '0 B', peers: 0, eta_text: '--', name: '' });
+    const report = () => {
+      const p = progress(torrent);
+      if (bar) bar.update(Math.floor(p.percent), { rate: formatBytes(p.downloadRate), peers: p.peers, eta_text: formatDuration(p.eta ?? Infinity), name: torrent.info?.name ?? 'fetching metadata' });
+      else out.event({ event: 'progress', ...p }, '');
+    };
+    const interval = setInterval(report, 1000);
+    const finish = (fn: () => void) => {
+      clearInterval(interval);
+      off();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      if (bar) {
+        report();
+        bar.stop();
+      }
+      fn();
+    };
+    const onSignal = () => finish(() => resolvePromise('interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const off = torrent.on((event) => {
+      if (event.type === 'complete') finish(() => resolvePromise('complete'));
+      if (event.type === 'error') finish(() => reject(new CliError(event.error.message)));
+    });
+    if (torrent.state === 'seeding') finish(() => resolvePromise('complete'));
+    if (torrent.state === 'error') finish(() => reject(new CliError(torrent.error?.message ?? 'torrent failed')));
+  });
+}
+
+function progress(torrent: Torrent) {
+  const s = torrent.stats();
+  const percent = s.totalLength > 0 ? (100 * s.bytesHad) / s.totalLength : 0;
+  const eta = s.downloadRate > 0 ? (s.totalLength - s.bytesHad) / s.downloadRate : Infinity;
+  return { state: s.state, percent: Math.round(percent * 10) / 10, bytes: s.bytesHad, total: s.totalLength, downloadRate: Math.round(s.downloadRate), peers: s.peers.length, eta: Number.isFinite(eta) ? Math.round(eta) : null };
+}

@@ -1,0 +1,37 @@
+/** `warren info <file.torrent|magnet>`: name, size, files, piece count and infohash. */
+import { encodeMagnet } from '../../codec/magnet.js';
+import { toHex } from '../../dht/types.js';
+import { createOutput } from '../output.js';
+import { readTorrentSource } from '../torrent-source.js';
+import { formatBytes } from '../format.js';
+
+export async function infoCommand(arg: string, flags: { json?: boolean }): Promise<void> {
+  const source = await readTorrentSource(arg);
+  const out = createOutput(flags.json === true);
+  const info = source.metainfo?.info;
+  const magnet = encodeMagnet({ infoHash: source.infoHash, name: source.name, trackers: source.trackers, peers: source.peers });
+  const event = {
+    event: 'info',
+    infoHash: toHex(source.infoHash),
+    name: source.name,
+    magnet,
+    trackers: source.trackers,
+    ...(info && {
+      totalLength: info.totalLength,
+      pieceLength: info.pieceLength,
+      pieceCount: info.pieceCount,
+      private: info.private,
+      files: info.files.filter((f) => !f.padding).map((f) => ({ path: f.path.join('/'), length: f.length })),
+    }),
+  };
+  const lines = [`name:      ${source.name ?? '(unknown until the metadata is fetched)'}`, `infohash:  ${toHex(source.infoHash)}`];
+  if (info) {
+    lines.push(`size:      ${formatBytes(info.totalLength)} (${info.totalLength} bytes)`);
+    lines.push(`pieces:    ${info.pieceCount} x ${formatBytes(info.pieceLength)}${info.private ? '  (private)' : ''}`);
+    lines.push(`files:     ${event.files!.length}`);
+    for (const file of event.files!) lines.push(`  ${file.path}  (${formatBytes(file.length)})`);
+  }
+  for (const tracker of source.trackers) lines.push(`tracker:   ${tracker}`);
+  lines.push(`magnet:    ${magnet}`);
+  out.event(event, lines.join('\n'));
+}

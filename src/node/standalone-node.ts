@@ -1,0 +1,58 @@
+/**
+ * The node a standalone command (`warren seed`, `warren get`) runs for its duration: a DHT node
+ * (unless disabled) and a swarm session that finds peers through it, sharing one data directory
+ * for the DHT's saved table and the torrents' resume data.
+ */
+import { Dht } from '../dht/dht.js';
+import type { LogLevel } from '../dht/options.js';
+import type { Runtime } from '../runtime/interfaces.js';
+import { createNodeRuntime } from '../runtime/node-runtime.js';
+import { SwarmSession } from '../swarm/session.js';
+
+export interface StandaloneNodeOptions {
+  host: string;
+  /** TCP port for peers (0 for any). */
+  port: number;
+  /** UDP port of the DHT (0 for any). */
+  dhtPort: number;
+  /** `false` disables the DHT. */
+  bootstrap: string[] | false;
+  useDht: boolean;
+  dataDir: string;
+  log(level: LogLevel, message: string): void;
+}
+
+export interface StandaloneNode {
+  dht?: Dht;
+  session: SwarmSession;
+  runtime: Runtime;
+  close(): Promise<void>;
+}
+
+export async function startStandaloneNode(options: StandaloneNodeOptions, runtime: Runtime = createNodeRuntime()): Promise<StandaloneNode> {
+  await runtime.fs.mkdir(options.dataDir);
+  let dht: Dht | undefined;
+  if (options.useDht) {
+    dht = new Dht(
+      { host: options.host, port: options.dhtPort, bootstrap: options.bootstrap, statePath: `${options.dataDir}/dht-state.json`, log: options.log },
+      runtime,
+    );
+    await dht.start();
+  }
+  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, log: options.log }, runtime);
+  try {
+    await session.start();
+  } catch (error) {
+    await dht?.close();
+    throw error;
+  }
+  return {
+    dht,
+    session,
+    runtime,
+    close: async () => {
+      await session.close();
+      await dht?.close();
+    },
+  };
+}

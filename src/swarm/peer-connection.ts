@@ -1,0 +1,164 @@
+/**
+ * One open peer connection after the handshake: frames incoming bytes into messages, tracks the
+ * four choke/interest flags of BEP 3, meters both directions, and sends messages. A peer whose
+ * bytes can never be valid, or that stays silent for 2 minutes, is disconnected with a reason.
+ * What the messages mean for the torrent is decided by the torrent, through `handlers`.
+ */
+import { encodeMessage, encodePieceHeader, WireFramer, type Handshake, type PeerMessage } from '../codec/peer-wire.js';
+import type { Endpoint, TcpConnection, Timer } from '../runtime/interfaces.js';
+import type { AfterHandshake } from './handshake.js';
+import { RateMeter } from './rate-meter.js';
+
+const IDLE_TIMEOUT_MS = 120_000;
+const KEEPALIVE_MS = 60_000;
+const TICK_MS = 15_000;
+
+export interface PeerConnectionHandlers {
+  onMessage(message: PeerMessage): void;
+  /** Called once when the connection ends, with the reason (ours or the peer's). */
+  onClose(reason: string): void;
+}
+
+export interface PeerConnectionDeps {
+  now(): number;
+  setTimer(ms: number, fn: () => void): Timer;
+}
+
+export class PeerConnection {
+  amChoking = true;
+  amInterested = false;
+  peerChoking = true;
+  peerInterested = false;
+  readonly download: RateMeter;
+  readonly upload: RateMeter;
+  readonly connectedAt: number;
+  private lastReceived: number;
+  private lastSent: number;
+  private readonly framer = new WireFramer();
+  private handlers?: PeerConnectionHandlers;
+  private pending: PeerMessage[] = [];
+  private closed = false;
+  private tick?: Timer;
+
+  constructor(
+    private readonly conn: TcpConnection,
+    private readonly deps: PeerConnectionDeps,
+    readonly remote: Handshake,
+    readonly outgoing: boolean,
+    after: AfterHandshake,
+  ) {
+    this.download = new RateMeter(deps.now);
+    this.upload = new RateMeter(deps.now);
+    this.connectedAt = this.lastReceived = this.lastSent = deps.now();
+    conn.onData((chunk) => this.receive(chunk));
+    conn.onClose((error) => this.ended(error ? `connection error: ${error.message}` : 'closed by peer'));
+    for (const chunk of after.chunks) this.receive(chunk);
+    if (after.closed) this.ended(after.closed.error ? `connection error: ${after.closed.error.message}` : 'closed by peer');
+    else this.scheduleTick();
+  }
+
+  get address(): Endpoint {
+    return this.conn.remote;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Starts delivering messages (those that arrived before are delivered first). */
+  attach(handlers: PeerConnectionHandlers): void {
+    this.handlers = handlers;
+    const early = this.pending;
+    this.pending = [];
+    for (const message of early) if (!this.closed) handlers.onMessage(message);
+  }
+
+  send(message: PeerMessage): void {
+    if (this.closed) return;
+    if (message.type === 'choke') this.amChoking = true;
+    else if (message.type === 'unchoke') this.amChoking = false;
+    else if (message.type === 'interested') this.amInterested = true;
+    else if (message.type === 'not-interested') this.amInterested = false;
+    this.write(encodeMessage(message));
+  }
+
+  /** Sends a block without copying it into a new message buffer. */
+  sendPiece(index: number, begin: number, block: Uint8Array): void {
+    if (this.closed) return;
+    this.write(encodePieceHeader(index, begin, block.length));
+    this.write(block);
+    this.upload.add(block.length);
+  }
+
+  /** Disconnects, saying why (reported once through `onClose`). */
+  close(reason: string): void {
+    if (this.closed) return;
+    this.conn.close();
+    this.ended(reason);
+  }
+
+  private write(bytes: Uint8Array): void {
+    this.lastSent = this.deps.now();
+    this.conn.write(bytes);
+  }
+
+  private receive(chunk: Uint8Array): void {
+    if (this.closed) return;
+    this.lastReceived = this.deps.now();
+    this.framer.push(chunk);
+    for (;;) {
+      let message: PeerMessage | undefined;
+      try {
+        message = this.framer.next();
+      } catch (error) {
+        this.close(`protocol violation: ${(error as Error).message}`);
+        return;
+      }
+      if (!message) return;
+      this.track(message);
+      if (this.handlers) this.handlers.onMessage(message);
+      else this.pending.push(message);
+      if (this.closed) return;
+    }
+  }
+
+  private track(message: PeerMessage): void {
+    switch (message.type) {
+      case 'choke':
+        this.peerChoking = true;
+        break;
+      case 'unchoke':
+        this.peerChoking = false;
+        break;
+      case 'interested':
+        this.peerInterested = true;
+        break;
+      case 'not-interested':
+        this.peerInterested = false;
+        break;
+      case 'piece':
+        this.download.add(message.block.length);
+        break;
+    }
+  }
+
+  private scheduleTick(): void {
+    this.tick = this.deps.setTimer(TICK_MS, () => {
+      if (this.closed) return;
+      const now = this.deps.now();
+      if (now - this.lastReceived >= IDLE_TIMEOUT_MS) {
+        this.close('idle for 2 minutes');
+        return;
+      }
+      if (now - this.lastSent >= KEEPALIVE_MS) this.send({ type: 'keep-alive' });
+      this.scheduleTick();
+    });
+  }
+
+  private ended(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.tick?.cancel();
+    this.handlers?.onClose(reason);
+  }
+}

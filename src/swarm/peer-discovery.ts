@@ -1,0 +1,101 @@
+/**
+ * Finding peers for one torrent: the DHT (`get_peers` then `announce_peer`, every 15 minutes),
+ * trackers (at their interval, with `started`/`completed`/`stopped` events) and peers given by
+ * hand or in the magnet link. Private torrents (BEP 27) use their trackers only.
+ */
+import type { Dht } from '../dht/dht.js';
+import type { AnnounceParams } from '../codec/tracker.js';
+import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
+import type { Torrent } from './torrent.js';
+import { announceToTracker } from './tracker-client.js';
+
+const DHT_INTERVAL_MS = 15 * 60_000;
+const TRACKER_RETRY_MS = 60_000;
+const MIN_TRACKER_INTERVAL_MS = 60_000;
+
+export interface PeerDiscoveryDeps {
+  runtime: Runtime;
+  dht?: Dht;
+  listenPort: number;
+  log(level: 'debug' | 'info' | 'warn', message: string): void;
+}
+
+export class PeerDiscovery {
+  private readonly timers: Timer[] = [];
+  private stopped = false;
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly deps: PeerDiscoveryDeps,
+    private readonly torrent: Torrent,
+    private readonly trackers: string[],
+  ) {}
+
+  private get isPrivate(): boolean {
+    return this.torrent.info?.private === true;
+  }
+
+  start(): void {
+    this.torrent.on((event) => {
+      if (event.type === 'complete') for (const url of this.trackers) void this.announceTracker(url, 'completed', false);
+      if (event.type === 'metadata' && this.isPrivate) this.abort.abort();
+    });
+    if (this.deps.dht) this.dhtRound();
+    for (const url of this.trackers) void this.announceTracker(url, 'started', true);
+  }
+
+  /** Tells trackers we leave (best effort) and stops all rounds. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    for (const timer of this.timers) timer.cancel();
+    await Promise.all(this.trackers.map((url) => this.announceTracker(url, 'stopped', false)));
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    this.timers.push(this.deps.runtime.setTimer(ms, fn));
+  }
+
+  private dhtRound(): void {
+    const dht = this.deps.dht!;
+    if (this.stopped || this.isPrivate) return;
+    void (async () => {
+      try {
+        const found: Endpoint[] = [];
+        for await (const peer of dht.lookup(this.torrent.infoHash, { signal: this.abort.signal })) {
+          found.push(peer);
+          this.torrent.addPeers([peer]);
+        }
+        if (this.deps.listenPort > 0 && !this.stopped && !this.isPrivate) {
+          await dht.announce(this.torrent.infoHash, this.deps.listenPort, { seed: this.torrent.state === 'seeding' });
+        }
+        this.deps.log('debug', `DHT found ${found.length} peers`);
+      } catch (error) {
+        this.deps.log('debug', `DHT round failed: ${(error as Error).message}`);
+      }
+      this.later(DHT_INTERVAL_MS, () => this.dhtRound());
+    })();
+  }
+
+  private async announceTracker(url: string, event: AnnounceParams['event'], repeat: boolean): Promise<void> {
+    const stats = this.torrent.stats();
+    try {
+      const response = await announceToTracker(this.deps, url, {
+        infoHash: this.torrent.infoHash,
+        peerId: this.torrent.deps.peerId,
+        port: this.deps.listenPort,
+        uploaded: stats.uploaded,
+        downloaded: stats.downloaded,
+        left: Math.max(0, stats.totalLength - stats.bytesHad),
+        event,
+        numWant: event === 'stopped' ? 0 : 50,
+      });
+      if (event !== 'stopped') this.torrent.addPeers(response.peers);
+      if (repeat) this.later(Math.max(MIN_TRACKER_INTERVAL_MS, response.interval * 1000), () => void this.announceTracker(url, undefined, true));
+    } catch (error) {
+      this.deps.log('info', `tracker announce failed: ${(error as Error).message}`);
+      if (repeat) this.later(TRACKER_RETRY_MS, () => void this.announceTracker(url, event, true));
+    }
+  }
+}

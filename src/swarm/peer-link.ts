@@ -1,0 +1,482 @@
+/**
+ * The protocol between one torrent and one peer: what we tell it we have, what we ask it for and
+ * how many requests we keep in flight (sized to its rate), what we upload to it, and the BEP 6
+ * fast extension, BEP 9 metadata and BEP 11 peer exchange over BEP 10. A peer that breaks the
+ * protocol (a bad index, an oversized request, a flood of requests) is disconnected with a reason.
+ */
+import {
+  decodeExtendedHandshake,
+  decodeMetadataMessage,
+  decodePex,
+  encodeExtendedHandshake,
+  encodeMetadataMessage,
+  encodePex,
+  EXTENDED_HANDSHAKE_ID,
+  METADATA_PIECE_SIZE,
+} from '../codec/peer-extensions.js';
+import { pieceSize } from '../codec/metainfo.js';
+import { RESERVED, type PeerMessage } from '../codec/peer-wire.js';
+import type { Endpoint } from '../runtime/interfaces.js';
+import type { ChokerPeer } from './choker.js';
+import type { PeerConnection } from './peer-connection.js';
+import { BLOCK_SIZE, type Block } from './piece-picker.js';
+import type { Torrent, PeerStats } from './torrent.js';
+
+/** Our ids for the extensions we support (the peer sends them to us under these). */
+const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2 } as const;
+const CLIENT_NAME = 'warren/0.1';
+const MAX_REQUEST_LENGTH = 128 * 1024;
+/** Requests we accept queued from one peer before refusing more. */
+const MAX_PEER_REQUESTS = 2000;
+const MIN_QUEUE = 16;
+const MAX_QUEUE = 2000;
+/** Seconds of data to keep requested from a peer (request pipelining). */
+const QUEUE_SECONDS = 1.5;
+const SNUB_MS = 30_000;
+const PEX_EVERY_TICKS = 60;
+
+interface Outstanding extends Block {
+  at: number;
+}
+
+export class PeerLink {
+  private readonly fast: boolean;
+  private readonly extended: boolean;
+  private remoteExtensions: Record<string, number> = {};
+  private clientName = '';
+  private remoteQueueLimit = 250;
+  private remoteListenPort?: number;
+  /** Availability that arrived before we had the metadata. */
+  private early: PeerMessage[] = [];
+  private peerPieces = 0;
+  private peerHasAll = false;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private readonly allowedFast = new Set<number>();
+  private uploadsPending = 0;
+  private readonly cancelled = new Set<string>();
+  private lastBlockAt: number;
+  private snubbed = false;
+  private ticks = 0;
+  private readonly pexSent = new Set<string>();
+
+  constructor(
+    private readonly torrent: Torrent,
+    readonly conn: PeerConnection,
+    readonly key: string,
+  ) {
+    this.fast = RESERVED.fast(conn.remote.reserved);
+    this.extended = RESERVED.extensionProtocol(conn.remote.reserved);
+    this.lastBlockAt = torrent.deps.runtime.now();
+  }
+
+  start(): void {
+    // Our handshake and availability go first: the peer's early messages, replayed on attach, may make us send requests.
+    if (this.extended) this.sendExtendedHandshake();
+    this.sendAvailability();
+    this.conn.attach({
+      onMessage: (message) => this.onMessage(message),
+      onClose: (reason) => this.onClose(reason),
+    });
+  }
+
+  /** The metadata just arrived (magnet): replay the peer's availability into the new picker. */
+  metadataReady(): void {
+    const early = this.early;
+    this.early = [];
+    for (const message of early) this.onMessage(message);
+    this.updateInterest();
+  }
+
+  /** Tells the peer we have a new piece (not needed by seeds, which have everything). */
+  have(index: number): void {
+    if (!this.peerHasAll && this.peerPieces < (this.torrent.info?.pieceCount ?? 0)) this.conn.send({ type: 'have', index });
+  }
+
+  cancel(block: Block): void {
+    const key = blockKey(block);
+    if (!this.outstanding.delete(key)) return;
+    this.conn.send({ type: 'cancel', ...block });
+  }
+
+  /** We completed the torrent: we need nothing more; two seeds have nothing to say to each other. */
+  becameSeed(): void {
+    if (this.isSeed()) {
+      this.conn.close('both sides are seeds');
+      return;
+    }
+    if (this.conn.amInterested) this.conn.send({ type: 'not-interested' });
+  }
+
+  setChoked(choked: boolean): void {
+    if (choked === this.conn.amChoking) return;
+    this.conn.send({ type: choked ? 'choke' : 'unchoke' });
+  }
+
+  chokerView(): ChokerPeer {
+    return {
+      key: this.key,
+      interested: this.conn.peerInterested,
+      downloadRate: this.conn.download.rate,
+      uploadRate: this.conn.upload.rate,
+      isSeed: this.isSeed(),
+      snubbed: this.snubbed,
+    };
+  }
+
+  stats(): PeerStats {
+    const c = this.conn;
+    const flags =
+      (c.amInterested ? (c.peerChoking ? 'd' : 'D') : '') +
+      (c.peerInterested ? (c.amChoking ? 'u' : 'U') : '') +
+      (c.outgoing ? '' : 'I') +
+      (this.snubbed ? 'S' : '') +
+      (this.isSeed() ? 's' : '');
+    return {
+      address: `${c.address.host}:${c.address.port}`,
+      client: this.clientName,
+      downloadRate: c.download.rate,
+      uploadRate: c.upload.rate,
+      flags,
+    };
+  }
+
+  /** Once a second: snub detection, keeping the request queue full, peer exchange. */
+  onTick(): void {
+    this.ticks++;
+    const now = this.torrent.deps.runtime.now();
+    if (this.outstanding.size > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
+      this.snubbed = true;
+      this.releaseRequests(true);
+    }
+    this.fillRequests();
+    if (this.ticks % PEX_EVERY_TICKS === 0) this.sendPex();
+  }
+
+  /** Keeps enough requests in flight to cover QUEUE_SECONDS of this peer's rate. */
+  fillRequests(): void {
+    const picker = this.torrent.picker;
+    if (!picker || this.torrent.state !== 'downloading' || this.conn.isClosed) return;
+    const choked = this.conn.peerChoking;
+    if (choked && this.allowedFast.size === 0) return;
+    if (!this.conn.amInterested) return;
+    const wanted = Math.min(this.remoteQueueLimit, this.snubbed ? 1 : this.queueTarget()) - this.outstanding.size;
+    if (wanted <= 0) return;
+    const blocks = picker.pick(this.key, wanted, {
+      sequential: this.torrent.options.sequential,
+      onlyFrom: choked ? this.allowedFast : undefined,
+    });
+    const now = this.torrent.deps.runtime.now();
+    for (const block of blocks) {
+      this.outstanding.set(blockKey(block), { ...block, at: now });
+      this.conn.send({ type: 'request', ...block });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private queueTarget(): number {
+    const rate = this.conn.download.rate;
+    return Math.max(MIN_QUEUE, Math.min(MAX_QUEUE, Math.ceil((rate * QUEUE_SECONDS) / BLOCK_SIZE)));
+  }
+
+  private isSeed(): boolean {
+    const count = this.torrent.info?.pieceCount;
+    return this.peerHasAll || (count !== undefined && count > 0 && this.peerPieces >= count);
+  }
+
+  private sendExtendedHandshake(): void {
+    const payload = encodeExtendedHandshake({
+      m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata } : { ...OUR_EXTENSIONS },
+      v: CLIENT_NAME,
+      p: this.torrent.deps.listenPort > 0 ? this.torrent.deps.listenPort : undefined,
+      reqq: MAX_PEER_REQUESTS,
+      metadataSize: this.torrent.infoBytes?.length,
+    });
+    this.conn.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload });
+  }
+
+  private sendAvailability(): void {
+    const picker = this.torrent.picker;
+    const info = this.torrent.info;
+    if (!picker || !info || picker.haveCount === 0) {
+      if (this.fast) this.conn.send({ type: 'have-none' });
+      return;
+    }
+    if (picker.complete && this.fast) {
+      this.conn.send({ type: 'have-all' });
+      return;
+    }
+    const bitfield = new Uint8Array(Math.ceil(info.pieceCount / 8));
+    for (let i = 0; i < info.pieceCount; i++) if (picker.has(i)) bitfield[i >> 3]! |= 0x80 >> (i & 7);
+    this.conn.send({ type: 'bitfield', bitfield });
+  }
+
+  private onClose(reason: string): void {
+    this.releaseRequests(false);
+    this.torrent.picker?.peerGone(this.key);
+    this.torrent.linkClosed(this, reason);
+  }
+
+  /** Gives this peer's requests back to the picker (choked, snubbed, or gone). */
+  private releaseRequests(sendCancel: boolean): void {
+    const picker = this.torrent.picker;
+    for (const block of this.outstanding.values()) {
+      picker?.requestFailed(this.key, block);
+      if (sendCancel) this.conn.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
+    }
+    this.outstanding.clear();
+  }
+
+  private protocolError(reason: string): void {
+    this.conn.close(`protocol violation: ${reason}`);
+  }
+
+  private validIndex(index: number): boolean {
+    return index >= 0 && index < (this.torrent.info?.pieceCount ?? 0);
+  }
+
+  private onMessage(message: PeerMessage): void {
+    const picker = this.torrent.picker;
+    switch (message.type) {
+      case 'keep-alive':
+      case 'suggest':
+        return;
+      case 'port':
+        if (message.port > 0) this.torrent.deps.onDhtPort?.({ host: this.conn.address.host, port: message.port });
+        return;
+      case 'choke':
+        // With the fast extension the peer rejects each request explicitly; without it, all are dropped.
+        if (!this.fast) this.releaseRequests(false);
+        return;
+      case 'unchoke':
+        this.fillRequests();
+        return;
+      case 'interested':
+        this.torrent.rechokeIfIdle(this);
+        return;
+      case 'not-interested':
+        return;
+      case 'have':
+      case 'bitfield':
+      case 'have-all':
+      case 'have-none':
+        if (!picker) {
+          this.early.push(message);
+          return;
+        }
+        this.onAvailability(message);
+        return;
+      case 'request':
+        this.onRequest(message);
+        return;
+      case 'cancel':
+        this.cancelled.add(blockKey(message));
+        return;
+      case 'piece':
+        this.onPiece(message.index, message.begin, message.block);
+        return;
+      case 'reject': {
+        const key = blockKey(message);
+        const block = this.outstanding.get(key);
+        if (block) {
+          this.outstanding.delete(key);
+          picker?.requestFailed(this.key, block);
+        }
+        return;
+      }
+      case 'allowed-fast':
+        if (this.validIndex(message.index) || !picker) this.allowedFast.add(message.index);
+        this.fillRequests();
+        return;
+      case 'extended':
+        this.onExtended(message.id, message.payload);
+        return;
+    }
+  }
+
+  private onAvailability(message: PeerMessage): void {
+    const picker = this.torrent.picker!;
+    const info = this.torrent.info!;
+    if (message.type === 'have') {
+      if (!this.validIndex(message.index)) return this.protocolError(`have for piece ${message.index} of ${info.pieceCount}`);
+      if (!this.peerHasAll) {
+        picker.peerHave(this.key, message.index);
+        this.peerPieces++;
+      }
+    } else if (message.type === 'bitfield') {
+      if (message.bitfield.length !== Math.ceil(info.pieceCount / 8)) {
+        return this.protocolError(`bitfield of ${message.bitfield.length} bytes for ${info.pieceCount} pieces`);
+      }
+      if (hasSpareBits(message.bitfield, info.pieceCount)) return this.protocolError('bitfield has spare bits set');
+      picker.peerBitfield(this.key, message.bitfield);
+      this.peerPieces = countBits(message.bitfield, info.pieceCount);
+    } else if (message.type === 'have-all') {
+      if (!this.fast) return this.protocolError('have-all without the fast extension');
+      picker.peerHaveAll(this.key);
+      this.peerHasAll = true;
+    } else if (message.type === 'have-none' && !this.fast) {
+      return this.protocolError('have-none without the fast extension');
+    }
+    if (this.torrent.state === 'seeding' && this.isSeed()) {
+      this.conn.close('both sides are seeds');
+      return;
+    }
+    this.updateInterest();
+  }
+
+  private updateInterest(): void {
+    const picker = this.torrent.picker;
+    if (!picker) return;
+    const want = this.torrent.state === 'downloading' && picker.peerHasAnythingWeNeed(this.key);
+    if (want && !this.conn.amInterested) this.conn.send({ type: 'interested' });
+    else if (!want && this.conn.amInterested) this.conn.send({ type: 'not-interested' });
+    if (want) this.fillRequests();
+  }
+
+  private onRequest(request: Block): void {
+    const info = this.torrent.info;
+    const picker = this.torrent.picker;
+    if (!info || !picker || !this.validIndex(request.index)) return this.protocolError(`request for piece ${request.index}`);
+    const size = pieceSize(info, request.index);
+    if (request.length <= 0 || request.length > MAX_REQUEST_LENGTH || request.begin < 0 || request.begin + request.length > size) {
+      return this.protocolError(`request ${request.index}:${request.begin}+${request.length} out of range`);
+    }
+    if (this.conn.amChoking || !picker.has(request.index)) {
+      if (this.fast) this.conn.send({ type: 'reject', ...request });
+      return;
+    }
+    if (this.uploadsPending >= MAX_PEER_REQUESTS) return this.protocolError('too many outstanding requests');
+    this.uploadsPending++;
+    const key = blockKey(request);
+    this.cancelled.delete(key);
+    this.torrent
+      .readBlock(request.index, request.begin, request.length)
+      .then((block) => {
+        if (this.cancelled.delete(key) || this.conn.amChoking) return;
+        this.conn.sendPiece(request.index, request.begin, block);
+      })
+      .catch((error: Error) => {
+        this.torrent.deps.log('warn', `cannot read piece ${request.index} for a peer: ${error.message}`);
+        if (this.fast) this.conn.send({ type: 'reject', ...request });
+      })
+      .finally(() => this.uploadsPending--);
+  }
+
+  private onPiece(index: number, begin: number, block: Uint8Array): void {
+    const key = blockKey({ index, begin, length: block.length });
+    if (!this.outstanding.delete(key)) return; // not asked for, or already cancelled: ignore
+    this.lastBlockAt = this.torrent.deps.runtime.now();
+    this.snubbed = false;
+    this.torrent.blockArrived(this, index, begin, block);
+    this.fillRequests();
+  }
+
+  private onExtended(id: number, payload: Uint8Array): void {
+    try {
+      if (id === EXTENDED_HANDSHAKE_ID) {
+        const hs = decodeExtendedHandshake(payload);
+        this.remoteExtensions = { ...this.remoteExtensions, ...hs.m };
+        if (hs.v) this.clientName = hs.v.slice(0, 64);
+        if (hs.reqq) this.remoteQueueLimit = Math.max(1, Math.min(MAX_QUEUE, hs.reqq));
+        if (hs.p) this.remoteListenPort = hs.p;
+        const fetcher = this.torrent.metadataFetcher();
+        if (fetcher && hs.metadataSize !== undefined && this.remoteExtensions.ut_metadata && fetcher.offerSize(hs.metadataSize)) {
+          this.requestMetadata();
+        }
+      } else if (id === OUR_EXTENSIONS.ut_metadata) {
+        this.onMetadataMessage(payload);
+      } else if (id === OUR_EXTENSIONS.ut_pex) {
+        if (this.torrent.info?.private) return;
+        const pex = decodePex(payload);
+        this.torrent.addPeers(pex.added);
+      }
+    } catch (error) {
+      this.protocolError(`bad extension message: ${(error as Error).message}`);
+    }
+  }
+
+  private requestMetadata(): void {
+    const fetcher = this.torrent.metadataFetcher();
+    const remoteId = this.remoteExtensions.ut_metadata;
+    if (!fetcher || !remoteId) return;
+    for (let i = 0; i < 4; i++) {
+      const piece = fetcher.nextRequest();
+      if (piece === undefined) return;
+      this.conn.send({ type: 'extended', id: remoteId, payload: encodeMetadataMessage({ type: 'request', piece }) });
+    }
+  }
+
+  private onMetadataMessage(payload: Uint8Array): void {
+    const message = decodeMetadataMessage(payload);
+    const remoteId = this.remoteExtensions.ut_metadata;
+    if (message.type === 'request') {
+      const infoBytes = this.torrent.infoBytes;
+      const start = message.piece * METADATA_PIECE_SIZE;
+      if (!remoteId) return;
+      if (!infoBytes || start >= infoBytes.length || message.piece < 0) {
+        this.conn.send({ type: 'extended', id: remoteId, payload: encodeMetadataMessage({ type: 'reject', piece: message.piece }) });
+        return;
+      }
+      const data = infoBytes.subarray(start, start + METADATA_PIECE_SIZE);
+      this.conn.send({ type: 'extended', id: remoteId, payload: encodeMetadataMessage({ type: 'data', piece: message.piece, totalSize: infoBytes.length, data }) });
+      return;
+    }
+    const fetcher = this.torrent.metadataFetcher();
+    if (!fetcher) return;
+    if (message.type === 'reject') {
+      fetcher.rejected(message.piece);
+      return;
+    }
+    const result = fetcher.receive(message.piece, message.totalSize, message.data);
+    if (result === 'bad') {
+      this.torrent.deps.log('info', 'metadata from peers did not match the infohash; fetching it again');
+    } else if (result) {
+      void this.torrent.metadataArrived(result);
+      return;
+    }
+    this.requestMetadata();
+  }
+
+  private sendPex(): void {
+    const remoteId = this.remoteExtensions.ut_pex;
+    if (!remoteId || this.torrent.info?.private) return;
+    const current = new Map<string, Endpoint>();
+    for (const link of this.torrent.links.values()) {
+      if (link === this) continue;
+      const endpoint = link.listenEndpoint();
+      if (endpoint) current.set(`${endpoint.host}:${endpoint.port}`, endpoint);
+    }
+    const added = [...current].filter(([k]) => !this.pexSent.has(k)).slice(0, 50).map(([, e]) => ({ ...e, flags: 0 }));
+    const dropped = [...this.pexSent].filter((k) => !current.has(k)).slice(0, 50).map(parseKey);
+    if (added.length === 0 && dropped.length === 0) return;
+    for (const a of added) this.pexSent.add(`${a.host}:${a.port}`);
+    for (const d of dropped) this.pexSent.delete(`${d.host}:${d.port}`);
+    this.conn.send({ type: 'extended', id: remoteId, payload: encodePex({ added, dropped }) });
+  }
+
+  /** Where other peers can reach this peer: its address for outgoing links, its announced port otherwise. */
+  listenEndpoint(): Endpoint | undefined {
+    if (this.conn.outgoing) return this.conn.address;
+    return this.remoteListenPort ? { host: this.conn.address.host, port: this.remoteListenPort } : undefined;
+  }
+}
+
+function blockKey(block: Block): string {
+  return `${block.index}:${block.begin}:${block.length}`;
+}
+
+function parseKey(key: string): Endpoint {
+  const colon = key.lastIndexOf(':');
+  return { host: key.slice(0, colon), port: Number(key.slice(colon + 1)) };
+}
+
+function hasSpareBits(bitfield: Uint8Array, count: number): boolean {
+  const spare = bitfield.length * 8 - count;
+  return spare > 0 && (bitfield[bitfield.length - 1]! & ((1 << spare) - 1)) !== 0;
+}
+
+function countBits(bitfield: Uint8Array, count: number): number {
+  let n = 0;
+  for (let i = 0; i < count; i++) if (bitfield[i >> 3]! & (0x80 >> (i & 7))) n++;
+  return n;
+}

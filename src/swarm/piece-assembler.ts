@@ -1,0 +1,67 @@
+/**
+ * Pieces being downloaded: blocks are gathered in a per-piece buffer (so a piece is hashed once
+ * from memory and written in one go), then checked with SHA-1 against the metainfo. Memory is one
+ * buffer per piece in progress; the picker finishes started pieces first, which keeps that small.
+ * Who sent each block is kept so a failed piece can be blamed (see `SmartBan`).
+ */
+import { createHash } from 'node:crypto';
+import { pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { sameBytes } from './handshake.js';
+
+export interface BlockSender {
+  begin: number;
+  length: number;
+  peer: string;
+}
+
+interface PartialPiece {
+  data: Uint8Array;
+  senders: BlockSender[];
+}
+
+/** A piece whose last block arrived: its data, whether it matched its hash, and who sent what. */
+export interface AssembledPiece {
+  index: number;
+  data: Uint8Array;
+  valid: boolean;
+  senders: BlockSender[];
+}
+
+export class PieceAssembler {
+  private readonly partial = new Map<number, PartialPiece>();
+
+  constructor(private readonly info: InfoDict) {}
+
+  /** Stores a block (copying it out of the network buffer). */
+  add(index: number, begin: number, block: Uint8Array, peer: string): void {
+    let piece = this.partial.get(index);
+    if (!piece) {
+      piece = { data: new Uint8Array(pieceSize(this.info, index)), senders: [] };
+      this.partial.set(index, piece);
+    }
+    if (begin + block.length > piece.data.length) return;
+    piece.data.set(block, begin);
+    piece.senders.push({ begin, length: block.length, peer });
+  }
+
+  /** Takes the finished piece out and checks its hash. */
+  finish(index: number): AssembledPiece | undefined {
+    const piece = this.partial.get(index);
+    if (!piece) return undefined;
+    this.partial.delete(index);
+    const digest = createHash('sha1').update(piece.data).digest();
+    return { index, data: piece.data, valid: sameBytes(digest, pieceHash(this.info, index)), senders: piece.senders };
+  }
+
+  /** Forgets a piece (its blocks will be fetched again). */
+  drop(index: number): void {
+    this.partial.delete(index);
+  }
+
+  /** Bytes held in piece buffers. */
+  get bufferedBytes(): number {
+    let total = 0;
+    for (const piece of this.partial.values()) total += piece.data.length;
+    return total;
+  }
+}

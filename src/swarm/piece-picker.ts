@@ -1,0 +1,405 @@
+/**
+ * Block-level piece picking for one torrent: which 16 KiB blocks to request from which peer.
+ * A pure data structure (no I/O, no timers; randomness injected), used by the torrent engine,
+ * which owns the wire and calls in when peers announce pieces, when it has request slots to fill,
+ * and when blocks arrive, fail, or a piece passes or fails its hash.
+ *
+ * Policy: finish pieces already in progress first; then random pieces for the first few (to have
+ * something to trade quickly), then rarest first with random tie-breaks, or strictly in index
+ * order when streaming. When every missing block is requested (endgame), blocks already requested
+ * elsewhere may be requested again, never twice from the same peer.
+ *
+ * Pieces are plain 0-based numbers (the engine converts from `PieceIndex`); peers are opaque string
+ * keys. Out-of-range piece indices and wrong-length bitfields throw `RangeError`: the engine must
+ * have rejected such messages first. Cost: O(1) per availability change, `pick` touches only
+ * in-progress pieces and the rarest members it needs; memory O(pieces + outstanding blocks).
+ */
+import { AvailabilityOrder } from './availability-order.js';
+import { PeerAvailability } from './peer-availability.js';
+import { hasBit, PieceGeometry, type Block } from './piece-geometry.js';
+import { PieceProgress } from './piece-progress.js';
+
+export { BLOCK_SIZE, type Block } from './piece-geometry.js';
+
+/** Geometry of the torrent and the picker's policy knobs. */
+export interface PiecePickerOptions {
+  pieceCount: number;
+  pieceLength: number;
+  totalLength: number;
+  /** Uniform in [0, 1): the runtime's generator (tests pass a seeded one). */
+  random: () => number;
+  /** While we have fewer pieces than this, new pieces are chosen at random. Default 4. */
+  randomFirstPieces?: number;
+}
+
+/** Options of one `pick` call. */
+export interface PickOptions {
+  /** Strict index order (streaming) instead of random-first/rarest-first. */
+  sequential?: boolean;
+  /** Only these pieces (BEP 6 allowed-fast set while the peer chokes us). */
+  onlyFrom?: ReadonlySet<number>;
+}
+
+/** What `blockReceived` tells the engine. */
+export interface BlockReceipt {
+  /** Other peers that had this block requested (endgame): send them a cancel. Already forgotten here. */
+  duplicates: string[];
+  /** The piece has just got its last block: hash it, then call `pieceVerified` or `pieceFailed`. */
+  pieceComplete: boolean;
+  /** The block was still missing (write it). False for a late duplicate, a piece we have, or bad geometry. */
+  wanted: boolean;
+}
+
+/** Block picking for one torrent; see the file comment for the policy. */
+export class PiecePicker {
+  /** Piece and block boundaries. */
+  readonly geometry: PieceGeometry;
+  private readonly pieceCount: number;
+  /** Stride of global block ids: `index * stride + block number`. */
+  private readonly stride: number;
+  private readonly random: () => number;
+  private readonly randomFirst: number;
+  private readonly have: Uint8Array;
+  private haves = 0;
+  /** Lowest piece index we might lack (sequential mode starts here). */
+  private firstMissing = 0;
+  /** Missing pieces with no progress, by availability. */
+  private readonly free: AvailabilityOrder;
+  /** Pieces started and not yet verified or failed. */
+  private readonly progress = new Map<number, PieceProgress>();
+  /** Pieces in `progress` that still miss blocks, in the order they were started. */
+  private readonly partials = new Set<number>();
+  /** Pieces in `progress` with blocks nobody is asked for: where `pick` looks first. */
+  private readonly open = new Set<number>();
+  /** Blocks of started pieces that are neither received nor requested from anyone. */
+  private unrequested = 0;
+  /** Who has what. */
+  private readonly peers: PeerAvailability;
+  /** Per peer, the global ids of blocks requested from it and not yet received, failed or cancelled. */
+  private readonly requests = new Map<string, Set<number>>();
+
+  constructor(options: PiecePickerOptions) {
+    const pieceCount = options.pieceCount;
+    this.geometry = new PieceGeometry(pieceCount, options.pieceLength, options.totalLength);
+    this.pieceCount = pieceCount;
+    this.stride = this.geometry.blocksPerPiece;
+    this.random = options.random;
+    this.randomFirst = options.randomFirstPieces ?? 4;
+    this.have = new Uint8Array(pieceCount);
+    this.free = new AvailabilityOrder(pieceCount);
+    for (let i = 0; i < pieceCount; i++) this.free.insert(i);
+    this.peers = new PeerAvailability(pieceCount, this.free, this.have);
+  }
+
+  // ---- what we have ------------------------------------------------------------------------
+
+  /** Marks a piece as had (resume data, a completed check). Drops any progress on it. */
+  setHave(index: number): void {
+    this.geometry.checkIndex(index);
+    if (this.have[index]) return;
+    this.have[index] = 1;
+    this.haves++;
+    this.dropProgress(index);
+    this.free.remove(index);
+    this.peers.weGot(index);
+    while (this.firstMissing < this.pieceCount && this.have[this.firstMissing]) this.firstMissing++;
+  }
+
+  /** Whether we have (verified) piece `index`. */
+  has(index: number): boolean {
+    return this.have[index] === 1;
+  }
+
+  /** Verified pieces. */
+  get haveCount(): number {
+    return this.haves;
+  }
+
+  /** Every piece verified. */
+  get complete(): boolean {
+    return this.haves === this.pieceCount;
+  }
+
+  // ---- what peers have ---------------------------------------------------------------------
+
+  /** A `have` message. A peer that thereby gets every piece is counted as a seed from then on. */
+  peerHave(peer: string, index: number): void {
+    this.geometry.checkIndex(index);
+    this.peers.addHave(peer, index);
+  }
+
+  /** A `bitfield` message (BEP 3 bit order), replacing what the peer had announced. Spare bits are ignored. */
+  peerBitfield(peer: string, bitfield: Uint8Array): void {
+    this.peers.setBitfield(peer, bitfield);
+  }
+
+  /** BEP 6 `have all` (or any seed): O(1), counted once for every piece. */
+  peerHaveAll(peer: string): void {
+    this.peers.setHaveAll(peer);
+  }
+
+  /** The peer disconnected: its availability goes, and its outstanding requests become pickable. */
+  peerGone(peer: string): void {
+    const mine = this.requests.get(peer);
+    if (mine) for (const id of [...mine]) this.release(peer, mine, id);
+    this.requests.delete(peer);
+    this.peers.forget(peer);
+  }
+
+  /** How many connected peers have piece `index`. */
+  availability(index: number): number {
+    this.geometry.checkIndex(index);
+    return this.peers.count(index);
+  }
+
+  /** Whether the peer has a piece we lack: drives our `interested` state towards it. */
+  peerHasAnythingWeNeed(peer: string): boolean {
+    return this.peers.hasWhatWeLack(peer, this.haves);
+  }
+
+  // ---- requests ----------------------------------------------------------------------------
+
+  /**
+   * Up to `max` blocks to request from `peer` now, recorded as outstanding from it. In-progress
+   * pieces first, then new pieces (random for the first `randomFirstPieces`, then rarest first,
+   * or in index order with `sequential`), then, in endgame only, blocks already requested from
+   * other peers (those with the fewest requesters first). Never a block already outstanding from
+   * this peer. `onlyFrom` restricts to those pieces (BEP 6 allowed fast while choked).
+   */
+  pick(peer: string, max: number, options: PickOptions = {}): Block[] {
+    const bits = this.peers.bitsOf(peer);
+    const out: Block[] = [];
+    if (bits === undefined || max <= 0 || this.complete) return out;
+    let mine = this.requests.get(peer);
+    if (!mine) this.requests.set(peer, (mine = new Set()));
+    const only = options.onlyFrom;
+    const usable = (i: number): boolean => (bits === null || hasBit(bits, i)) && (!only || only.has(i));
+    if (options.sequential) {
+      for (let i = this.firstMissing; i < this.pieceCount && out.length < max; i++) {
+        if (this.have[i] || !usable(i)) continue;
+        if (this.free.contains(i)) this.start(i);
+        const prog = this.progress.get(i);
+        if (prog) this.takeUnrequested(prog, peer, mine, max, out);
+      }
+    } else {
+      for (const i of this.open) {
+        if (out.length >= max) break;
+        if (usable(i)) this.takeUnrequested(this.progress.get(i)!, peer, mine, max, out);
+      }
+      if (out.length < max) {
+        for (const i of this.chooseNewPieces(max - out.length, usable, only)) {
+          this.start(i);
+          this.takeUnrequested(this.progress.get(i)!, peer, mine, max, out);
+        }
+      }
+    }
+    if (out.length < max && this.inEndgame) {
+      for (const cap of [1, Infinity]) {
+        for (const i of this.partials) {
+          if (out.length >= max) break;
+          if (usable(i)) this.takeDuplicates(this.progress.get(i)!, peer, mine, max, cap, out);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A block arrived from `peer`. Records who delivered it (for blame), forgets every request for
+   * it, and reports the other requesters (to cancel) and whether the piece is now whole. An
+   * unrequested block of a missing piece is recorded too: the engine decides whether to accept
+   * unrequested data before calling this.
+   */
+  blockReceived(peer: string, block: Block): BlockReceipt {
+    const receipt: BlockReceipt = { duplicates: [], pieceComplete: false, wanted: false };
+    const j = this.geometry.blockNumber(block);
+    if (j < 0) return receipt;
+    const index = block.index;
+    const id = index * this.stride + j;
+    this.requests.get(peer)?.delete(id);
+    if (this.have[index]) return receipt;
+    if (this.free.contains(index)) this.start(index);
+    const prog = this.progress.get(index)!;
+    if (prog.received[j]) return receipt;
+    const requesters = prog.requesters[j];
+    if (requesters) {
+      for (const other of requesters) {
+        if (other === peer) continue;
+        this.requests.get(other)?.delete(id);
+        receipt.duplicates.push(other);
+      }
+    } else {
+      prog.unrequested--;
+      this.unrequested--;
+      if (prog.unrequested === 0) this.open.delete(index);
+    }
+    prog.markReceived(j, peer);
+    receipt.wanted = true;
+    if (prog.receivedCount === prog.blockCount) {
+      this.partials.delete(index);
+      receipt.pieceComplete = true;
+    }
+    return receipt;
+  }
+
+  /** A request was cancelled, rejected, timed out, or lost to a choke: the block is pickable again. */
+  requestFailed(peer: string, block: Block): void {
+    const mine = this.requests.get(peer);
+    const j = this.geometry.blockNumber(block);
+    if (!mine || j < 0) return;
+    this.release(peer, mine, block.index * this.stride + j);
+  }
+
+  /**
+   * The assembled piece failed its hash: all its blocks are missing again and it can be picked
+   * afresh. Returns the distinct peers that delivered its blocks (to blame or ban).
+   */
+  pieceFailed(index: number): string[] {
+    this.geometry.checkIndex(index);
+    const prog = this.progress.get(index);
+    if (!prog || this.have[index]) return [];
+    const blame = [...new Set(prog.deliveredBy.filter((p): p is string => p !== undefined))];
+    this.dropProgress(index);
+    this.free.insert(index);
+    return blame;
+  }
+
+  /** The piece passed its hash check and was written. */
+  pieceVerified(index: number): void {
+    this.setHave(index);
+  }
+
+  /** Blocks outstanding from `peer`. */
+  outstanding(peer: string): number {
+    return this.requests.get(peer)?.size ?? 0;
+  }
+
+  /** The blocks outstanding from `peer` (e.g. to re-request them elsewhere when it chokes us). */
+  outstandingBlocks(peer: string): Block[] {
+    return [...(this.requests.get(peer) ?? [])].map((id) => {
+      const index = Math.floor(id / this.stride);
+      return this.geometry.block(index, id - index * this.stride);
+    });
+  }
+
+  /** Every missing block is requested from someone (and something is missing). */
+  get inEndgame(): boolean {
+    return !this.complete && this.free.count === 0 && this.unrequested === 0;
+  }
+
+  /** Checks internal invariants (for tests); returns a description of the first violation. */
+  check(): string | undefined {
+    const fault = this.free.check();
+    if (fault) return fault;
+    let unrequested = 0;
+    for (const [index, prog] of this.progress) {
+      unrequested += prog.unrequested;
+      if ((prog.unrequested > 0) !== this.open.has(index)) return `open set wrong for piece ${index}`;
+      if ((prog.receivedCount < prog.blockCount) !== this.partials.has(index)) return `partial set wrong for piece ${index}`;
+    }
+    if (unrequested !== this.unrequested) return `unrequested ${this.unrequested} != ${unrequested}`;
+    for (const [peer, mine] of this.requests) {
+      for (const id of mine) {
+        const index = Math.floor(id / this.stride);
+        if (!this.progress.get(index)?.requesters[id - index * this.stride]?.includes(peer)) return `stray request ${peer} ${id}`;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  /** The new pieces to start for a request of `want` blocks: random first, then rarest first. */
+  private chooseNewPieces(want: number, usable: (i: number) => boolean, only?: ReadonlySet<number>): number[] {
+    const chosen: number[] = [];
+    let blocks = 0;
+    const take = (i: number): boolean => {
+      if (!usable(i)) return false;
+      chosen.push(i);
+      blocks += this.geometry.blockCount(i);
+      return blocks >= want;
+    };
+    const randomly = this.haves < this.randomFirst;
+    if (only) {
+      const candidates = [...only].filter((i) => i >= 0 && i < this.pieceCount && this.free.contains(i));
+      const key = new Map(candidates.map((i) => [i, randomly ? this.random() : this.free.availability(i) + this.random()]));
+      candidates.sort((x, y) => key.get(x)! - key.get(y)!);
+      for (const i of candidates) if (take(i)) break;
+    } else if (randomly) {
+      this.free.scanRandom(this.random, take);
+    } else {
+      this.free.scanRarest(this.random, take);
+    }
+    return chosen;
+  }
+
+  /** Starts piece `index`: out of the free order, into progress and the partial set. */
+  private start(index: number): void {
+    this.free.remove(index);
+    const prog = new PieceProgress(index, this.geometry.blockCount(index));
+    this.progress.set(index, prog);
+    this.partials.add(index);
+    this.open.add(index);
+    this.unrequested += prog.blockCount;
+  }
+
+  /** Forgets the progress on a piece, and the requests still outstanding for it. */
+  private dropProgress(index: number): void {
+    const prog = this.progress.get(index);
+    if (!prog) return;
+    for (let j = 0; j < prog.blockCount; j++) {
+      for (const peer of prog.requesters[j] ?? []) this.requests.get(peer)?.delete(index * this.stride + j);
+    }
+    this.unrequested -= prog.unrequested;
+    this.progress.delete(index);
+    this.partials.delete(index);
+    this.open.delete(index);
+  }
+
+  /** Requests the not-yet-requested blocks of `prog` from `peer`, up to `max` in `out`. */
+  private takeUnrequested(prog: PieceProgress, peer: string, mine: Set<number>, max: number, out: Block[]): void {
+    const index = prog.index;
+    while (prog.unrequested > 0 && out.length < max) {
+      const j = prog.nextUnrequested();
+      prog.requesters[j] = [peer];
+      prog.unrequested--;
+      this.unrequested--;
+      if (prog.unrequested === 0) this.open.delete(index);
+      mine.add(index * this.stride + j);
+      out.push(this.geometry.block(index, j));
+    }
+  }
+
+  /** Endgame: requests blocks of `prog` already requested elsewhere (at most `cap` requesters), not from `peer`. */
+  private takeDuplicates(prog: PieceProgress, peer: string, mine: Set<number>, max: number, cap: number, out: Block[]): void {
+    const index = prog.index;
+    for (let j = 0; j < prog.blockCount && out.length < max; j++) {
+      const requesters = prog.requesters[j];
+      if (prog.received[j] || !requesters || requesters.length > cap || requesters.includes(peer)) continue;
+      requesters.push(peer);
+      mine.add(index * this.stride + j);
+      out.push(this.geometry.block(index, j));
+    }
+  }
+
+  /** Forgets one outstanding request; a piece left with no progress at all goes back to the free order. */
+  private release(peer: string, mine: Set<number>, id: number): void {
+    if (!mine.delete(id)) return;
+    const index = Math.floor(id / this.stride);
+    const j = id - index * this.stride;
+    const prog = this.progress.get(index);
+    if (!prog) return;
+    const requesters = prog.requesters[j];
+    const at = requesters ? requesters.indexOf(peer) : -1;
+    if (!requesters || at < 0) return;
+    requesters.splice(at, 1);
+    if (requesters.length > 0) return;
+    prog.markUnrequested(j);
+    this.unrequested++;
+    this.open.add(index);
+    if (prog.receivedCount === 0 && prog.unrequested === prog.blockCount) {
+      this.dropProgress(index);
+      this.free.insert(index);
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Resume data: which pieces of a torrent were verified and on disk, and the size and mtime of
+ * each file at that moment, so a restart re-downloads nothing and re-hashes only what may have
+ * changed.
+ *
+ * Crash-safety protocol (the engine follows it every time it saves, and last at shutdown):
+ *   1. snapshot the have-set (pieces whose `writePiece` resolved and whose hash was verified);
+ *   2. `await storage.sync()` — every snapshotted piece is now durable;
+ *   3. `await storage.fileStats()` — stamps taken after the data is on disk;
+ *   4. `await saveResume(...)` — atomic, so a kill -9 leaves the previous or the new record.
+ * Hence a piece recorded as had is always fully on disk (it was synced before the record was
+ * written), and any later change to a file — our own later writes or anyone else's — changes its
+ * size or mtime, so `trustedPieces` sends that file's pieces to be re-hashed instead of trusting them.
+ * The caller checks `infoHash` against the torrent it is resuming.
+ */
+import type { InfoDict } from '../codec/metainfo.js';
+import type { FileStore } from '../runtime/interfaces.js';
+import { piecesOfFile } from './file-layout.js';
+import type { FileStamp } from './storage.js';
+
+/** What is saved between runs for one torrent. */
+export interface ResumeData {
+  /** The torrent's infohash, 40 lowercase hex characters. */
+  infoHash: string;
+  pieceCount: number;
+  /** Verified pieces as a bitfield in BEP 3 bit order (piece 0 is the high bit of byte 0). */
+  have: Uint8Array;
+  /** Size and mtime of each file (metainfo order) when `have` was saved; null when it was missing. */
+  files: (FileStamp | null)[];
+}
+
+const FORMAT_VERSION = 1;
+
+/** Whether piece `index` is set in a BEP 3 bitfield. */
+export function hasPiece(bitfield: Uint8Array, index: number): boolean {
+  const byte = bitfield[index >>> 3];
+  return byte !== undefined && (byte & (0x80 >>> (index & 7))) !== 0;
+}
+
+function isStamp(v: unknown): v is FileStamp {
+  if (typeof v !== 'object' || v === null) return false;
+  const { size, mtimeMs } = v as Record<string, unknown>;
+  return Number.isSafeInteger(size) && (size as number) >= 0 && typeof mtimeMs === 'number' && Number.isFinite(mtimeMs);
+}
+
+/** Parses the JSON record; `undefined` for anything malformed. */
+function parse(bytes: Uint8Array): ResumeData | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof TypeError) return undefined; // damaged record
+    throw error;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (v['version'] !== FORMAT_VERSION) return undefined;
+  const { infoHash, pieceCount, have, files } = v;
+  if (typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) return undefined;
+  if (!Number.isSafeInteger(pieceCount) || (pieceCount as number) < 0) return undefined;
+  if (typeof have !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(have)) return undefined;
+  const bits = new Uint8Array(Buffer.from(have, 'base64'));
+  if (bits.length !== Math.ceil((pieceCount as number) / 8)) return undefined;
+  if (!Array.isArray(files) || !files.every((f) => f === null || isStamp(f))) return undefined;
+  return {
+    infoHash,
+    pieceCount: pieceCount as number,
+    have: bits,
+    files: (files as (FileStamp | null)[]).map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
+  };
+}
+
+/**
+ * Reads resume data. `undefined` when the file is missing or damaged in any way (never throws for
+ * bad content; file-system errors other than a missing file do reject).
+ */
+export async function loadResume(fs: FileStore, path: string): Promise<ResumeData | undefined> {
+  const bytes = await fs.readFile(path);
+  return bytes === undefined ? undefined : parse(bytes);
+}
+
+/** Writes resume data atomically (`FileStore.writeFile`); see the protocol in the module comment. */
+export async function saveResume(fs: FileStore, path: string, data: ResumeData): Promise<void> {
+  if (data.have.length !== Math.ceil(data.pieceCount / 8)) {
+    throw new RangeError(`resume bitfield is ${data.have.length} bytes for ${data.pieceCount} pieces`);
+  }
+  const record = {
+    version: FORMAT_VERSION,
+    infoHash: data.infoHash.toLowerCase(),
+    pieceCount: data.pieceCount,
+    have: Buffer.from(data.have.buffer, data.have.byteOffset, data.have.length).toString('base64'),
+    files: data.files.map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
+  };
+  await fs.writeFile(path, new TextEncoder().encode(JSON.stringify(record)));
+}
+
+/**
+ * Which pieces can be trusted without re-hashing: those marked had whose files (every file the
+ * piece spans, ignoring padding files) still have the recorded size and mtime. The other had
+ * pieces go to `recheck`. If the record does not match the torrent's shape (piece or file count),
+ * every had piece is rechecked. Pieces not marked had are in neither set.
+ */
+export function trustedPieces(
+  data: ResumeData,
+  info: InfoDict,
+  current: (FileStamp | undefined)[],
+): { trusted: Set<number>; recheck: Set<number> } {
+  const trusted = new Set<number>();
+  const recheck = new Set<number>();
+  const pieceCount = Math.min(data.pieceCount, info.pieceCount);
+  const shapeMatches = data.pieceCount === info.pieceCount && data.files.length === info.files.length;
+  const tainted = new Uint8Array(pieceCount);
+  if (shapeMatches) {
+    for (const [i, file] of info.files.entries()) {
+      if (file.padding) continue;
+      const range = piecesOfFile(info, i);
+      if (range === undefined) continue; // zero-length: lies in no piece
+      const was = data.files[i];
+      const now = current[i];
+      const same = was != null && now !== undefined && was.size === now.size && was.mtimeMs === now.mtimeMs;
+      if (!same) tainted.fill(1, range[0], range[1] + 1);
+    }
+  } else {
+    tainted.fill(1);
+  }
+  for (let p = 0; p < pieceCount; p++) {
+    if (!hasPiece(data.have, p)) continue;
+    if (tainted[p]) recheck.add(p);
+    else trusted.add(p);
+  }
+  return { trusted, recheck };
+}

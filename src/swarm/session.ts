@@ -1,0 +1,137 @@
+/**
+ * The swarm side of a node: one TCP listener shared by every torrent (incoming handshakes are
+ * routed by infohash), the torrents themselves, and their peer discovery through the DHT and
+ * trackers. Resume data lives in `dataDir/resume/<infohash>.json`.
+ */
+import { encodeHandshake } from '../codec/peer-wire.js';
+import type { Dht } from '../dht/dht.js';
+import { toHex, type InfoHash } from '../dht/types.js';
+import type { Endpoint, Runtime, TcpServer } from '../runtime/interfaces.js';
+import { SwarmError } from './errors.js';
+import { readHandshake } from './handshake.js';
+import { PeerConnection } from './peer-connection.js';
+import { PeerDiscovery } from './peer-discovery.js';
+import { Torrent } from './torrent.js';
+import { newPeerId, type PeerId } from './types.js';
+
+export interface SwarmSessionOptions {
+  /** Address to listen on (default 0.0.0.0). */
+  host?: string;
+  /** TCP port (default 6881; 0 for any). */
+  port?: number;
+  /** DHT used to find peers (optional). */
+  dht?: Dht;
+  /** Where resume data is kept; none when absent. */
+  dataDir?: string;
+  log?(level: 'debug' | 'info' | 'warn', message: string): void;
+}
+
+export interface AddTorrentOptions {
+  infoHash: InfoHash;
+  infoBytes?: Uint8Array;
+  /** Directory that holds (or will hold) the torrent's file or folder. */
+  dir: string;
+  trackers?: string[];
+  peers?: Endpoint[];
+  assumeComplete?: boolean;
+  sequential?: boolean;
+}
+
+interface Entry {
+  torrent: Torrent;
+  discovery: PeerDiscovery;
+}
+
+export class SwarmSession {
+  readonly peerId: PeerId;
+  private server?: TcpServer;
+  private readonly torrents = new Map<string, Entry>();
+  private closed = false;
+
+  constructor(
+    private readonly options: SwarmSessionOptions,
+    readonly runtime: Runtime,
+  ) {
+    this.peerId = newPeerId((n) => runtime.randomBytes(n));
+  }
+
+  /** The bound TCP address (after `start`). */
+  get address(): Endpoint {
+    if (!this.server) throw new SwarmError('STATE', 'the session is not started');
+    return this.server.local;
+  }
+
+  async start(): Promise<void> {
+    this.server = await this.runtime.tcpListen({ host: this.options.host ?? '0.0.0.0', port: this.options.port ?? 6881 });
+    this.server.onConnection((conn) => {
+      readHandshake(this.runtime, conn)
+        .then(({ remote, after }) => {
+          const entry = this.torrents.get(toHex(remote.infoHash));
+          if (!entry || this.closed) {
+            conn.close();
+            return;
+          }
+          conn.write(encodeHandshake(entry.torrent.handshake()));
+          entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after));
+        })
+        .catch((error: Error) => this.log('debug', `incoming connection dropped: ${error.message}`));
+    });
+  }
+
+  /** Adds a torrent and starts it (checking existing data, then finding peers). */
+  async add(options: AddTorrentOptions): Promise<Torrent> {
+    const key = toHex(options.infoHash);
+    const existing = this.torrents.get(key);
+    if (existing) return existing.torrent;
+    const resumePath = this.options.dataDir ? `${this.options.dataDir}/resume/${key}.json` : undefined;
+    if (this.options.dataDir) await this.runtime.fs.mkdir(`${this.options.dataDir}/resume`);
+    const torrent = new Torrent(
+      {
+        runtime: this.runtime,
+        peerId: this.peerId,
+        listenPort: this.address.port,
+        log: (level, message) => this.log(level, message),
+        onDhtPort: (node) => void this.options.dht?.addNode(node).catch(() => undefined),
+      },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential },
+    );
+    const discovery = new PeerDiscovery(
+      { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },
+      torrent,
+      options.trackers ?? [],
+    );
+    this.torrents.set(key, { torrent, discovery });
+    await torrent.start();
+    if (options.peers) torrent.addPeers(options.peers);
+    discovery.start();
+    return torrent;
+  }
+
+  get(infoHash: InfoHash): Torrent | undefined {
+    return this.torrents.get(toHex(infoHash))?.torrent;
+  }
+
+  list(): Torrent[] {
+    return [...this.torrents.values()].map((e) => e.torrent);
+  }
+
+  /** Stops a torrent and forgets it (its files stay). */
+  async remove(infoHash: InfoHash): Promise<void> {
+    const key = toHex(infoHash);
+    const entry = this.torrents.get(key);
+    if (!entry) return;
+    this.torrents.delete(key);
+    await Promise.all([entry.discovery.stop(), entry.torrent.close()]);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.server?.close();
+    await Promise.all([...this.torrents.keys()].map((key) => this.remove(this.torrents.get(key)!.torrent.infoHash)));
+  }
+
+  private log(level: 'debug' | 'info' | 'warn', message: string): void {
+    this.options.log?.(level, message);
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * One torrent: its peers, what to request from whom, verification and storage of pieces,
+ * uploading, choking, and resume data. Peers come from outside (`addPeers`, incoming connections);
+ * the session finds them (DHT, trackers, PEX). Time, sockets and files come from the runtime.
+ *
+ * Crash safety: a piece counts as had only after its hash matched and its data was written; resume
+ * data is saved from a snapshot of the had set taken before the files are fsynced, so it never
+ * names a piece that is not on disk.
+ */
+import { parseInfoDict, pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { makeReserved, type Handshake } from '../codec/peer-wire.js';
+import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
+import type { InfoHash } from '../dht/types.js';
+import { toHex } from '../dht/types.js';
+import { Choker } from './choker.js';
+import { connectPeer } from './handshake.js';
+import { MetadataFetcher } from './metadata-fetcher.js';
+import { PeerConnection } from './peer-connection.js';
+import { PeerLink } from './peer-link.js';
+import { PieceAssembler } from './piece-assembler.js';
+import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
+import { loadResume, saveResume, trustedPieces } from './resume.js';
+import { SmartBan } from './smart-ban.js';
+import { TorrentStorage } from './storage.js';
+import type { PeerId } from './types.js';
+
+const TICK_MS = 1000;
+const CHOKE_EVERY_TICKS = 10;
+const RESUME_SAVE_MS = 2000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const RETRY_BASE_MS = 30_000;
+const PIECE_CACHE = 16;
+const UNCHOKE_SLOTS = 4;
+
+export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+
+export interface TorrentOptions {
+  infoHash: InfoHash;
+  /** The info dictionary's bytes when known (from a .torrent); else fetched from peers (BEP 9). */
+  infoBytes?: Uint8Array;
+  /** Where the torrent's files live: `dir/name` (single file) or `dir/name/...`. */
+  dir: string;
+  /** Resume file; default none. */
+  resumePath?: string;
+  /** Pieces are known to be on disk already (we just hashed them to create the torrent). */
+  assumeComplete?: boolean;
+  sequential?: boolean;
+  maxPeers?: number;
+}
+
+export interface TorrentDeps {
+  runtime: Runtime;
+  peerId: PeerId;
+  /** TCP port we accept peers on (sent in the extended handshake). */
+  listenPort: number;
+  log(level: 'debug' | 'info' | 'warn', message: string): void;
+  /** A peer told us its DHT port (BEP 5 `port` message). */
+  onDhtPort?(node: Endpoint): void;
+}
+
+export type TorrentEvent =
+  | { type: 'metadata' }
+  | { type: 'state'; state: TorrentState }
+  | { type: 'piece'; index: number }
+  | { type: 'complete' }
+  | { type: 'error'; error: Error }
+  | { type: 'banned'; peer: string; reason: string };
+
+export interface PeerStats {
+  address: string;
+  client: string;
+  downloadRate: number;
+  uploadRate: number;
+  flags: string;
+}
+
+export interface TorrentStats {
+  infoHash: string;
+  name?: string;
+  state: TorrentState;
+  error?: string;
+  pieceCount: number;
+  piecesHad: number;
+  totalLength: number;
+  bytesHad: number;
+  downloaded: number;
+  uploaded: number;
+  downloadRate: number;
+  uploadRate: number;
+  peers: PeerStats[];
+}
+
+export class Torrent {
+  state: TorrentState = 'metadata';
+  error?: Error;
+  info?: InfoDict;
+  infoBytes?: Uint8Array;
+  picker?: PiecePicker;
+  storage?: TorrentStorage;
+  readonly links = new Map<string, PeerLink>();
+  readonly smartBan = new SmartBan();
+  private assembler?: PieceAssembler;
+  private readonly metadata: MetadataFetcher;
+  private readonly choker: Choker;
+  private readonly candidates = new Map<string, { endpoint: Endpoint; retryAt: number; failures: number }>();
+  private readonly banned = new Set<string>();
+  private readonly connecting = new Set<string>();
+  private readonly listeners = new Set<(event: TorrentEvent) => void>();
+  private readonly pieceCache = new Map<number, Promise<Uint8Array>>();
+  private tick?: Timer;
+  private ticks = 0;
+  private lastResumeSave = 0;
+  private resumeDirty = false;
+  private saving?: Promise<void>;
+  private closed = false;
+  private downloadedTotal = 0;
+  private uploadedTotal = 0;
+
+  constructor(
+    readonly deps: TorrentDeps,
+    readonly options: TorrentOptions,
+  ) {
+    this.metadata = new MetadataFetcher(options.infoHash, () => deps.runtime.now());
+    this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
+  }
+
+  get infoHash(): InfoHash {
+    return this.options.infoHash;
+  }
+
+  get maxPeers(): number {
+    return this.options.maxPeers ?? 50;
+  }
+
+  on(listener: (event: TorrentEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Our handshake for this torrent. */
+  handshake(): Handshake {
+    return { reserved: makeReserved({ extensions: true, fast: true, dht: true }), infoHash: this.infoHash, peerId: this.deps.peerId };
+  }
+
+  async start(): Promise<void> {
+    if (this.options.infoBytes) await this.useMetadata(this.options.infoBytes);
+    else this.setState('metadata');
+    this.scheduleTick();
+  }
+
+  /** Adds peer addresses to try (from any source). */
+  addPeers(endpoints: Iterable<Endpoint>): void {
+    for (const endpoint of endpoints) {
+      const key = `${endpoint.host}:${endpoint.port}`;
+      if (endpoint.port < 1 || endpoint.port > 65535 || this.banned.has(endpoint.host) || this.candidates.has(key)) continue;
+      this.candidates.set(key, { endpoint, retryAt: 0, failures: 0 });
+    }
+    this.connectMore();
+  }
+
+  /** Takes a connection whose handshakes are done (incoming, or opened by us). */
+  attach(conn: PeerConnection): void {
+    const key = `${conn.address.host}:${conn.address.port}`;
+    if (this.closed || this.state === 'paused' || this.state === 'error') {
+      conn.close('torrent not active');
+      return;
+    }
+    if (this.banned.has(conn.address.host)) {
+      conn.close('banned');
+      return;
+    }
+    if (this.links.has(key) || this.links.size >= this.maxPeers) {
+      conn.close(this.links.has(key) ? 'duplicate connection' : 'too many peers');
+      return;
+    }
+    const link = new PeerLink(this, conn, key);
+    this.links.set(key, link);
+    link.start();
+  }
+
+  /** Called by a link when its connection ended. */
+  linkClosed(link: PeerLink, reason: string): void {
+    if (this.links.get(link.key) === link) this.links.delete(link.key);
+    this.deps.log('debug', `peer disconnected: ${reason}`);
+    this.connectMore();
+  }
+
+  /** Bans a peer's address for the torrent's lifetime and disconnects it. */
+  ban(key: string, reason: string): void {
+    const link = this.links.get(key);
+    const host = link?.conn.address.host ?? key.slice(0, key.lastIndexOf(':'));
+    this.banned.add(host);
+    for (const [candidate, entry] of this.candidates) if (entry.endpoint.host === host) this.candidates.delete(candidate);
+    link?.conn.close(`banned: ${reason}`);
+    this.emit({ type: 'banned', peer: key, reason });
+    this.deps.log('info', `banned a peer: ${reason}`);
+  }
+
+  isBanned(host: string): boolean {
+    return this.banned.has(host);
+  }
+
+  /** BEP 9: the size a peer announced, and its pieces. */
+  metadataFetcher(): MetadataFetcher | undefined {
+    return this.info ? undefined : this.metadata;
+  }
+
+  async metadataArrived(infoBytes: Uint8Array): Promise<void> {
+    if (this.info) return;
+    try {
+      await this.useMetadata(infoBytes);
+      for (const link of this.links.values()) link.metadataReady();
+    } catch (error) {
+      this.fail(error as Error);
+    }
+  }
+
+  /** A block from `link`: assemble, and verify and store the piece when it is whole. */
+  blockArrived(link: PeerLink, index: number, begin: number, block: Uint8Array): void {
+    const picker = this.picker!;
+    const { duplicates, pieceComplete, wanted } = picker.blockReceived(link.key, { index, begin, length: block.length });
+    this.downloadedTotal += block.length;
+    if (!wanted) return;
+    this.assembler!.add(index, begin, block, link.key);
+    for (const other of duplicates) this.links.get(other)?.cancel({ index, begin, length: block.length });
+    if (pieceComplete) void this.completePiece(index);
+  }
+
+  /** Reads a block for uploading, through a small cache of whole pieces. */
+  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+    let piece = this.pieceCache.get(index);
+    if (!piece) {
+      piece = this.storage!.readPiece(index);
+      this.pieceCache.set(index, piece);
+      piece.catch(() => this.pieceCache.delete(index));
+      if (this.pieceCache.size > PIECE_CACHE) this.pieceCache.delete(this.pieceCache.keys().next().value as number);
+    }
+    const data = await piece;
+    this.uploadedTotal += length;
+    return data.subarray(begin, begin + length);
+  }
+
+  /** Pauses (disconnecting every peer) or resumes. Verified pieces are kept either way. */
+  async pause(): Promise<void> {
+    if (this.state === 'paused') return;
+    this.setState('paused');
+    for (const link of [...this.links.values()]) link.conn.close('paused');
+    await this.saveResumeNow();
+  }
+
+  resume(): void {
+    if (this.state !== 'paused' && this.state !== 'error') return;
+    this.error = undefined;
+    this.setState(!this.info ? 'metadata' : this.picker!.complete ? 'seeding' : 'downloading');
+    for (const entry of this.candidates.values()) entry.retryAt = 0;
+    this.connectMore();
+  }
+
+  stats(): TorrentStats {
+    const info = this.info;
+    let downloadRate = 0;
+    let uploadRate = 0;
+    const peers: PeerStats[] = [];
+    for (const link of this.links.values()) {
+      downloadRate += link.conn.download.rate;
+      uploadRate += link.conn.upload.rate;
+      peers.push(link.stats());
+    }
+    const had = this.picker?.haveCount ?? 0;
+    let bytesHad = 0;
+    if (info && this.picker) {
+      bytesHad = had * info.pieceLength;
+      if (this.picker.has(info.pieceCount - 1)) bytesHad += pieceSize(info, info.pieceCount - 1) - info.pieceLength;
+    }
+    return {
+      infoHash: toHex(this.infoHash),
+      name: info?.name,
+      state: this.state,
+      error: this.error?.message,
+      pieceCount: info?.pieceCount ?? 0,
+      piecesHad: had,
+      totalLength: info?.totalLength ?? 0,
+      bytesHad,
+      downloaded: this.downloadedTotal,
+      uploaded: this.uploadedTotal,
+      downloadRate,
+      uploadRate,
+      peers,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.tick?.cancel();
+    for (const link of [...this.links.values()]) link.conn.close('shutting down');
+    await this.saveResumeNow();
+    await this.storage?.close();
+  }
+
+  /** Whether the peer wants to hear about `index` (for have messages). */
+  broadcastHave(index: number): void {
+    for (const link of this.links.values()) link.have(index);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async useMetadata(infoBytes: Uint8Array): Promise<void> {
+    const info = parseInfoDict(infoBytes);
+    this.info = info;
+    this.infoBytes = infoBytes;
+    this.storage = new TorrentStorage(this.deps.runtime.fs, info, this.options.dir);
+    this.assembler = new PieceAssembler(info);
+    this.picker = new PiecePicker({
+      pieceCount: info.pieceCount,
+      pieceLength: info.pieceLength,
+      totalLength: info.totalLength,
+      random: () => this.deps.runtime.random(),
+    });
+    this.emit({ type: 'metadata' });
+    this.setState('checking');
+    await this.check();
+    if (this.closed) return;
+    this.setState(this.picker.complete ? 'seeding' : 'downloading');
+    if (this.picker.complete) this.emit({ type: 'complete' });
+  }
+
+  /** Finds which pieces are on disk: resume data where files are unchanged, hashing otherwise. */
+  private async check(): Promise<void> {
+    const info = this.info!;
+    const picker = this.picker!;
+    const storage = this.storage!;
+    if (this.options.assumeComplete) {
+      for (let i = 0; i < info.pieceCount; i++) picker.setHave(i);
+      this.resumeDirty = true;
+      await this.saveResumeNow();
+      return;
+    }
+    const resume = this.options.resumePath ? await loadResume(this.deps.runtime.fs, this.options.resumePath) : undefined;
+    const stats = await storage.fileStats();
+    let toHash: Iterable<number>;
+    if (resume && resume.infoHash === toHex(this.infoHash) && resume.pieceCount === info.pieceCount) {
+      const { trusted, recheck } = trustedPieces(resume, info, stats);
+      for (const index of trusted) picker.setHave(index);
+      toHash = recheck;
+    } else if (stats.some((s) => s !== undefined && s.size > 0)) {
+      toHash = Array.from({ length: info.pieceCount }, (_, i) => i);
+    } else {
+      toHash = [];
+    }
+    for (const index of toHash) {
+      if (this.closed) return;
+      if (await storage.verifyPiece(index)) picker.setHave(index);
+    }
+    this.resumeDirty = true;
+    await this.saveResumeNow();
+  }
+
+  private async completePiece(index: number): Promise<void> {
+    const piece = this.assembler!.finish(index);
+    if (!piece || this.closed) return;
+    const picker = this.picker!;
+    if (!piece.valid) {
+      picker.pieceFailed(index);
+      const guilty = this.smartBan.pieceFailed(index, piece.data, piece.senders);
+      for (const key of guilty) this.ban(key, `sent piece ${index} that failed its hash check`);
+      this.deps.log('info', `piece ${index} failed its hash check; fetching it again`);
+      for (const link of this.links.values()) link.fillRequests();
+      return;
+    }
+    try {
+      await this.storage!.writePiece(index, piece.data);
+    } catch (error) {
+      picker.pieceFailed(index);
+      this.fail(error as Error);
+      return;
+    }
+    if (this.closed) return;
+    picker.pieceVerified(index);
+    for (const key of this.smartBan.pieceVerified(index, piece.data, BLOCK_SIZE)) this.ban(key, `sent bad data for piece ${index}`);
+    this.resumeDirty = true;
+    this.broadcastHave(index);
+    this.emit({ type: 'piece', index });
+    if (picker.complete && this.state === 'downloading') {
+      await this.storage!.createEmptyFiles();
+      await this.saveResumeNow();
+      this.setState('seeding');
+      for (const link of [...this.links.values()]) link.becameSeed();
+      this.emit({ type: 'complete' });
+    }
+  }
+
+  private fail(error: Error): void {
+    this.error = error;
+    this.setState('error');
+    this.deps.log('warn', `torrent ${toHex(this.infoHash)} paused: ${error.message}`);
+    for (const link of [...this.links.values()]) link.conn.close(`torrent error: ${error.message}`);
+    this.emit({ type: 'error', error });
+  }
+
+  private setState(state: TorrentState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit({ type: 'state', state });
+  }
+
+  private emit(event: TorrentEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private scheduleTick(): void {
+    this.tick = this.deps.runtime.setTimer(TICK_MS, () => {
+      if (this.closed) return;
+      this.ticks++;
+      for (const link of this.links.values()) link.onTick();
+      if (this.ticks % CHOKE_EVERY_TICKS === 0) this.rechoke();
+      this.connectMore();
+      if (this.resumeDirty && this.deps.runtime.now() - this.lastResumeSave >= RESUME_SAVE_MS) void this.saveResumeNow();
+      this.scheduleTick();
+    });
+  }
+
+  /** A peer became interested: unchoke it at once when there is a free slot, else wait for the next round. */
+  rechokeIfIdle(link: PeerLink): void {
+    let unchoked = 0;
+    for (const other of this.links.values()) if (!other.conn.amChoking) unchoked++;
+    if (unchoked < UNCHOKE_SLOTS + 1) link.setChoked(false);
+  }
+
+  /** Runs the choker and sends the choke/unchoke changes. */
+  rechoke(): void {
+    const links = [...this.links.values()];
+    const decision = this.choker.decide(
+      links.map((l) => l.chokerView()),
+      this.state === 'seeding',
+    );
+    for (const link of links) {
+      const unchoke = decision.unchoke.has(link.key) || decision.optimistic === link.key;
+      link.setChoked(!unchoke);
+    }
+  }
+
+  /** Opens connections to candidates while below the peer limit. */
+  private connectMore(): void {
+    if (this.closed || this.state === 'paused' || this.state === 'error') return;
+    if (this.state === 'seeding') return; // seeds wait to be contacted
+    const now = this.deps.runtime.now();
+    for (const [key, entry] of this.candidates) {
+      if (this.links.size + this.connecting.size >= this.maxPeers || this.connecting.size >= 8) return;
+      if (this.links.has(key) || this.connecting.has(key) || entry.retryAt > now) continue;
+      this.connecting.add(key);
+      connectPeer(this.deps.runtime, entry.endpoint, this.handshake(), CONNECT_TIMEOUT_MS)
+        .then((opened) => {
+          entry.failures = 0;
+          entry.retryAt = this.deps.runtime.now() + RETRY_BASE_MS;
+          const conn = new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after);
+          this.connecting.delete(key);
+          this.attach(conn);
+        })
+        .catch((error: Error) => {
+          this.connecting.delete(key);
+          entry.failures++;
+          entry.retryAt = this.deps.runtime.now() + RETRY_BASE_MS * 2 ** Math.min(entry.failures, 5);
+          this.deps.log('debug', `connecting to a peer failed: ${error.message}`);
+        });
+    }
+  }
+
+  /** Saves the resume file: snapshot of had pieces, fsync, file stats, then the file itself. */
+  async saveResumeNow(): Promise<void> {
+    if (this.saving) await this.saving;
+    if (!this.resumeDirty || !this.options.resumePath || !this.info || !this.storage) return;
+    this.resumeDirty = false;
+    this.lastResumeSave = this.deps.runtime.now();
+    const info = this.info;
+    const have = new Uint8Array(Math.ceil(info.pieceCount / 8));
+    for (let i = 0; i < info.pieceCount; i++) if (this.picker!.has(i)) have[i >> 3]! |= 0x80 >> (i & 7);
+    this.saving = (async () => {
+      await this.storage!.sync();
+      const files = (await this.storage!.fileStats()).map((s) => s ?? null);
+      await saveResume(this.deps.runtime.fs, this.options.resumePath!, { infoHash: toHex(this.infoHash), pieceCount: info.pieceCount, have, files });
+    })();
+    try {
+      await this.saving;
+    } catch (error) {
+      this.resumeDirty = true;
+      this.deps.log('warn', `saving resume data failed: ${(error as Error).message}`);
+    } finally {
+      this.saving = undefined;
+    }
+  }
+}
+

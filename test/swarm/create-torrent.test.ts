@@ -1,0 +1,152 @@
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseMetainfo } from '../../src/codec/metainfo.js';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
+import { choosePieceLength, createTorrent } from '../../src/swarm/create-torrent.js';
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const GiB = 1024 * MiB;
+
+function data(length: number, seed: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+/** Independent piece hashes of the concatenated data. */
+function expectedPieces(all: Uint8Array, pieceLength: number): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < all.length; at += pieceLength) {
+    out.push(createHash('sha1').update(all.subarray(at, at + pieceLength)).digest('hex'));
+  }
+  return out;
+}
+
+function piecesHex(pieces: Uint8Array): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < pieces.length; i += 20) out.push(Buffer.from(pieces.subarray(i, i + 20)).toString('hex'));
+  return out;
+}
+
+const tempDirs: string[] = [];
+after(async () => {
+  for (const d of tempDirs) await rm(d, { recursive: true, force: true });
+});
+
+describe('choosePieceLength', () => {
+  test('smallest power of two from 16 KiB to 16 MiB giving at most 1500 pieces', () => {
+    assert.equal(choosePieceLength(1), 16 * KiB);
+    assert.equal(choosePieceLength(1500 * 16 * KiB), 16 * KiB);
+    assert.equal(choosePieceLength(1500 * 16 * KiB + 1), 32 * KiB);
+    assert.equal(choosePieceLength(10 * MiB), 16 * KiB);
+    assert.equal(choosePieceLength(100 * MiB), 128 * KiB);
+    assert.equal(choosePieceLength(GiB), MiB);
+    assert.equal(choosePieceLength(4 * GiB), 4 * MiB);
+    assert.equal(choosePieceLength(100 * GiB), 16 * MiB); // capped: more than 1500 pieces then
+    for (const size of [12345, 7 * MiB, 3 * GiB + 17]) {
+      const pl = choosePieceLength(size);
+      assert.ok(Math.ceil(size / pl) <= 1500);
+      assert.ok(pl === 16 * KiB || Math.ceil(size / (pl / 2)) > 1500);
+    }
+  });
+});
+
+describe('createTorrent', () => {
+  test('a folder on the real disk: sorted recursive files, hashes, and a parseMetainfo round trip', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-create-'));
+    tempDirs.push(dir);
+    const root = join(dir, 'album');
+    await mkdir(join(root, 'a', 'deep'), { recursive: true });
+    await mkdir(join(root, 'empty-dir'));
+    const files: [string[], Uint8Array][] = [
+      [['a', 'deep', 'x.bin'], data(20000, 1)],
+      [['a', 'y.bin'], data(3, 2)],
+      [['b.bin'], data(0, 3)],
+      [['c.bin'], data(50000, 4)],
+    ];
+    for (const [path, bytes] of [...files].reverse()) await writeFile(join(root, ...path), bytes);
+
+    const made = await createTorrent(createNodeRuntime().fs, `${root}/`, {
+      trackers: ['http://t1.example/announce', 'udp://t2.example:6969'],
+      comment: 'hello',
+      private: true,
+      createdBy: 'warren-test',
+      creationDate: 1700000000,
+    });
+    assert.equal(made.info.name, 'album');
+    assert.equal(made.info.multiFile, true);
+    assert.equal(made.info.pieceLength, 16 * KiB);
+    assert.deepEqual(
+      made.info.files.map((f) => [f.path, f.length, f.offset]),
+      [
+        [['a', 'deep', 'x.bin'], 20000, 0],
+        [['a', 'y.bin'], 3, 20000],
+        [['b.bin'], 0, 20003],
+        [['c.bin'], 50000, 20003],
+      ],
+    );
+    const all = Buffer.concat(files.map(([, b]) => b));
+    assert.deepEqual(piecesHex(made.info.pieces), expectedPieces(all, 16 * KiB));
+    assert.equal(Buffer.from(made.infoHash).toString('hex'), createHash('sha1').update(made.infoBytes).digest('hex'));
+
+    const parsed = parseMetainfo(made.bytes);
+    assert.deepEqual(parsed.info, made.info);
+    assert.deepEqual(Buffer.from(parsed.infoBytes), Buffer.from(made.infoBytes));
+    assert.equal(parsed.info.private, true);
+    assert.equal(parsed.announce, 'http://t1.example/announce');
+    assert.deepEqual(parsed.announceList, [['http://t1.example/announce'], ['udp://t2.example:6969']]);
+    assert.equal(parsed.comment, 'hello');
+    assert.equal(parsed.createdBy, 'warren-test');
+    assert.equal(parsed.creationDate, 1700000000);
+  });
+
+  test('a single file; pieces larger than the 4 MiB read chunk; tiers as given; no creation date by default', async () => {
+    const fs = new MemoryFileStore();
+    const content = data(9 * MiB + 12345, 7);
+    await fs.writeFile('/big.iso', content);
+    const made = await createTorrent(fs, '/big.iso', { pieceLength: 8 * MiB, trackers: [['http://a/announce']], name: 'renamed.iso' });
+    assert.equal(made.info.multiFile, false);
+    assert.equal(made.info.name, 'renamed.iso');
+    assert.deepEqual(made.info.files, [{ path: ['renamed.iso'], length: content.length, offset: 0 }]);
+    assert.equal(made.info.pieceCount, 2);
+    assert.deepEqual(piecesHex(made.info.pieces), expectedPieces(content, 8 * MiB));
+    const parsed = parseMetainfo(made.bytes);
+    assert.equal(parsed.announce, 'http://a/announce');
+    assert.deepEqual(parsed.announceList, []); // one tracker: `announce` alone
+    assert.equal(parsed.creationDate, undefined);
+    assert.equal(parsed.createdBy, 'warren');
+    assert.equal(parsed.info.private, false);
+  });
+
+  test('the automatic piece length follows the total size', async () => {
+    const fs = new MemoryFileStore();
+    await fs.writeFile('/f', new Uint8Array(1500 * 16 * KiB + 1));
+    const made = await createTorrent(fs, '/f', {});
+    assert.equal(made.info.pieceLength, 32 * KiB);
+    assert.equal(made.info.pieceCount, 751);
+  });
+
+  test('helpful errors: missing path, nothing to share, bad piece length', async () => {
+    const fs = new MemoryFileStore();
+    await fs.mkdir('/empty/sub');
+    await fs.mkdir('/zeros');
+    await fs.writeFile('/zeros/z', new Uint8Array(0));
+    await fs.writeFile('/ok', new Uint8Array(10));
+    await assert.rejects(createTorrent(fs, '/nope', {}), { message: '/nope does not exist' });
+    await assert.rejects(createTorrent(fs, '/empty', {}), { message: 'nothing to share: /empty is empty' });
+    await assert.rejects(createTorrent(fs, '/zeros', {}), { message: 'nothing to share: /zeros is empty' });
+    await assert.rejects(createTorrent(fs, '/ok', { pieceLength: 1000 }), RangeError);
+    await assert.rejects(createTorrent(fs, '/ok', { pieceLength: 8 * KiB }), RangeError);
+    await assert.rejects(createTorrent(fs, '/ok', { pieceLength: 24 * KiB }), RangeError);
+  });
+});

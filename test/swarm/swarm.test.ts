@@ -1,0 +1,131 @@
+/**
+ * The swarm engine on the virtual network: several seeds and leechers, one seed sending corrupt
+ * data (it must be banned and the download still be exact), a magnet-only download (metadata over
+ * BEP 9), and a restart that re-downloads nothing already verified.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
+import type { Runtime } from '../../src/runtime/interfaces.js';
+import { SwarmSession } from '../../src/swarm/session.js';
+import { createTorrent } from '../../src/swarm/create-torrent.js';
+import { toInfoHash } from '../../src/dht/types.js';
+import type { Torrent } from '../../src/swarm/torrent.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
+
+const FILE_SIZE = 3 * 1024 * 1024 + 12345;
+
+function content(seed: number, size = FILE_SIZE): Uint8Array {
+  return new Mulberry32(seed).bytes(size);
+}
+
+async function writeFile(runtime: Runtime, path: string, data: Uint8Array): Promise<void> {
+  await runtime.fs.mkdir(path.slice(0, path.lastIndexOf('/')));
+  const handle = await runtime.fs.open(path, 'rw');
+  await handle.write(data, 0);
+  await handle.close();
+}
+
+async function readAll(runtime: Runtime, path: string): Promise<Uint8Array> {
+  const stat = await runtime.fs.stat(path);
+  const handle = await runtime.fs.open(path, 'r');
+  const data = await handle.read(0, stat!.size);
+  await handle.close();
+  return data;
+}
+
+function untilComplete(net: VirtualNetwork, torrent: Torrent, limitMs = 600_000): Promise<boolean> {
+  return net.clock.runUntil(() => torrent.state === 'seeding' || torrent.state === 'error', limitMs);
+}
+
+const sha = (d: Uint8Array) => createHash('sha1').update(d).digest('hex');
+
+async function session(net: VirtualNetwork, host: string, dataDir?: string): Promise<SwarmSession> {
+  const s = new SwarmSession({ host, port: 6881, dataDir }, net.runtime(host));
+  await net.clock.run(s.start());
+  return s;
+}
+
+describe('swarm on the virtual network', () => {
+  test('3 seeds, 1 corrupt seed, 2 leechers: exact data, the corrupt seed is banned', async () => {
+    const net = new VirtualNetwork({ seed: 4, latency: () => 5 });
+    const data = content(1);
+    const seeds: SwarmSession[] = [];
+    let infoHash;
+    let infoBytes: Uint8Array | undefined;
+    for (let i = 1; i <= 4; i++) {
+      const host = `10.0.0.${i}`;
+      const rt = net.runtime(host);
+      await writeFile(rt, '/share/file.bin', data);
+      const created = await net.clock.run(createTorrent(rt.fs, '/share/file.bin', { pieceLength: 65536 }));
+      infoHash = toInfoHash(created.infoHash);
+      infoBytes = created.infoBytes;
+      if (i === 4) {
+        // The liar serves the honest torrent with one byte in 5000 flipped.
+        await writeFile(rt, '/share/file.bin', Uint8Array.from(data, (b, j) => (j % 5000 === 7 ? b ^ 0xff : b)));
+      }
+      const s = await session(net, host);
+      await net.clock.run(s.add({ infoHash, infoBytes, dir: '/share', assumeComplete: true }));
+      seeds.push(s);
+    }
+    const peers = seeds.map((s) => s.address);
+    const leechers: Torrent[] = [];
+    const bans: string[] = [];
+    for (const host of ['10.0.1.1', '10.0.1.2']) {
+      const s = await session(net, host);
+      const t = await net.clock.run(s.add({ infoHash: infoHash!, infoBytes, dir: '/down', peers }));
+      t.on((e) => {
+        if (e.type === 'banned') bans.push(e.peer);
+      });
+      leechers.push(t);
+    }
+    for (const t of leechers) assert.ok(await untilComplete(net, t), `leecher stuck in ${t.state}: ${t.stats().piecesHad}/${t.stats().pieceCount}`);
+    for (const host of ['10.0.1.1', '10.0.1.2']) {
+      assert.equal(sha(await readAll(net.runtime(host), '/down/file.bin')), sha(data), `${host} got exact data`);
+    }
+    assert.ok(bans.length >= 1 && bans.every((b) => b.startsWith('10.0.0.4:')), `bans: ${bans}`);
+  });
+
+  test('a magnet link alone is enough: metadata comes from the seed (BEP 9)', async () => {
+    const net = new VirtualNetwork({ seed: 5, latency: () => 3 });
+    const seedRt = net.runtime('10.0.0.1');
+    const data = content(2, 700_000);
+    await writeFile(seedRt, '/s/movie.mkv', data);
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/movie.mkv', {}));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true }));
+    const leech = await session(net, '10.0.0.2');
+    const t = await net.clock.run(leech.add({ infoHash, dir: '/d', peers: [seed.address] }));
+    assert.equal(t.state, 'metadata');
+    assert.ok(await untilComplete(net, t));
+    assert.equal(t.info?.name, 'movie.mkv');
+    assert.equal(sha(await readAll(net.runtime('10.0.0.2'), '/d/movie.mkv')), sha(data));
+  });
+
+  test('a restarted download keeps its verified pieces and fetches only the rest', async () => {
+    const net = new VirtualNetwork({ seed: 6, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    const data = content(3, 2 * 1024 * 1024);
+    await writeFile(seedRt, '/s/a.bin', data);
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/a.bin', { pieceLength: 32768 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true }));
+
+    const first = await session(net, '10.0.0.2', '/state');
+    const t1 = await net.clock.run(first.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    await net.clock.runUntil(() => t1.stats().piecesHad >= 20, 600_000);
+    await net.clock.run(first.close());
+    const had = t1.stats().piecesHad;
+    assert.ok(had >= 20 && had < 64, `had ${had}`);
+
+    const second = await session(net, '10.0.0.2', '/state');
+    const t2 = await net.clock.run(second.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    assert.ok(t2.stats().piecesHad >= had, `resumed with ${t2.stats().piecesHad} of ${had}`);
+    assert.ok(await untilComplete(net, t2));
+    assert.ok(t2.stats().downloaded <= data.length - had * 32768, 'nothing verified was fetched again');
+    assert.equal(sha(await readAll(net.runtime('10.0.0.2'), '/d/a.bin')), sha(data));
+  });
+});
