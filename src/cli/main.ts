@@ -78,6 +78,7 @@ program
 withSwarmOptions(program.command('seed').description('share a file, folder or .torrent until Ctrl-C'))
   .argument('<path>', 'file or folder to share, or a .torrent whose data is at --dir')
   .option('--dir <dir>', "where a .torrent's data is (default: the .torrent's folder)")
+  .option('--upload-limit <KiB/s>', 'limit the upload rate')
   .action(seedCommand);
 
 withSwarmOptions(program.command('get').description('download a torrent'))

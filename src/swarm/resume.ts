@@ -97,8 +97,10 @@ export async function saveResume(fs: FileStore, path: string, data: ResumeData):
 /**
  * Which pieces can be trusted without re-hashing: those marked had whose files (every file the
  * piece spans, ignoring padding files) still have the recorded size and mtime. The other had
- * pieces go to `recheck`. If the record does not match the torrent's shape (piece or file count),
- * every had piece is rechecked. Pieces not marked had are in neither set.
+ * pieces go to `recheck`, and so do the pieces not marked had that lie in a file that exists and
+ * changed since the record was saved: a download killed between two saves wrote (and verified)
+ * pieces the record does not list yet, and they must not be fetched again. If the record does not
+ * match the torrent's shape (piece or file count), every had piece is rechecked.
  */
 export function trustedPieces(
   data: ResumeData,
@@ -110,6 +112,7 @@ export function trustedPieces(
   const pieceCount = Math.min(data.pieceCount, info.pieceCount);
   const shapeMatches = data.pieceCount === info.pieceCount && data.files.length === info.files.length;
   const tainted = new Uint8Array(pieceCount);
+  const grown = new Uint8Array(pieceCount);
   if (shapeMatches) {
     for (const [i, file] of info.files.entries()) {
       if (file.padding) continue;
@@ -119,13 +122,15 @@ export function trustedPieces(
       const now = current[i];
       const same = was != null && now !== undefined && was.size === now.size && was.mtimeMs === now.mtimeMs;
       if (!same) tainted.fill(1, range[0], range[1] + 1);
+      if (!same && now !== undefined && now.size > 0) grown.fill(1, range[0], range[1] + 1);
     }
   } else {
     tainted.fill(1);
   }
   for (let p = 0; p < pieceCount; p++) {
-    if (!hasPiece(data.have, p)) continue;
-    if (tainted[p]) recheck.add(p);
+    if (!hasPiece(data.have, p)) {
+      if (grown[p]) recheck.add(p);
+    } else if (tainted[p]) recheck.add(p);
     else trusted.add(p);
   }
   return { trusted, recheck };

@@ -35,6 +35,8 @@ export interface AddTorrentOptions {
   peers?: Endpoint[];
   assumeComplete?: boolean;
   sequential?: boolean;
+  /** Upload limit in bytes per second. */
+  uploadLimit?: number;
 }
 
 interface Entry {
@@ -93,7 +95,7 @@ export class SwarmSession {
         log: (level, message) => this.log(level, message),
         onDhtPort: (node) => void this.options.dht?.addNode(node).catch(() => undefined),
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
     );
     const discovery = new PeerDiscovery(
       { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },

@@ -22,6 +22,7 @@ import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
 import { loadResume, saveResume, trustedPieces } from './resume.js';
 import { SmartBan } from './smart-ban.js';
 import { TorrentStorage } from './storage.js';
+import { TransferLimiter } from './transfer-limiter.js';
 import type { PeerId } from './types.js';
 
 const TICK_MS = 1000;
@@ -46,6 +47,8 @@ export interface TorrentOptions {
   assumeComplete?: boolean;
   sequential?: boolean;
   maxPeers?: number;
+  /** Upload limit in bytes per second (default: none). */
+  uploadLimit?: number;
 }
 
 export interface TorrentDeps {
@@ -107,6 +110,7 @@ export class Torrent {
   private readonly connecting = new Set<string>();
   private readonly listeners = new Set<(event: TorrentEvent) => void>();
   private readonly pieceCache = new Map<number, Promise<Uint8Array>>();
+  private readonly uploadLimiter?: TransferLimiter;
   private tick?: Timer;
   private ticks = 0;
   private lastResumeSave = 0;
@@ -122,6 +126,7 @@ export class Torrent {
   ) {
     this.metadata = new MetadataFetcher(options.infoHash, () => deps.runtime.now());
     this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
+    if (options.uploadLimit) this.uploadLimiter = new TransferLimiter(deps.runtime, options.uploadLimit);
   }
 
   get infoHash(): InfoHash {
@@ -236,6 +241,7 @@ export class Torrent {
       if (this.pieceCache.size > PIECE_CACHE) this.pieceCache.delete(this.pieceCache.keys().next().value as number);
     }
     const data = await piece;
+    await this.uploadLimiter?.take(length);
     this.uploadedTotal += length;
     return data.subarray(begin, begin + length);
   }

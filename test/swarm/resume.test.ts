@@ -97,11 +97,12 @@ describe('trustedPieces', () => {
     assert.deepEqual(sorted(result.trusted), [0, 1, 3]);
     assert.deepEqual(sorted(result.recheck), []);
 
-    // File c (pieces 1..3) is touched after the save: its had pieces must be re-hashed.
+    // File c (pieces 1..3) is touched after the save: its had pieces must be re-hashed, and so
+    // must piece 2, which may have been completed after the save.
     fs.setMtime('/src/t/c', stamps[2]!.mtimeMs + 1);
     result = trustedPieces(saved, info, await storage.fileStats());
     assert.deepEqual(sorted(result.trusted), [0]);
-    assert.deepEqual(sorted(result.recheck), [1, 3]);
+    assert.deepEqual(sorted(result.recheck), [1, 2, 3]);
 
     // A changed size (same mtime) is a change too; so is a vanished file.
     fs.setMtime('/src/t/c', stamps[2]!.mtimeMs);
@@ -120,11 +121,12 @@ describe('trustedPieces', () => {
     const { info, infoHash, storage } = await torrent();
     const stamps = await storage.fileStats();
     const saved: ResumeData = { infoHash, pieceCount: 4, have: bitfield(4, [0, 2]), files: stamps.map((s) => s ?? null) };
-    // Piece 3 lies in file c only; writing it after the save taints piece 2 (also in c) but not piece 0.
+    // Piece 3 lies in file c only; writing it after the save taints the pieces of c (1, 2 and the
+    // newly written 3, which the record does not list) but not piece 0.
     await storage.writePiece(3, (await storage.readPiece(3)).slice());
     const result = trustedPieces(saved, info, await storage.fileStats());
     assert.deepEqual(sorted(result.trusted), [0]);
-    assert.deepEqual(sorted(result.recheck), [2]);
+    assert.deepEqual(sorted(result.recheck), [1, 2, 3]);
     await storage.close();
   });
 
@@ -138,7 +140,8 @@ describe('trustedPieces', () => {
 
     const missingThen: ResumeData = { infoHash: '00'.repeat(20), pieceCount: 4, have: bitfield(4, [0, 3]), files: [files[0]!, null, null] };
     result = trustedPieces(missingThen, info, now);
-    assert.deepEqual([sorted(result.trusted), sorted(result.recheck)], [[0], [3]]);
+    // c appeared after the save: its had piece 3 and its unlisted pieces 1 and 2 are hashed.
+    assert.deepEqual([sorted(result.trusted), sorted(result.recheck)], [[0], [1, 2, 3]]);
     // The empty file (index 1) lies in no piece: its stamp does not matter.
     const emptyChanged: ResumeData = { ...missingThen, files: [files[0]!, { size: 0, mtimeMs: -5 }, files[2]!] };
     result = trustedPieces(emptyChanged, info, now);

@@ -59,7 +59,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
     }
     const stats = torrent.stats();
     out.event(
-      { event: 'complete', infoHash: toHex(source.infoHash), name: stats.name, path: resolve(dir, stats.name ?? ''), bytes: stats.totalLength },
+      { event: 'complete', infoHash: toHex(source.infoHash), name: stats.name, path: resolve(dir, stats.name ?? ''), bytes: stats.totalLength, downloaded: stats.downloaded },
       `done: ${stats.name} (${formatBytes(stats.totalLength)}) in ${dir}`,
     );
     if (flags.seed) {

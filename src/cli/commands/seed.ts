@@ -13,8 +13,16 @@ import { createOutput } from '../output.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { fromTorrentFile } from '../torrent-source.js';
 
-export async function seedCommand(target: string, flags: SwarmFlags & { dir?: string }): Promise<void> {
+/** `--upload-limit` in KiB/s, as Transmission's `-u`. */
+function parseKibPerSecond(text: string): number {
+  const kib = Number(text);
+  if (!/^\d+$/.test(text) || kib < 1) throw new CliError(`bad --upload-limit "${text}": expected KiB/s, a whole number >= 1`, 2);
+  return kib * 1024;
+}
+
+export async function seedCommand(target: string, flags: SwarmFlags & { dir?: string; uploadLimit?: string }): Promise<void> {
   const out = createOutput(flags.json === true);
+  const uploadLimit = flags.uploadLimit === undefined ? undefined : parseKibPerSecond(flags.uploadLimit);
   const absolute = resolve(target);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new CliError(`${target}: no such file or folder`, 2);
@@ -31,7 +39,7 @@ export async function seedCommand(target: string, flags: SwarmFlags & { dir?: st
   }
   const node = await startNodeFromFlags(flags, out);
   try {
-    const torrent = await node.session.add(add);
+    const torrent = await node.session.add({ ...add, uploadLimit });
     const stats = torrent.stats();
     if (torrent.state !== 'seeding') {
       throw new CliError(`the data in ${add.dir} does not match the torrent: ${stats.piecesHad} of ${stats.pieceCount} pieces verified`);
