@@ -111,6 +111,8 @@ export class Torrent {
   private readonly listeners = new Set<(event: TorrentEvent) => void>();
   private readonly pieceCache = new Map<number, Promise<Uint8Array>>();
   private readonly uploadLimiter?: TransferLimiter;
+  /** Verified pieces whose write failed, kept to be written when the torrent resumes. */
+  private readonly unwritten = new Map<number, Uint8Array>();
   private tick?: Timer;
   private ticks = 0;
   private lastResumeSave = 0;
@@ -258,6 +260,9 @@ export class Torrent {
     if (this.state !== 'paused' && this.state !== 'error') return;
     this.error = undefined;
     this.setState(!this.info ? 'metadata' : this.picker!.complete ? 'seeding' : 'downloading');
+    const unwritten = [...this.unwritten];
+    this.unwritten.clear();
+    for (const [index, data] of unwritten) void this.storePiece(index, data);
     for (const entry of this.candidates.values()) entry.retryAt = 0;
     this.connectMore();
   }
@@ -374,16 +379,25 @@ export class Torrent {
       for (const link of this.links.values()) link.fillRequests();
       return;
     }
+    await this.storePiece(index, piece.data);
+  }
+
+  /**
+   * Writes a verified piece and only then counts it as had. When the write fails (disk full, no
+   * permission) the torrent stops, and the verified data is kept in memory to be written on `resume()`.
+   */
+  private async storePiece(index: number, data: Uint8Array): Promise<void> {
+    const picker = this.picker!;
     try {
-      await this.storage!.writePiece(index, piece.data);
+      await this.storage!.writePiece(index, data);
     } catch (error) {
-      picker.pieceFailed(index);
+      this.unwritten.set(index, data);
       this.fail(error as Error);
       return;
     }
     if (this.closed) return;
     picker.pieceVerified(index);
-    for (const key of this.smartBan.pieceVerified(index, piece.data, BLOCK_SIZE)) this.ban(key, `sent bad data for piece ${index}`);
+    for (const key of this.smartBan.pieceVerified(index, data, BLOCK_SIZE)) this.ban(key, `sent bad data for piece ${index}`);
     this.resumeDirty = true;
     this.broadcastHave(index);
     this.emit({ type: 'piece', index });

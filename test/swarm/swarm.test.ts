@@ -13,6 +13,7 @@ import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { toInfoHash } from '../../src/dht/types.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
+import type { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
 
 const FILE_SIZE = 3 * 1024 * 1024 + 12345;
 
@@ -127,5 +128,51 @@ describe('swarm on the virtual network', () => {
     assert.ok(await untilComplete(net, t2));
     assert.ok(t2.stats().downloaded <= data.length - had * 32768, 'nothing verified was fetched again');
     assert.equal(sha(await readAll(net.runtime('10.0.0.2'), '/d/a.bin')), sha(data));
+  });
+
+  test('a full disk stops the torrent with a clear error; freed space lets it finish with nothing lost', async () => {
+    const net = new VirtualNetwork({ seed: 7, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    const data = content(4, 1024 * 1024);
+    await writeFile(seedRt, '/s/big.iso', data);
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/big.iso', { pieceLength: 32768 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true }));
+    const leechRt = net.runtime('10.0.0.2');
+    const disk = leechRt.fs as MemoryFileStore;
+    disk.quotaBytes = disk.usedBytes + 400 * 1024;
+    const leech = await session(net, '10.0.0.2', '/state');
+    const t = await net.clock.run(leech.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    await net.clock.runUntil(() => t.state === 'error', 600_000);
+    assert.equal(t.state, 'error');
+    assert.match(t.error!.message, /disk full/);
+    assert.equal(t.stats().peers.length, 0, 'peers are let go while stopped');
+    const had = t.stats().piecesHad;
+    assert.ok(had > 0 && had < 32, `had ${had}`);
+    disk.quotaBytes = undefined;
+    t.resume();
+    assert.ok(await untilComplete(net, t));
+    assert.equal(t.stats().downloaded, data.length, 'nothing verified (on disk or waiting in memory) was fetched again');
+    assert.equal(sha(await readAll(leechRt, '/d/big.iso')), sha(data));
+  });
+
+  test('peer exchange (BEP 11): a leecher that only knows another leecher finds the seed', async () => {
+    const net = new VirtualNetwork({ seed: 8, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    const data = content(5, 4 * 1024 * 1024);
+    await writeFile(seedRt, '/s/f.bin', data);
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/f.bin', { pieceLength: 16384 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    const seeding = await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true, uploadLimit: 64 * 1024 }));
+    const a = await session(net, '10.0.0.2');
+    const ta = await net.clock.run(a.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    await net.clock.runUntil(() => ta.stats().piecesHad > 0, 60_000);
+    const b = await session(net, '10.0.0.3');
+    const tb = await net.clock.run(b.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [a.address] }));
+    await net.clock.runUntil(() => tb.stats().peers.some((p) => p.address.startsWith('10.0.0.1:')), 180_000);
+    assert.ok(tb.stats().peers.some((p) => p.address.startsWith('10.0.0.1:')), 'b learned the seed through a');
+    assert.ok(seeding.stats().peers.some((p) => p.address.startsWith('10.0.0.3:')));
   });
 });
