@@ -23,6 +23,8 @@ export interface SwarmSessionOptions {
   dht?: Dht;
   /** Where resume data is kept; none when absent. */
   dataDir?: string;
+  /** Peer connections over all torrents (default 200). */
+  maxConnections?: number;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -93,7 +95,9 @@ export class SwarmSession {
         peerId: this.peerId,
         listenPort: this.address.port,
         log: (level, message) => this.log(level, message),
-        onDhtPort: (node) => void this.options.dht?.addNode(node).catch(() => undefined),
+        // A lost hint is harmless (the DHT may be closing), so a failure is only logged.
+        onDhtPort: (node) => void this.options.dht?.addNode(node).catch((error: Error) => this.log('debug', `DHT port hint dropped: ${error.message}`)),
+        hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
       },
       { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
     );
@@ -107,6 +111,13 @@ export class SwarmSession {
     if (options.peers) torrent.addPeers(options.peers);
     discovery.start();
     return torrent;
+  }
+
+  /** Open peer connections over all torrents. */
+  connectionCount(): number {
+    let count = 0;
+    for (const { torrent } of this.torrents.values()) count += torrent.links.size;
+    return count;
   }
 
   get(infoHash: InfoHash): Torrent | undefined {

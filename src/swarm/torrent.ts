@@ -59,6 +59,8 @@ export interface TorrentDeps {
   log(level: 'debug' | 'info' | 'warn', message: string): void;
   /** A peer told us its DHT port (BEP 5 `port` message). */
   onDhtPort?(node: Endpoint): void;
+  /** Whether the session's overall connection limit leaves room for one more peer. */
+  hasConnectionRoom(): boolean;
 }
 
 export type TorrentEvent =
@@ -176,7 +178,7 @@ export class Torrent {
       conn.close('banned');
       return;
     }
-    if (this.links.has(key) || this.links.size >= this.maxPeers) {
+    if (this.links.has(key) || this.links.size >= this.maxPeers || !this.deps.hasConnectionRoom()) {
       conn.close(this.links.has(key) ? 'duplicate connection' : 'too many peers');
       return;
     }
@@ -467,6 +469,7 @@ export class Torrent {
     const now = this.deps.runtime.now();
     for (const [key, entry] of this.candidates) {
       if (this.links.size + this.connecting.size >= this.maxPeers || this.connecting.size >= 8) return;
+      if (!this.deps.hasConnectionRoom()) return;
       if (this.links.has(key) || this.connecting.has(key) || entry.retryAt > now) continue;
       this.connecting.add(key);
       connectPeer(this.deps.runtime, entry.endpoint, this.handshake(), CONNECT_TIMEOUT_MS)
