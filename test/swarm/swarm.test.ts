@@ -175,4 +175,24 @@ describe('swarm on the virtual network', () => {
     assert.ok(tb.stats().peers.some((p) => p.address.startsWith('10.0.0.1:')), 'b learned the seed through a');
     assert.ok(seeding.stats().peers.some((p) => p.address.startsWith('10.0.0.3:')));
   });
+
+  test('the overall connection limit holds across torrents', async () => {
+    const net = new VirtualNetwork({ seed: 9, latency: () => 5 });
+    const seeds: SwarmSession[] = [];
+    const torrents: { infoHash: ReturnType<typeof toInfoHash>; infoBytes: Uint8Array }[] = [];
+    for (let i = 0; i < 2; i++) {
+      const rt = net.runtime(`10.0.0.${i + 1}`);
+      await writeFile(rt, `/s/f${i}.bin`, content(10 + i, 200_000));
+      const created = await net.clock.run(createTorrent(rt.fs, `/s/f${i}.bin`, {}));
+      const s = await session(net, `10.0.0.${i + 1}`);
+      await net.clock.run(s.add({ infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, dir: '/s', assumeComplete: true, uploadLimit: 20_000 }));
+      seeds.push(s);
+      torrents.push({ infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes });
+    }
+    const leech = new SwarmSession({ host: '10.0.1.1', port: 6881, maxConnections: 1 }, net.runtime('10.0.1.1'));
+    await net.clock.run(leech.start());
+    for (const t of torrents) await net.clock.run(leech.add({ ...t, dir: '/d', peers: seeds.map((s) => s.address) }));
+    await net.clock.advance(5000);
+    assert.equal(leech.connectionCount(), 1);
+  });
 });

@@ -1,0 +1,251 @@
+#!/usr/bin/python3
+"""Drives one libtorrent session (BitTorrent peer, no DHT) for warren's swarm interop test
+(test/interop/swarm-libtorrent.test.ts).
+
+Started as `/usr/bin/python3 test/interop/libtorrent-swarm.py`. Reads one JSON command per line on
+stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, TCP only (uTP off),
+no DHT, LSD, UPnP or NAT-PMP: peers are given by hand with `connect`. The process exits on `quit`,
+on end of stdin, or by itself after LIFETIME_S seconds, whichever comes first.
+
+Commands and the events they produce:
+  {"cmd":"start","debug":bool}                  -> {"event":"ready","port":N}
+                                                   (debug: peer and torrent log alerts go to stderr)
+  {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool}
+                                                -> {"event":"created","infohash":hex,"pieces":n}: a .torrent
+                                                   of file or folder p written to f, v1 only unless
+                                                   hybrid (v1 + v2, with BEP 47 padding files; infohash
+                                                   is then its v1 infohash)
+  {"cmd":"add","torrent":f | "magnet":uri,"savePath":d}
+                                                -> {"event":"added","infohash":hex}
+  {"cmd":"connect","infohash":hex,"host":h,"port":p}
+                                                -> {"event":"connecting","infohash":hex}
+  {"cmd":"flush","infohash":hex}               -> {"event":"flushed","infohash":hex} once written data
+                                                   is out of libtorrent's buffers
+  {"cmd":"status","infohash":hex}               -> {"event":"status","infohash":hex,"state":s,"progress":x,
+                                                    "peers":n,"seed":bool,"hasMetadata":bool}
+  {"cmd":"quit"}                                -> {"event":"bye"}, exit 0
+Events that come by themselves, for every torrent:
+  {"event":"state","infohash":hex,"state":"checking_files"|"downloading"|"seeding"|...}
+  {"event":"metadata","infohash":hex}           metadata received from a peer (BEP 9)
+  {"event":"finished","infohash":hex}           every piece downloaded and verified
+  {"event":"torrent_error","infohash":hex,"message":m}   torrent or file error
+Failures of commands are {"event":"error","message":...}; the driver never prints anything else.
+"""
+import json
+import os
+import queue
+import sys
+import threading
+import time
+
+LIFETIME_S = 120.0
+
+try:
+    import libtorrent as lt
+except ImportError as error:  # the test turns this into a clear failure
+    sys.stdout.write(json.dumps({"event": "error", "message": "cannot import libtorrent: %s" % error}) + "\n")
+    sys.stdout.flush()
+    sys.exit(3)
+
+
+def emit(event):
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()
+
+
+def read_stdin(commands):
+    for line in sys.stdin:
+        line = line.strip()
+        if line:
+            commands.put(line)
+    commands.put(None)  # end of input
+
+
+def key_of(handle):
+    return str(handle.info_hashes().v1)
+
+
+class Driver:
+    def __init__(self):
+        self.ses = None
+        self.debug = False
+        self.port = None
+        self.handles = {}  # infohash hex -> torrent_handle
+
+    def start(self, cmd):
+        if self.ses is not None:
+            raise RuntimeError("already started")
+        self.debug = bool(cmd.get("debug"))
+        mask = (
+            lt.alert.category_t.status_notification
+            | lt.alert.category_t.error_notification
+            | lt.alert.category_t.storage_notification
+        )
+        if self.debug:
+            mask |= lt.alert.category_t.peer_notification | lt.alert.category_t.connect_notification
+            mask |= lt.alert.category_t.peer_log_notification | lt.alert.category_t.torrent_log_notification
+        settings = {
+            "listen_interfaces": "127.0.0.1:0",
+            "enable_dht": False,
+            "enable_lsd": False,
+            "enable_upnp": False,
+            "enable_natpmp": False,
+            # Every peer in the test is 127.0.0.1: without this libtorrent keeps one connection per IP.
+            "allow_multiple_connections_per_ip": True,
+            # TCP only: warren speaks no uTP, and libtorrent would try uTP first.
+            "enable_outgoing_utp": False,
+            "enable_incoming_utp": False,
+            "alert_mask": mask,
+        }
+        self.ses = lt.session(settings)
+        deadline = time.monotonic() + 10
+        while self.port is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError("libtorrent did not start listening within 10 s")
+            self.pump(0.1)
+        emit({"event": "ready", "port": self.port})
+
+    def pump(self, wait_s):
+        """Waits up to wait_s for alerts and handles all that are queued."""
+        if self.ses is None:
+            return
+        self.ses.wait_for_alert(int(wait_s * 1000))
+        for alert in self.ses.pop_alerts():
+            self.on_alert(alert)
+
+    def on_alert(self, alert):
+        if isinstance(alert, lt.listen_succeeded_alert):
+            if alert.socket_type == lt.socket_type_t.tcp:
+                self.port = alert.port
+        elif isinstance(alert, lt.state_changed_alert):
+            emit({"event": "state", "infohash": key_of(alert.handle), "state": str(alert.state)})
+        elif isinstance(alert, lt.metadata_received_alert):
+            emit({"event": "metadata", "infohash": key_of(alert.handle)})
+        elif isinstance(alert, lt.cache_flushed_alert):
+            emit({"event": "flushed", "infohash": key_of(alert.handle)})
+        elif isinstance(alert, lt.torrent_finished_alert):
+            emit({"event": "finished", "infohash": key_of(alert.handle)})
+        elif isinstance(alert, (lt.torrent_error_alert, lt.file_error_alert, lt.metadata_failed_alert)):
+            emit({"event": "torrent_error", "infohash": key_of(alert.handle), "message": alert.message()})
+        elif isinstance(alert, lt.listen_failed_alert):
+            emit({"event": "error", "message": alert.message()})
+        elif self.debug:
+            sys.stderr.write("lt %.3f: %s: %s\n" % (time.monotonic(), type(alert).__name__, alert.message()))
+
+    def create(self, cmd):
+        path = os.path.abspath(cmd["path"])
+        files = lt.file_storage()
+        lt.add_files(files, path)
+        flags = 0 if cmd.get("hybrid") else lt.create_torrent.v1_only
+        creator = lt.create_torrent(files, int(cmd.get("pieceLength", 0)), flags=flags)
+        creator.set_creator("libtorrent %s (warren interop test)" % lt.__version__)
+        lt.set_piece_hashes(creator, os.path.dirname(path))
+        data = lt.bencode(creator.generate())
+        with open(cmd["out"], "wb") as out:
+            out.write(data)
+        info = lt.torrent_info(cmd["out"])
+        emit({"event": "created", "infohash": str(info.info_hashes().v1), "pieces": info.num_pieces()})
+
+    def add(self, cmd):
+        if "torrent" in cmd:
+            params = lt.load_torrent_file(cmd["torrent"])
+        else:
+            params = lt.parse_magnet_uri(cmd["magnet"])
+        params.save_path = cmd["savePath"]
+        # Nobody else: no trackers, DHT, LSD or PEX, only the peers given with `connect`.
+        params.trackers = []
+        params.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+        params.flags &= ~lt.torrent_flags.auto_managed
+        params.flags &= ~lt.torrent_flags.paused
+        handle = self.ses.add_torrent(params)
+        key = key_of(handle)
+        self.handles[key] = handle
+        emit({"event": "added", "infohash": key})
+
+    def handle_of(self, cmd):
+        handle = self.handles.get(cmd["infohash"].lower())
+        if handle is None:
+            raise RuntimeError("no torrent %s" % cmd["infohash"])
+        return handle
+
+    def close(self):
+        if self.ses is not None:
+            for handle in self.ses.get_torrents():
+                self.ses.remove_torrent(handle)
+
+    def handle(self, cmd):
+        name = cmd.get("cmd")
+        if name == "start":
+            self.start(cmd)
+            return
+        if self.ses is None:
+            raise RuntimeError("send start first")
+        if name == "create":
+            self.create(cmd)
+        elif name == "add":
+            self.add(cmd)
+        elif name == "connect":
+            handle = self.handle_of(cmd)
+            handle.connect_peer((cmd["host"], int(cmd["port"])))
+            emit({"event": "connecting", "infohash": key_of(handle)})
+        elif name == "flush":
+            self.handle_of(cmd).flush_cache()
+        elif name == "status":
+            handle = self.handle_of(cmd)
+            s = handle.status()
+            emit(
+                {
+                    "event": "status",
+                    "infohash": key_of(handle),
+                    "state": str(s.state),
+                    "progress": s.progress,
+                    "peers": s.num_peers,
+                    "seed": s.is_seeding,
+                    "hasMetadata": s.has_metadata,
+                }
+            )
+        else:
+            raise RuntimeError("unknown command %r" % name)
+
+
+def main():
+    commands = queue.Queue()
+    threading.Thread(target=read_stdin, args=(commands,), daemon=True).start()
+    driver = Driver()
+    try:
+        return serve(commands, driver)
+    finally:
+        driver.close()
+
+
+def serve(commands, driver):
+    end = time.monotonic() + LIFETIME_S
+    while time.monotonic() < end:
+        while True:
+            try:
+                line = commands.get_nowait()
+            except queue.Empty:
+                break
+            if line is None:
+                return 0
+            try:
+                cmd = json.loads(line)
+                if cmd.get("cmd") == "quit":
+                    emit({"event": "bye"})
+                    return 0
+                driver.handle(cmd)
+            except Exception as error:  # report, keep serving: the test decides what is fatal
+                emit({"event": "error", "message": "%s: %s" % (type(error).__name__, error)})
+        if driver.ses is None:
+            time.sleep(0.05)
+        else:
+            try:
+                driver.pump(0.05)
+            except Exception as error:  # a bug in alert handling: report it, keep serving
+                emit({"event": "error", "message": "alert handling: %s: %s" % (type(error).__name__, error)})
+    emit({"event": "error", "message": "lifetime of %d s exceeded, exiting" % LIFETIME_S})
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+/**
+ * Swarm interop with aria2c on 127.0.0.1, no DHT: peers meet through a tiny HTTP tracker run by the
+ * test (aria2c takes peers from nowhere else). aria2c downloads a random multi-file folder from
+ * warren, and warren downloads it from aria2c seeding; both bytes must match the source exactly.
+ * Fails, never skips, when aria2c is missing.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toHex, toInfoHash } from '../../src/dht/types.js';
+import { createTorrent } from '../../src/swarm/create-torrent.js';
+import type { SwarmSession } from '../../src/swarm/session.js';
+import { assertSameTree, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
+import { TestTracker } from './swarm-tracker.js';
+
+const ARIA2C = 'aria2c';
+const NAME = 'payload';
+
+/** Options every aria2c run gets: 127.0.0.1 only, no DHT/LPD/PEX, no config file, quiet. */
+const ARIA2_COMMON = [
+  '--no-conf=true',
+  '--interface=127.0.0.1',
+  '--listen-port=40000-59999',
+  '--enable-dht=false',
+  '--enable-dht6=false',
+  '--bt-enable-lpd=false',
+  '--enable-peer-exchange=false',
+  '--file-allocation=none',
+  '--allow-overwrite=true',
+  '--auto-file-renaming=false',
+  '--summary-interval=0',
+  '--console-log-level=warn',
+  '--bt-stop-timeout=60',
+  `--stop-with-process=${process.pid}`,
+];
+
+/** A running aria2c: its exit, and the tail of its output for failure messages. */
+class Aria2 {
+  private output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(private readonly child: ChildProcess) {
+    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  }
+
+  static run(args: string[]): Aria2 {
+    const extra = process.env.WARREN_ARIA2_LOG ? [`--log=${process.env.WARREN_ARIA2_LOG}`, '--log-level=debug'] : [];
+    return new Aria2(spawn(ARIA2C, [...ARIA2_COMMON, ...extra, ...args], { stdio: ['ignore', 'pipe', 'pipe'] }));
+  }
+
+  get log(): string {
+    return this.output;
+  }
+
+  /** Stops it (SIGTERM, then SIGKILL if it lingers) and waits until it is gone. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGTERM');
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await this.exited;
+    clearTimeout(killer);
+  }
+}
+
+/** Throws a clear error when aria2c is missing: CI installs it, so never skip. */
+function assertAria2Installed(): void {
+  const probe = spawnSync(ARIA2C, ['--version'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(`aria2 interop needs ${ARIA2C} on the PATH (Debian: apt-get install aria2); it failed: ${probe.error?.message ?? probe.stderr}`);
+  }
+}
+
+test('aria2c is installed', () => assertAria2Installed());
+
+describe('interop: aria2c swarm on 127.0.0.1', { timeout: 90_000 }, () => {
+  let root: string | undefined;
+  let srcDir = '';
+  let tracker: TestTracker | undefined;
+  const sessions: SwarmSession[] = [];
+  const aria2s: Aria2[] = [];
+
+  const dir = async (name: string) => {
+    assert.ok(root);
+    const path = join(root, name);
+    await mkdir(path, { recursive: true });
+    return path;
+  };
+  const theTracker = () => {
+    assert.ok(tracker, 'the tracker did not start');
+    return tracker;
+  };
+  const warren = async () => {
+    const session = await startWarren();
+    sessions.push(session);
+    return session;
+  };
+  /** A .torrent of the source folder announcing to the test tracker, written to `file`. */
+  const makeTorrent = async (session: SwarmSession, pieceLength: number, file: string) => {
+    const created = await createTorrent(session.runtime.fs, join(srcDir, NAME), { pieceLength, trackers: [theTracker().url] });
+    await writeFile(file, created.bytes);
+    return { created, infoHash: toInfoHash(created.infoHash), hex: toHex(toInfoHash(created.infoHash)) };
+  };
+
+  before(async () => {
+    assertAria2Installed();
+    root = await makeTempDir('swarm-aria2');
+    srcDir = await dir('src');
+    await writeRandomFolder(join(srcDir, NAME));
+    tracker = await TestTracker.start();
+  });
+
+  after(async () => {
+    await Promise.all(aria2s.map((a) => a.stop()));
+    await Promise.all(sessions.map((s) => s.close()));
+    await tracker?.close();
+    await removeDir(root);
+  });
+
+  test('aria2c downloads from warren', { timeout: 30_000 }, async () => {
+    const session = await warren();
+    const file = join(root!, 'to-aria2.torrent');
+    const { created, infoHash, hex } = await makeTorrent(session, 32768, file);
+    const warrenPort = session.address.port;
+    const announced = theTracker().nextAnnounce((a) => a.infoHash === hex && a.port === warrenPort);
+    await session.add({ infoHash, infoBytes: created.infoBytes, dir: srcDir, trackers: [theTracker().url], assumeComplete: true });
+    // warren announces itself (left=0) before aria2c asks the tracker, so aria2c learns of it at once.
+    assert.equal((await announced).left, 0, 'warren, a seed, announced bytes left');
+    const out = await dir('aria2-from-warren');
+    const aria2 = Aria2.run([`--dir=${out}`, '--seed-time=0', file]);
+    aria2s.push(aria2);
+    const { code, signal } = await aria2.exited;
+    assert.equal(code, 0, `aria2c failed (exit ${code}, signal ${signal}):\n${aria2.log}`);
+    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    assert.ok(theTracker().announces.some((a) => a.infoHash === hex && a.port !== warrenPort), 'aria2c never announced');
+  });
+
+  test('warren downloads from aria2c seeding', { timeout: 30_000 }, async () => {
+    const session = await warren();
+    const file = join(root!, 'from-aria2.torrent');
+    // Another piece length than above: another infohash, so the two tests' swarms never mix.
+    const { created, infoHash, hex } = await makeTorrent(session, 65536, file);
+    const seeding = theTracker().nextAnnounce((a) => a.infoHash === hex && a.left === 0);
+    const aria2 = Aria2.run([`--dir=${srcDir}`, '--check-integrity=true', '--seed-ratio=0.0', file]);
+    aria2s.push(aria2);
+    const gone = aria2.exited.then(({ code, signal }) => {
+      throw new Error(`aria2c exited while seeding (exit ${code}, signal ${signal}):\n${aria2.log}`);
+    });
+    // aria2c announces once its check found every piece; warren then finds it through the tracker.
+    await Promise.race([seeding, gone]);
+    const out = await dir('warren-from-aria2');
+    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: out, trackers: [theTracker().url] });
+    await Promise.race([torrentComplete(torrent), gone]);
+    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    assert.ok(torrent.stats().downloaded >= created.info.totalLength, 'warren says it downloaded less than the whole torrent');
+  });
+});

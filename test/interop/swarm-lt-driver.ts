@@ -1,0 +1,121 @@
+/**
+ * A running test/interop/libtorrent-swarm.py (one libtorrent BitTorrent session on 127.0.0.1, no
+ * DHT): send it JSON commands, await the JSON events they produce. Used by swarm-libtorrent.test.ts.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createWriteStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The interpreter Debian's python3-libtorrent is installed for. */
+export const PYTHON = '/usr/bin/python3';
+/** Tests run from dist/test/interop/; the script stays in the source tree. */
+export const SWARM_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-swarm.py', import.meta.url));
+
+/** One JSON event of the driver. */
+export interface DriverEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
+export function assertLibtorrentInstalled(): void {
+  assert.ok(existsSync(SWARM_DRIVER), `driver script not found at ${SWARM_DRIVER}`);
+  const probe = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    throw new Error(
+      `libtorrent interop needs ${PYTHON} with the libtorrent module (Debian: apt-get install python3-libtorrent); ` +
+        `"${PYTHON} -c 'import libtorrent'" failed: ${probe.error?.message ?? probe.stderr.trim()}`,
+    );
+  }
+}
+
+/**
+ * The driver process. Events are queued as they arrive; `next` takes the first one a predicate
+ * accepts. A `torrent_error` or `error` event fails whoever is waiting, with libtorrent's message.
+ */
+export class LibtorrentSwarmDriver {
+  private readonly events: DriverEvent[] = [];
+  /** Everyone waiting for the next event (several waits may be pending at once). */
+  private readonly waiters = new Set<() => void>();
+  private exited: string | undefined;
+  private stderr = '';
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        this.events.push(JSON.parse(line) as DriverEvent);
+      } catch (error) {
+        this.events.push({ event: 'error', message: `unparsable driver line "${line}": ${(error as Error).message}` });
+      }
+      this.wake();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
+    });
+    child.on('exit', (code, signal) => {
+      this.exited = `libtorrent driver exited (code ${code}, signal ${signal})`;
+      this.wake();
+    });
+  }
+
+  /**
+   * Starts the driver and its session; resolves with the driver and libtorrent's TCP port.
+   * WARREN_LT_LOG=<file>: libtorrent's peer log is written there, for debugging.
+   */
+  static async start(): Promise<{ driver: LibtorrentSwarmDriver; port: number }> {
+    const driver = new LibtorrentSwarmDriver(spawn(PYTHON, [SWARM_DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] }));
+    const logFile = process.env.WARREN_LT_LOG;
+    if (logFile) driver.child.stderr.pipe(createWriteStream(logFile));
+    const ready = await driver.request({ cmd: 'start', debug: Boolean(logFile) }, 'ready');
+    return { driver, port: Number(ready.port) };
+  }
+
+  private wake(): void {
+    const waiting = [...this.waiters];
+    this.waiters.clear();
+    for (const resolve of waiting) resolve();
+  }
+
+  send(command: Record<string, unknown>): void {
+    this.child.stdin.write(`${JSON.stringify(command)}\n`);
+  }
+
+  /** Resolves with the first not yet consumed event `matches` accepts; rejects on an error event or exit. */
+  async next(what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
+    for (;;) {
+      const index = this.events.findIndex((e) => e.event === 'error' || e.event === 'torrent_error' || matches(e));
+      if (index >= 0) {
+        const [event] = this.events.splice(index, 1) as [DriverEvent];
+        if ((event.event === 'error' || event.event === 'torrent_error') && !matches(event)) {
+          throw new Error(`libtorrent failed while waiting for ${what}: ${String(event.message)}\n${this.stderr}`);
+        }
+        return event;
+      }
+      if (this.exited) throw new Error(`${this.exited} while waiting for ${what}\n${this.stderr}`);
+      await new Promise<void>((resolve) => this.waiters.add(resolve));
+    }
+  }
+
+  /** Sends `command` and awaits the named event. */
+  async request(command: Record<string, unknown>, event: string): Promise<DriverEvent> {
+    this.send(command);
+    return this.next(event, (e) => e.event === event);
+  }
+
+  /** Awaits an event of torrent `infohash` (hex) that `matches` accepts. */
+  forTorrent(infohash: string, what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
+    return this.next(`${what} of ${infohash}`, (e) => e.infohash === infohash && matches(e));
+  }
+
+  /** Asks the driver to quit and makes sure the process is gone. */
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
+    const killer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(killer);
+  }
+}
