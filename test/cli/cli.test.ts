@@ -9,31 +9,15 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { warren, WARREN_MAIN } from './run-warren.js';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const INFO_HASH = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function warren(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** Starts `warren dht` and resolves with its ready event once the first stdout line arrives. */
 async function startNode(args: string[]): Promise<{ child: ChildProcess; ready: { nodeId: string; host: string; port: number }; lines: string[] }> {
-  const child = spawn(process.execPath, [MAIN, 'dht', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [WARREN_MAIN, 'dht', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const reader = createInterface({ input: child.stdout! });
   const first = await new Promise<string>((resolve, reject) => {

@@ -16,20 +16,12 @@ import {
 import { bencode } from '../../src/codec/bencode.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
+import { concat } from './bytes.js';
 
 const enc = new TextEncoder();
 const ascii = (s: string): Uint8Array => enc.encode(s);
 const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 describe('extended handshake (BEP 10)', () => {
   test('known bytes and round trip', () => {

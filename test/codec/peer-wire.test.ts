@@ -14,19 +14,11 @@ import {
 } from '../../src/codec/peer-wire.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
+import { concat } from './bytes.js';
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 /** Every message type once, with non-trivial field values. */
 const ALL: PeerMessage[] = [
@@ -96,7 +88,7 @@ describe('handshake', () => {
   test('need-more for every prefix, then trailing bytes are ignored', () => {
     const b = encodeHandshake(h);
     for (let n = 0; n < HANDSHAKE_LENGTH; n++) assert.equal(decodeHandshake(b.subarray(0, n)), 'need-more', `n=${n}`);
-    assert.deepEqual(decodeHandshake(concat([b, bytes(0, 0, 0, 0)])), h);
+    assert.deepEqual(decodeHandshake(concat(b, bytes(0, 0, 0, 0))), h);
   });
 
   test('decoded fields are copies', () => {
@@ -146,7 +138,7 @@ describe('message encoding', () => {
     const whole = encodeMessage({ type: 'piece', index: 9, begin: 16384, block });
     const header = encodePieceHeader(9, 16384, block.length);
     assert.equal(header.length, 13);
-    assert.deepEqual(concat([header, block]), whole);
+    assert.deepEqual(concat(header, block), whole);
   });
 
   test('out-of-range integers are TypeErrors', () => {
@@ -163,7 +155,7 @@ describe('message encoding', () => {
 describe('WireFramer', () => {
   test('round trip of every message, one push', () => {
     const f = new WireFramer();
-    f.push(concat(ALL.map(encodeMessage)));
+    f.push(concat(...ALL.map(encodeMessage)));
     assert.deepEqual(drain(f), ALL);
     assert.equal(f.buffered, 0);
   });
@@ -171,7 +163,7 @@ describe('WireFramer', () => {
   test('round trip with 1-byte chunks', () => {
     const f = new WireFramer();
     const out: PeerMessage[] = [];
-    for (const b of concat(ALL.map(encodeMessage))) {
+    for (const b of concat(...ALL.map(encodeMessage))) {
       f.push(bytes(b));
       out.push(...drain(f));
     }
@@ -180,7 +172,7 @@ describe('WireFramer', () => {
   });
 
   test('a message inside one chunk comes back as views, no copy', () => {
-    const chunk = concat([encodeMessage({ type: 'have', index: 1 }), encodeMessage({ type: 'piece', index: 1, begin: 0, block: fill(16384, 1) })]);
+    const chunk = concat(encodeMessage({ type: 'have', index: 1 }), encodeMessage({ type: 'piece', index: 1, begin: 0, block: fill(16384, 1) }));
     const f = new WireFramer();
     f.push(chunk);
     assert.deepEqual(f.next(), { type: 'have', index: 1 });
@@ -209,7 +201,7 @@ describe('WireFramer', () => {
     for (const seed of [1, 2, 3, 42]) {
       const rng = new Mulberry32(seed);
       const msgs = Array.from({ length: 400 }, () => randomMessage(rng));
-      const wire = concat(msgs.map(encodeMessage));
+      const wire = concat(...msgs.map(encodeMessage));
       const f = new WireFramer();
       const out: PeerMessage[] = [];
       let off = 0;
@@ -229,7 +221,7 @@ describe('WireFramer', () => {
   test('a truncated stream yields only complete messages, never a wrong one', () => {
     const msgs = ALL.filter((m) => m.type !== 'keep-alive');
     const encoded = msgs.map(encodeMessage);
-    const wire = concat(encoded);
+    const wire = concat(...encoded);
     const ends: number[] = [];
     encoded.reduce((acc, e) => (ends.push(acc + e.length), acc + e.length), 0);
     for (let n = 0; n <= wire.length; n++) {
@@ -305,7 +297,7 @@ describe('WireFramer', () => {
   test('many 1-byte chunks of large messages (linear-time path)', () => {
     const block = new Mulberry32(7).bytes(16384);
     const msgs: PeerMessage[] = Array.from({ length: 16 }, (_, i) => ({ type: 'piece', index: i, begin: 0, block }));
-    const wire = concat(msgs.map(encodeMessage));
+    const wire = concat(...msgs.map(encodeMessage));
     const f = new WireFramer();
     let count = 0;
     for (let i = 0; i < wire.length; i++) {
@@ -320,7 +312,7 @@ describe('WireFramer', () => {
 
   test('mutated streams: only DecodeError is ever thrown', () => {
     const rng = new Mulberry32(99);
-    const base = concat(Array.from({ length: 60 }, () => encodeMessage(randomMessage(rng))));
+    const base = concat(...Array.from({ length: 60 }, () => encodeMessage(randomMessage(rng))));
     let errors = 0;
     for (let iter = 0; iter < 500; iter++) {
       const wire = base.slice();

@@ -12,20 +12,12 @@ import {
 } from '../../src/codec/tracker.js';
 import { bencode } from '../../src/codec/bencode.js';
 import { DecodeError } from '../../src/codec/errors.js';
+import { concat } from './bytes.js';
 
 const enc = new TextEncoder();
 const ascii = (s: string): Uint8Array => enc.encode(s);
 const hex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (h) => parseInt(h, 16));
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
 
 const params: AnnounceParams = {
   infoHash: hex('123456789abcdef0123456789abcdef012345678'),

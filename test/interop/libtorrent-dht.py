@@ -23,34 +23,13 @@ Commands and the events they produce:
   {"cmd":"quit"}                                -> {"event":"bye"}, exit 0
 Failures are reported as {"event":"error","message":...}; the driver never prints anything else.
 """
-import json
-import queue
 import sys
 import tempfile
-import threading
 import time
 
-LIFETIME_S = 120.0
+from lt_jsonlines import emit, import_libtorrent, run
 
-try:
-    import libtorrent as lt
-except ImportError as error:  # the test turns this into a clear failure
-    sys.stdout.write(json.dumps({"event": "error", "message": "cannot import libtorrent: %s" % error}) + "\n")
-    sys.stdout.flush()
-    sys.exit(3)
-
-
-def emit(event):
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
-
-
-def read_stdin(commands):
-    for line in sys.stdin:
-        line = line.strip()
-        if line:
-            commands.put(line)
-    commands.put(None)  # end of input
+lt = import_libtorrent()
 
 
 def text(value):
@@ -113,6 +92,7 @@ class Driver:
         self.ses.wait_for_alert(int(wait_s * 1000))
         for alert in self.ses.pop_alerts():
             self.on_alert(alert)
+        self.expire()
 
     def on_alert(self, alert):
         if isinstance(alert, lt.listen_succeeded_alert):
@@ -231,45 +211,6 @@ class Driver:
             raise RuntimeError("unknown command %r" % name)
 
 
-def main():
-    commands = queue.Queue()
-    threading.Thread(target=read_stdin, args=(commands,), daemon=True).start()
-    driver = Driver()
-    try:
-        return serve(commands, driver)
-    finally:
-        driver.close()
-
-
-def serve(commands, driver):
-    end = time.monotonic() + LIFETIME_S
-    while time.monotonic() < end:
-        while True:
-            try:
-                line = commands.get_nowait()
-            except queue.Empty:
-                break
-            if line is None:
-                return 0
-            try:
-                cmd = json.loads(line)
-                if cmd.get("cmd") == "quit":
-                    emit({"event": "bye"})
-                    return 0
-                driver.handle(cmd)
-            except Exception as error:  # report, keep serving: the test decides what is fatal
-                emit({"event": "error", "message": "%s: %s" % (type(error).__name__, error)})
-        if driver.ses is None:
-            time.sleep(0.05)
-        else:
-            try:
-                driver.pump(0.05)
-                driver.expire()
-            except Exception as error:  # a bug in alert handling: report it, keep serving
-                emit({"event": "error", "message": "alert handling: %s: %s" % (type(error).__name__, error)})
-    emit({"event": "error", "message": "lifetime of %d s exceeded, exiting" % LIFETIME_S})
-    return 2
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(Driver()))

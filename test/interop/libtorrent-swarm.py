@@ -31,34 +31,13 @@ Events that come by themselves, for every torrent:
   {"event":"torrent_error","infohash":hex,"message":m}   torrent or file error
 Failures of commands are {"event":"error","message":...}; the driver never prints anything else.
 """
-import json
 import os
-import queue
 import sys
-import threading
 import time
 
-LIFETIME_S = 120.0
+from lt_jsonlines import emit, import_libtorrent, run
 
-try:
-    import libtorrent as lt
-except ImportError as error:  # the test turns this into a clear failure
-    sys.stdout.write(json.dumps({"event": "error", "message": "cannot import libtorrent: %s" % error}) + "\n")
-    sys.stdout.flush()
-    sys.exit(3)
-
-
-def emit(event):
-    sys.stdout.write(json.dumps(event) + "\n")
-    sys.stdout.flush()
-
-
-def read_stdin(commands):
-    for line in sys.stdin:
-        line = line.strip()
-        if line:
-            commands.put(line)
-    commands.put(None)  # end of input
+lt = import_libtorrent()
 
 
 def key_of(handle):
@@ -208,44 +187,6 @@ class Driver:
             raise RuntimeError("unknown command %r" % name)
 
 
-def main():
-    commands = queue.Queue()
-    threading.Thread(target=read_stdin, args=(commands,), daemon=True).start()
-    driver = Driver()
-    try:
-        return serve(commands, driver)
-    finally:
-        driver.close()
-
-
-def serve(commands, driver):
-    end = time.monotonic() + LIFETIME_S
-    while time.monotonic() < end:
-        while True:
-            try:
-                line = commands.get_nowait()
-            except queue.Empty:
-                break
-            if line is None:
-                return 0
-            try:
-                cmd = json.loads(line)
-                if cmd.get("cmd") == "quit":
-                    emit({"event": "bye"})
-                    return 0
-                driver.handle(cmd)
-            except Exception as error:  # report, keep serving: the test decides what is fatal
-                emit({"event": "error", "message": "%s: %s" % (type(error).__name__, error)})
-        if driver.ses is None:
-            time.sleep(0.05)
-        else:
-            try:
-                driver.pump(0.05)
-            except Exception as error:  # a bug in alert handling: report it, keep serving
-                emit({"event": "error", "message": "alert handling: %s: %s" % (type(error).__name__, error)})
-    emit({"event": "error", "message": "lifetime of %d s exceeded, exiting" % LIFETIME_S})
-    return 2
-
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(Driver()))
