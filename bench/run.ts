@@ -4,12 +4,14 @@
  * Benchmarks never assert on timings and are not part of `npm test`.
  */
 import { runDhtBench } from './dht.js';
+import { runSwarmBench } from './swarm.js';
 
 /** A benchmark: runs, prints, and returns its one-line headline. */
 type Bench = (args: string[]) => Promise<string>;
 
 const BENCHES: Record<string, Bench> = {
   dht: runDhtBench,
+  swarm: runSwarmBench,
 };
 
 async function main(argv: string[]): Promise<void> {

@@ -360,8 +360,9 @@ export class WireFramer {
       if (this.head === this.chunks.length) {
         this.chunks = [];
         this.head = 0;
-      } else if (this.head >= 1024 && this.head * 2 >= this.chunks.length) {
-        // Compact occasionally so consumed chunks can be collected; amortised O(1) per chunk.
+      } else if (this.head >= 16 && this.head * 2 >= this.chunks.length) {
+        // Compact often enough that consumed chunks (TCP reads of up to 64 KiB each) do not pile
+        // up on a busy connection whose queue never empties; amortised O(1) per chunk.
         this.chunks = this.chunks.slice(this.head);
         this.head = 0;
       }

@@ -31,6 +31,8 @@ export interface TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   write(data: Uint8Array): void;
+  /** Writes several buffers as one batch (one system call where possible), in order. */
+  writev(chunks: readonly Uint8Array[]): void;
   onData(handler: (data: Uint8Array) => void): void;
   /** Called once, when the connection ends for any reason (`error` set when it failed). */
   onClose(handler: (error?: Error) => void): void;

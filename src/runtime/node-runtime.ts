@@ -158,6 +158,13 @@ class NodeTcpConnection implements TcpConnection {
     this.socket.write(data);
   }
 
+  writev(chunks: readonly Uint8Array[]): void {
+    if (this.socket.destroyed || this.socket.writableEnded) return;
+    this.socket.cork();
+    for (const chunk of chunks) this.socket.write(chunk);
+    this.socket.uncork();
+  }
+
   onData(handler: (data: Uint8Array) => void): void {
     this.socket.removeAllListeners('data');
     this.socket.on('data', handler);

@@ -77,6 +77,10 @@ class VirtualTcpConnection implements TcpConnection {
     this.transmit(() => this.peer.receive(chunk));
   }
 
+  writev(chunks: readonly Uint8Array[]): void {
+    this.write(Buffer.concat(chunks));
+  }
+
   onData(handler: (data: Uint8Array) => void): void {
     this.dataHandler = handler;
     if (this.inbox.length > 0) this.scheduleFlush();

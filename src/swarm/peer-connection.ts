@@ -37,6 +37,8 @@ export class PeerConnection {
   private readonly framer = new WireFramer();
   private handlers?: PeerConnectionHandlers;
   private pending: PeerMessage[] = [];
+  /** Writes of this turn of the event loop, sent together (one system call instead of one per message). */
+  private outbox: Uint8Array[] = [];
   private closed = false;
   private tick?: Timer;
 
@@ -90,16 +92,25 @@ export class PeerConnection {
     this.upload.add(block.length);
   }
 
-  /** Disconnects, saying why (reported once through `onClose`). */
+  /** Disconnects, saying why (reported once through `onClose`). Queued messages go out first. */
   close(reason: string): void {
     if (this.closed) return;
+    this.flush();
     this.conn.close();
     this.ended(reason);
   }
 
   private write(bytes: Uint8Array): void {
     this.lastSent = this.deps.now();
-    this.conn.write(bytes);
+    if (this.outbox.length === 0) queueMicrotask(() => this.flush());
+    this.outbox.push(bytes);
+  }
+
+  private flush(): void {
+    if (this.outbox.length === 0) return;
+    const batch = this.outbox;
+    this.outbox = [];
+    if (!this.closed) this.conn.writev(batch);
   }
 
   private receive(chunk: Uint8Array): void {

@@ -159,8 +159,10 @@ export class PeerLink {
     const choked = this.conn.peerChoking;
     if (choked && this.allowedFast.size === 0) return;
     if (!this.conn.amInterested) return;
-    const wanted = Math.min(this.remoteQueueLimit, this.snubbed ? 1 : this.queueTarget()) - this.outstanding.size;
-    if (wanted <= 0) return;
+    const limit = Math.min(this.remoteQueueLimit, this.snubbed ? 1 : this.queueTarget());
+    const wanted = limit - this.outstanding.size;
+    // Refill in batches rather than one request per block received: fewer, fuller writes.
+    if (wanted < Math.max(1, Math.min(16, Math.floor(limit / 4)))) return;
     const blocks = picker.pick(this.key, wanted, {
       sequential: this.torrent.options.sequential,
       onlyFrom: choked ? this.allowedFast : undefined,

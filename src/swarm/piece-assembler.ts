@@ -36,7 +36,8 @@ export class PieceAssembler {
   add(index: number, begin: number, block: Uint8Array, peer: string): void {
     let piece = this.partial.get(index);
     if (!piece) {
-      piece = { data: new Uint8Array(pieceSize(this.info, index)), senders: [] };
+      // Not zero-filled: every byte is written by a block before the piece is hashed.
+      piece = { data: Buffer.allocUnsafe(pieceSize(this.info, index)), senders: [] };
       this.partial.set(index, piece);
     }
     if (begin + block.length > piece.data.length) return;

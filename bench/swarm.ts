@@ -1,0 +1,198 @@
+/**
+ * The swarm benchmark (`npm run bench -- swarm`), all on 127.0.0.1 with one random file:
+ *
+ * 1. Physical limit: SHA-1 over the file on one core, and a plain TCP copy of it between two
+ *    processes (written to a file; also discarded, for reference). The limit is the slower of the
+ *    SHA-1 rate and the copy-to-file rate.
+ * 2. 1 seed → 1 leecher: warren → warren (separate processes) and libtorrent → libtorrent
+ *    (Debian's python3-libtorrent, `high_performance_seed` settings, TCP only).
+ * 3. warren 4 seeds → 1 leecher and 1 seed → 4 leechers: throughput and CPU seconds per GiB.
+ * 4. Peak RSS (VmHWM) of the warren leecher; with `--big`, also for a 4 GiB file.
+ *
+ * Flags: `--size=256M` (default 1G; K/M/G suffixes are powers of 1024), `--big` (adds the 4 GiB
+ * RSS run), `--profile` (adds a warren 1 → 1 run under `node --cpu-prof` and prints the top
+ * self-time functions of seed and leecher), `--keep-profiles=DIR` (where to keep them),
+ * `--no-libtorrent`. MB/s are 10^6 bytes per second. The child processes run from a copy of the
+ * compiled code taken at the start, so a rebuild during the run does not disturb them. The work
+ * directory under /tmp is removed at the end.
+ */
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import { join } from 'node:path';
+import { rm, readdir, cp } from 'node:fs/promises';
+import { fmt, ratio } from './lib/stats.js';
+import { freeBytes, makeBenchData, makeWorkDir, type BenchData } from './lib/swarm-data.js';
+import { runLibtorrent } from './lib/swarm-libtorrent.js';
+import { snapshotBuild } from './lib/swarm-proc.js';
+import { sha1FileMs, tcpCopy } from './lib/swarm-physical.js';
+import { selfTimes } from './lib/swarm-profile.js';
+import { runWarren, type WarrenRunResult } from './lib/swarm-warren.js';
+
+const GiB = 1024 ** 3;
+
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(text);
+  if (!m) throw new Error(`bad --size '${text}' (e.g. 256M, 1G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: GiB }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function mbps(bytes: number, ms: number): number {
+  return bytes / 1e6 / (ms / 1000);
+}
+
+function mb(bytes: number): string {
+  return `${fmt(bytes / 1e6, 0)} MB`;
+}
+
+function flagValue(flags: string[], name: string): string | undefined {
+  const f = flags.find((x) => x.startsWith(`${name}=`));
+  return f?.slice(name.length + 1);
+}
+
+/** Lets dirty pages of the previous transfer reach the disk so runs don't throttle each other. */
+function settle(): void {
+  execFileSync('sync');
+}
+
+function timeoutFor(size: number): number {
+  return Math.max(60_000, (size / 5e6) * 1000);
+}
+
+function warrenLine(label: string, r: WarrenRunResult): { rate: number; line: string } {
+  const bytes = r.size * r.leechers;
+  const wall = Math.max(...r.leechMs);
+  const rate = mbps(bytes, wall);
+  const gib = bytes / GiB;
+  const each = r.leechMs.map((ms) => fmt(mbps(r.size, ms), 0)).join(', ');
+  const line =
+    `  ${label.padEnd(30)} ${fmt(rate, 1).padStart(8)} MB/s  ${fmt(wall / 1000, 2).padStart(7)} s  ` +
+    `CPU s/GiB: seeds ${fmt(r.seedCpu / gib, 2)}, leechers ${fmt(r.leechCpu / gib, 2)}, all ${fmt((r.seedCpu + r.leechCpu) / gib, 2)}  ` +
+    `leecher peak RSS ${r.leechPeakRss.map(mb).join(', ')}${r.leechers > 1 ? `  (per leecher MB/s: ${each})` : ''}`;
+  const m = r.leechPeakMemory[0];
+  const memory = m ? `\n    leecher 0 sampled peaks: rss ${mb(m.rss!)}, arrayBuffers ${mb(m.arrayBuffers!)}, JS heap ${mb(m.heapUsed!)}, piece buffers ${mb(m.pieceBuffers!)}` : '';
+  return { rate, line: line + memory };
+}
+
+async function printProfile(path: string, who: string): Promise<void> {
+  const { totalMs, rows } = await selfTimes(path);
+  console.log(`  ${who}: ${fmt(totalMs / 1000, 2)} s sampled; top self time:`);
+  for (const row of rows.slice(0, 25)) console.log(`    ${fmt(row.percent, 1).padStart(5)}%  ${fmt(row.ms, 0).padStart(6)} ms  ${row.name}`);
+}
+
+/** Runs the swarm benchmark, prints its figures, returns the headline. */
+export async function runSwarmBench(flags: string[]): Promise<string> {
+  const size = parseSize(flagValue(flags, '--size') ?? '1G');
+  const big = flags.includes('--big');
+  const profile = flags.includes('--profile');
+  const keepProfiles = flagValue(flags, '--keep-profiles');
+  const withLibtorrent = !flags.includes('--no-libtorrent');
+  console.log(
+    `# swarm benchmark — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`,
+  );
+  const work = await makeWorkDir();
+  const free = await freeBytes(work);
+  // The source, four leecher copies at once, and a TCP copy (never at the same time as the leechers).
+  const needed = size * 5 + GiB;
+  if (free < needed) throw new Error(`not enough free disk under ${work}: ${mb(free)} free, ${mb(needed)} needed for --size=${size}`);
+  const headline: string[] = [];
+  try {
+    await snapshotBuild(work);
+    const t0 = performance.now();
+    const data = await makeBenchData(work, 'payload.bin', size);
+    const { info } = data.torrent;
+    console.log(
+      `## data: ${mb(size)} (${fmt(size / GiB, 2)} GiB) of random bytes in ${work}; ${info.pieceCount} pieces of ${info.pieceLength / 1024} KiB; ` +
+        `generated + hashed by warren's createTorrent in ${fmt((performance.now() - t0) / 1000, 1)} s (createTorrent alone ${fmt(mbps(size, data.createMs), 0)} MB/s); ${mb(free)} free`,
+    );
+
+    console.log('## physical limit');
+    const shaMs = Math.min(await sha1FileMs(data.sourcePath), await sha1FileMs(data.sourcePath));
+    const sha = mbps(size, shaMs);
+    const copyPath = join(work, 'tcp-copy.bin');
+    const copy = await tcpCopy(data.sourcePath, copyPath);
+    await rm(copyPath, { force: true });
+    settle();
+    const discard = await tcpCopy(data.sourcePath, '-');
+    const tcp = mbps(copy.bytes, copy.ms);
+    const physical = Math.min(sha, tcp);
+    console.log(`  SHA-1 of the file, one core (best of 2)   ${fmt(sha, 1).padStart(8)} MB/s`);
+    console.log(`  TCP copy, file → socket → file           ${fmt(tcp, 1).padStart(8)} MB/s  (CPU s/GiB: sender ${fmt(copy.cpuSend / (size / GiB), 2)}, receiver ${fmt(copy.cpuRecv / (size / GiB), 2)})`);
+    console.log(`  TCP copy, file → socket → discarded      ${fmt(mbps(discard.bytes, discard.ms), 1).padStart(8)} MB/s  (reference only)`);
+    console.log(`  physical limit = min(SHA-1, TCP copy to file) = ${fmt(physical, 1)} MB/s`);
+
+    console.log('## 1 seed → 1 leecher');
+    const timeoutMs = timeoutFor(size);
+    const w11 = warrenLine('warren → warren', await runWarren(data, { seeds: 1, leechers: 1, timeoutMs }));
+    console.log(w11.line);
+    settle();
+    let ltRate = NaN;
+    if (withLibtorrent) {
+      const lt = await runLibtorrent(data);
+      ltRate = mbps(size, lt.ms);
+      console.log(
+        `  ${`libtorrent ${lt.version} → libtorrent`.padEnd(30)} ${fmt(ltRate, 1).padStart(8)} MB/s  ${fmt(lt.ms / 1000, 2).padStart(7)} s  ` +
+          `CPU s/GiB (both sessions, one process) ${fmt(lt.cpu / (size / GiB), 2)}`,
+      );
+      console.log(`    libtorrent settings: high_performance_seed + ${JSON.stringify(lt.settings)}`);
+      settle();
+    }
+    console.log(`  warren / libtorrent = ${ratio(w11.rate, ltRate)} (target ≥ 2); warren / physical = ${ratio(w11.rate, physical)} (target ≥ 0.5)`);
+
+    console.log('## warren, several peers');
+    const w41 = warrenLine('4 seeds → 1 leecher', await runWarren(data, { seeds: 4, leechers: 1, timeoutMs }));
+    console.log(w41.line);
+    settle();
+    const w14 = warrenLine('1 seed → 4 leechers (aggregate)', await runWarren(data, { seeds: 1, leechers: 4, timeoutMs: timeoutMs * 2 }));
+    console.log(w14.line);
+    settle();
+
+    const rss1 = w11.line.match(/leecher peak RSS (\d+) MB/)?.[1];
+    let rssBig = 'not run (pass --big)';
+    if (big) {
+      const bigSize = 4 * GiB;
+      const freeNow = await freeBytes(work);
+      if (freeNow < bigSize * 2 + 2 * GiB) {
+        rssBig = `skipped: ${mb(freeNow)} free, ${mb(bigSize * 2 + 2 * GiB)} needed`;
+        console.log(`## 4 GiB: ${rssBig}`);
+      } else {
+        const bigData = await makeBenchData(work, 'payload-4g.bin', bigSize);
+        const r = await runWarren(bigData, { seeds: 1, leechers: 1, timeoutMs: timeoutFor(bigSize) });
+        const wb = warrenLine('4 GiB: warren → warren', r);
+        console.log('## 4 GiB file');
+        console.log(wb.line);
+        rssBig = `${mb(r.leechPeakRss[0]!)} at 4 GiB`;
+        await rm(bigData.sourceDir, { recursive: true, force: true });
+        settle();
+      }
+    }
+
+    if (profile) await profileRun(data, timeoutMs, keepProfiles);
+
+    headline.push(
+      `warren 1→1 ${fmt(w11.rate, 0)} MB/s, libtorrent ${fmt(ltRate, 0)} MB/s, physical ${fmt(physical, 0)} MB/s ` +
+        `(SHA-1 ${fmt(sha, 0)}, TCP ${fmt(tcp, 0)}); warren/libtorrent ${ratio(w11.rate, ltRate)} (≥2), warren/physical ${ratio(w11.rate, physical)} (≥0.5); ` +
+        `4→1 ${fmt(w41.rate, 0)} MB/s, 1→4 ${fmt(w14.rate, 0)} MB/s aggregate; leecher peak RSS ${rss1 ?? '?'} MB at ${fmt(size / GiB, 2)} GiB (≤200), ${rssBig}`,
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+  return headline.join('');
+}
+
+async function profileRun(data: BenchData, timeoutMs: number, keep: string | undefined): Promise<void> {
+  const dir = join(data.dir, 'profiles');
+  console.log('## profile: warren 1 seed → 1 leecher under node --cpu-prof');
+  const r = await runWarren(data, { seeds: 1, leechers: 1, timeoutMs, profileDir: dir });
+  console.log(warrenLine('warren → warren (profiled)', r).line);
+  const files = await readdir(dir);
+  for (const who of ['leech-0', 'seed-0']) {
+    const file = files.find((f) => f.startsWith(who));
+    if (file) await printProfile(join(dir, file), who === 'leech-0' ? 'leecher' : 'seeder');
+    else console.log(`  ${who}: no profile written`);
+  }
+  if (keep) {
+    await cp(dir, keep, { recursive: true });
+    console.log(`  profiles kept in ${keep}`);
+  }
+}
