@@ -39,7 +39,7 @@ export async function startStandaloneNode(options: StandaloneNodeOptions, runtim
     );
     await dht.start();
   }
-  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, log: options.log }, runtime);
+  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, log: options.log, hashInWorker: true }, runtime);
   try {
     await session.start();
   } catch (error) {

@@ -4,9 +4,9 @@
  * buffer per piece in progress; the picker finishes started pieces first, which keeps that small.
  * Who sent each block is kept so a failed piece can be blamed (see `SmartBan`).
  */
-import { createHash } from 'node:crypto';
 import { pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { sameBytes } from './handshake.js';
+import type { PieceHasher } from './piece-hasher.js';
 
 export interface BlockSender {
   begin: number;
@@ -30,7 +30,10 @@ export interface AssembledPiece {
 export class PieceAssembler {
   private readonly partial = new Map<number, PartialPiece>();
 
-  constructor(private readonly info: InfoDict) {}
+  constructor(
+    private readonly info: InfoDict,
+    private readonly hasher: PieceHasher,
+  ) {}
 
   /** Stores a block (copying it out of the network buffer). */
   add(index: number, begin: number, block: Uint8Array, peer: string): void {
@@ -46,12 +49,12 @@ export class PieceAssembler {
   }
 
   /** Takes the finished piece out and checks its hash. */
-  finish(index: number): AssembledPiece | undefined {
+  async finish(index: number): Promise<AssembledPiece | undefined> {
     const piece = this.partial.get(index);
     if (!piece) return undefined;
     this.partial.delete(index);
-    const digest = createHash('sha1').update(piece.data).digest();
-    return { index, data: piece.data, valid: sameBytes(digest, pieceHash(this.info, index)), senders: piece.senders };
+    const { digest, data } = await this.hasher.sha1(piece.data);
+    return { index, data, valid: sameBytes(digest, pieceHash(this.info, index)), senders: piece.senders };
   }
 
   /** Forgets a piece (its blocks will be fetched again). */

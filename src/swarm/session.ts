@@ -11,6 +11,7 @@ import { SwarmError } from './errors.js';
 import { readHandshake } from './handshake.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerDiscovery } from './peer-discovery.js';
+import { createWorkerHasher, inlineHasher, type PieceHasher } from './piece-hasher.js';
 import { Torrent } from './torrent.js';
 import { newPeerId, type PeerId } from './types.js';
 
@@ -25,6 +26,8 @@ export interface SwarmSessionOptions {
   dataDir?: string;
   /** Peer connections over all torrents (default 200). */
   maxConnections?: number;
+  /** Hash pieces on a worker thread (default: inline; the real node turns this on). */
+  hashInWorker?: boolean;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -51,12 +54,14 @@ export class SwarmSession {
   private server?: TcpServer;
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
+  private readonly hasher: PieceHasher;
 
   constructor(
     private readonly options: SwarmSessionOptions,
     readonly runtime: Runtime,
   ) {
     this.peerId = newPeerId((n) => runtime.randomBytes(n));
+    this.hasher = options.hashInWorker ? createWorkerHasher() : inlineHasher;
   }
 
   /** The bound TCP address (after `start`). */
@@ -98,6 +103,7 @@ export class SwarmSession {
         // A lost hint is harmless (the DHT may be closing), so a failure is only logged.
         onDhtPort: (node) => void this.options.dht?.addNode(node).catch((error: Error) => this.log('debug', `DHT port hint dropped: ${error.message}`)),
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
+        hasher: this.hasher,
       },
       { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
     );
@@ -142,6 +148,7 @@ export class SwarmSession {
     this.closed = true;
     this.server?.close();
     await Promise.all([...this.torrents.keys()].map((key) => this.remove(this.torrents.get(key)!.torrent.infoHash)));
+    this.hasher.close();
   }
 
   private log(level: 'debug' | 'info' | 'warn', message: string): void {

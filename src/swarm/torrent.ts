@@ -18,6 +18,7 @@ import { MetadataFetcher } from './metadata-fetcher.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerLink } from './peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';
+import { inlineHasher, type PieceHasher } from './piece-hasher.js';
 import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
 import { loadResume, saveResume, trustedPieces } from './resume.js';
 import { SmartBan } from './smart-ban.js';
@@ -61,6 +62,8 @@ export interface TorrentDeps {
   onDhtPort?(node: Endpoint): void;
   /** Whether the session's overall connection limit leaves room for one more peer. */
   hasConnectionRoom(): boolean;
+  /** Where pieces are hashed (default: inline, on the calling thread). */
+  hasher?: PieceHasher;
 }
 
 export type TorrentEvent =
@@ -323,7 +326,7 @@ export class Torrent {
     this.info = info;
     this.infoBytes = infoBytes;
     this.storage = new TorrentStorage(this.deps.runtime.fs, info, this.options.dir);
-    this.assembler = new PieceAssembler(info);
+    this.assembler = new PieceAssembler(info, this.deps.hasher ?? inlineHasher);
     this.picker = new PiecePicker({
       pieceCount: info.pieceCount,
       pieceLength: info.pieceLength,
@@ -370,9 +373,16 @@ export class Torrent {
   }
 
   private async completePiece(index: number): Promise<void> {
-    const piece = this.assembler!.finish(index);
-    if (!piece || this.closed) return;
     const picker = this.picker!;
+    let piece;
+    try {
+      piece = await this.assembler!.finish(index);
+    } catch (error) {
+      picker.pieceFailed(index); // the data was lost with the hashing thread; nobody is to blame
+      this.deps.log('warn', `hashing piece ${index} failed (${(error as Error).message}); fetching it again`);
+      return;
+    }
+    if (!piece || this.closed) return;
     if (!piece.valid) {
       picker.pieceFailed(index);
       const guilty = this.smartBan.pieceFailed(index, piece.data, piece.senders);
