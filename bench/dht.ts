@@ -8,7 +8,8 @@
  * result and to convergence, hops and datagrams.
  *
  * Flags: `--quick` shrinks both parts (for a smoke run); `--only-a` / `--only-b` run one part;
- * `--alpha=N` overrides warren's lookup width (for tuning experiments).
+ * `--alpha=N` / `--first-round=N` override warren's lookup width and first-round width (for tuning
+ * experiments).
  */
 import os from 'node:os';
 import { runLoopbackBench, type LoopbackResult } from './lib/loopback-bench.js';
@@ -32,8 +33,11 @@ function summarize(r: LoopbackResult): { med: number; p95: number; dgMed: number
 /** Runs the DHT benchmark, prints its figures, returns the headline. */
 export async function runDhtBench(flags: string[]): Promise<string> {
   const quick = flags.includes('--quick');
-  const alphaFlag = flags.find((f) => f.startsWith('--alpha='));
-  const alpha = alphaFlag === undefined ? undefined : Number(alphaFlag.slice('--alpha='.length));
+  const numberFlag = (name: string): number | undefined => {
+    const flag = flags.find((f) => f.startsWith(`--${name}=`));
+    return flag === undefined ? undefined : Number(flag.slice(name.length + 3));
+  };
+  const tuning = { alpha: numberFlag('alpha'), firstRound: numberFlag('first-round') };
   const headline: string[] = [];
   console.log(
     `# DHT benchmark — node ${process.version}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`,
@@ -43,7 +47,7 @@ export async function runDhtBench(flags: string[]): Promise<string> {
     const pairs = quick ? 10 : 50;
     console.log(`## A. loopback UDP: ${nodes} warren nodes vs ${nodes} bittorrent-dht nodes, ${pairs} announce+lookup pairs`);
     const t0 = Date.now();
-    const [w, b] = await runLoopbackBench({ nodes, pairs, seed: 1, alpha }, (l) => console.log(l));
+    const [w, b] = await runLoopbackBench({ nodes, pairs, seed: 1, tuning }, (l) => console.log(l));
     const sw = summarize(w!);
     const sb = summarize(b!);
     console.log('  network          found   median ms  p95 ms   median total ms  datagrams/lookup median (mean)  to first peer');
@@ -69,7 +73,7 @@ export async function runDhtBench(flags: string[]): Promise<string> {
   if (!flags.includes('--only-a')) {
     const nodes = quick ? 2000 : 10_000;
     const lookups = quick ? 200 : 1000;
-    const v = await runVirtualBench({ nodes, lookups, peerLookups: quick ? 100 : 1000, seed: 7, alpha }, (l) => console.log(l));
+    const v = await runVirtualBench({ nodes, lookups, peerLookups: quick ? 100 : 1000, seed: 7, tuning }, (l) => console.log(l));
     headline.push(v.headline);
   }
   return headline.join('; ');

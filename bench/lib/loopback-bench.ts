@@ -8,7 +8,7 @@ import { Mulberry32 } from '../../src/runtime/prng.js';
 import { BittorrentDhtLoopback } from './bittorrent-loopback.js';
 import type { LookupSample, LoopbackNetwork } from './loopback-network.js';
 import { withTimeout } from './stats.js';
-import { WarrenLoopback } from './warren-loopback.js';
+import { WarrenLoopback, type WarrenTuning } from './warren-loopback.js';
 
 /** Results of one network. */
 export interface LoopbackResult {
@@ -22,10 +22,10 @@ export interface LoopbackResult {
 
 /** Runs Part A; `log` receives progress lines. */
 export async function runLoopbackBench(
-  options: { nodes: number; pairs: number; seed: number; alpha?: number },
+  options: { nodes: number; pairs: number; seed: number; tuning?: WarrenTuning },
   log: (line: string) => void,
 ): Promise<LoopbackResult[]> {
-  const networks: LoopbackNetwork[] = [new WarrenLoopback(options.nodes, 20, { alpha: options.alpha }), new BittorrentDhtLoopback(options.nodes)];
+  const networks: LoopbackNetwork[] = [new WarrenLoopback(options.nodes, 20, options.tuning), new BittorrentDhtLoopback(options.nodes)];
   const results: LoopbackResult[] = [];
   try {
     for (const net of networks) {

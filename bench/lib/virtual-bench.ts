@@ -14,6 +14,7 @@ import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { LatencyModel } from './latency-model.js';
 import { fmt, mean, median, quantile } from './stats.js';
 import { fillTables } from './table-fill.js';
+import type { WarrenTuning } from './warren-loopback.js';
 
 /** Options of Part B. */
 export interface VirtualBenchOptions {
@@ -23,8 +24,8 @@ export interface VirtualBenchOptions {
   seed: number;
   deadFraction?: number;
   lossRate?: number;
-  /** Overrides the Dht's default lookup width. */
-  alpha?: number;
+  /** Overrides the Dht's default lookup widths. */
+  tuning?: WarrenTuning;
   /** Lookups run concurrently in waves of this many (default 10). */
   wave?: number;
 }
@@ -65,7 +66,7 @@ export async function runVirtualBench(options: VirtualBenchOptions, log: (line: 
       `${lossRate * 100}% loss, ${deadFraction * 100}% dead`,
   );
 
-  const dhts = hosts.map((host) => new Dht({ host, port: 6881, bootstrap: false, alpha: options.alpha }, net.runtime(host)));
+  const dhts = hosts.map((host) => new Dht({ host, port: 6881, bootstrap: false, ...options.tuning }, net.runtime(host)));
   await net.clock.run(Promise.all(dhts.map((d) => d.start())));
   const perNode = fillTables(
     dhts.map((d) => ({ id: d.nodeId, address: d.address, table: d.table })),

@@ -11,6 +11,12 @@ import { inBatches, settled, type LookupSample, type LoopbackNetwork } from './l
 
 const HOST = '127.0.0.1';
 
+/** Lookup settings that override the `Dht` defaults, for tuning experiments. */
+export interface WarrenTuning {
+  alpha?: number;
+  firstRound?: number;
+}
+
 /** `size` warren nodes; see `LoopbackNetwork`. */
 export class WarrenLoopback implements LoopbackNetwork {
   readonly name = 'warren';
@@ -19,19 +25,19 @@ export class WarrenLoopback implements LoopbackNetwork {
   constructor(
     readonly size: number,
     private readonly batch = 20,
-    private readonly tuning: { alpha?: number } = {},
+    private readonly tuning: WarrenTuning = {},
   ) {}
 
   async build(): Promise<{ bootstrapMs: number; notReady: number; meanTable: number }> {
     const runtime = createNodeRuntime();
     const rateLimit = { perSecond: 1e9, burst: 1e9 };
-    const { alpha } = this.tuning;
+    const { alpha, firstRound } = this.tuning;
     const t0 = performance.now();
-    const first = new Dht({ host: HOST, port: 0, bootstrap: false, rateLimit, alpha }, runtime);
+    const first = new Dht({ host: HOST, port: 0, bootstrap: false, rateLimit, alpha, firstRound }, runtime);
     await first.start();
     this.nodes.push(first);
     const bootstrap = [`${HOST}:${first.address.port}`];
-    for (let i = 1; i < this.size; i++) this.nodes.push(new Dht({ host: HOST, port: 0, bootstrap, rateLimit, alpha }, runtime));
+    for (let i = 1; i < this.size; i++) this.nodes.push(new Dht({ host: HOST, port: 0, bootstrap, rateLimit, alpha, firstRound }, runtime));
     const notReady = await inBatches(1, this.size, this.batch, 15_000, (i) => this.nodes[i]!.start());
     const bootstrapMs = performance.now() - t0;
     const meanTable = this.nodes.reduce((s, n) => s + n.table.size, 0) / this.nodes.length;

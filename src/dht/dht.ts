@@ -42,7 +42,7 @@ export interface NodeReplyValues {
 }
 
 export class Dht {
-  private readonly options: Required<Pick<DhtOptions, 'k' | 'alpha' | 'queryTimeoutMs' | 'readOnly' | 'saveIntervalMs'>>;
+  private readonly options: Required<Pick<DhtOptions, 'k' | 'alpha' | 'firstRound' | 'queryTimeoutMs' | 'readOnly' | 'saveIntervalMs'>>;
   private readonly counters = newCounters();
   private readonly rtt = new RttEstimator();
   private readonly votes = new ExternalAddressVotes();
@@ -66,7 +66,8 @@ export class Dht {
   ) {
     this.options = {
       k: config.k ?? 8,
-      alpha: config.alpha ?? 3,
+      alpha: config.alpha ?? 5,
+      firstRound: config.firstRound ?? config.alpha ?? 5,
       queryTimeoutMs: config.queryTimeoutMs ?? 2000,
       readOnly: config.readOnly ?? false,
       saveIntervalMs: config.saveIntervalMs ?? 5 * 60_000,
@@ -222,10 +223,11 @@ export class Dht {
         rtt: this.rtt,
         key: (c) => endpointKey(c.address),
         query: async (contact): Promise<LookupReply<Endpoint, R> | undefined> => {
-          const outcome = await this.rpc(contact.address, method, args, contact.id);
+          // The lookup records this round trip in the RTT estimator itself (once).
+          const outcome = await this.rpc(contact.address, method, args, contact.id, false);
           if (outcome?.kind !== 'response') return undefined;
           try {
-            return { contacts: this.replyContacts(outcome.response.values), value: parse(outcome.response.values) };
+            return { contacts: this.replyContacts(outcome.response.values), value: parse(outcome.response.values), rttMs: outcome.rttMs };
           } catch (error) {
             if (!(error instanceof DecodeError)) throw error;
             this.counters.malformed++;
@@ -238,6 +240,7 @@ export class Dht {
       seeds,
       {
         alpha: this.options.alpha,
+        firstRound: this.options.firstRound,
         k: this.options.k,
         signal: options.signal,
         onReply: options.onReply && ((contact, reply) => options.onReply!(contact, reply.value!)),
@@ -247,9 +250,10 @@ export class Dht {
 
   /**
    * Sends one query and records what it tells us about the contact: a response adds it to the
-   * routing table and gives an RTT sample; a timeout counts as a failure of `expectedId`.
+   * routing table and gives an RTT sample (unless `sampleRtt` is false: the caller samples it); a
+   * timeout counts as a failure of `expectedId`.
    */
-  async rpc(to: Endpoint, method: string, args: Record<string, BEncodable | undefined>, expectedId?: Uint8Array): Promise<QueryOutcome> {
+  async rpc(to: Endpoint, method: string, args: Record<string, BEncodable | undefined>, expectedId?: Uint8Array, sampleRtt = true): Promise<QueryOutcome> {
     const { transport, routing } = this.running();
     const outcome = await transport.query(to, method, args);
     if (this.state !== 'running') return outcome;
@@ -259,7 +263,7 @@ export class Dht {
     }
     if (outcome.kind === 'response') {
       const { response } = outcome;
-      this.rtt.sample(endpointKey(to), outcome.rttMs);
+      if (sampleRtt) this.rtt.sample(endpointKey(to), outcome.rttMs);
       if (response.ip) this.votes.add(to.host, response.ip.host);
       if (expectedId && !idEquals(expectedId, response.senderId)) routing.failed(expectedId);
       this.heardFrom(response.senderId, to, false);

@@ -29,8 +29,10 @@ export interface DhtOptions {
   bootstrap?: string[] | false;
   /** Bucket size and lookup width (default 8). */
   k?: number;
-  /** Lookup queries in flight (default 3). */
+  /** Lookup queries in flight (default 5). */
   alpha?: number;
+  /** Lookup queries sent at once before the first reply (default alpha). */
+  firstRound?: number;
   /** Hard timeout of one query (default 2000 ms). */
   queryTimeoutMs?: number;
   /** BEP 43: never answer queries and ask others not to add us. */

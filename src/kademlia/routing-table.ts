@@ -6,9 +6,11 @@
  * every id with cpl >= its index, covers the local id, and is the only one that splits. Membership
  * is a Map keyed by `idKey`, so `heard()` stays cheap when called millions of times.
  *
- * Full buckets follow Kademlia's least-recently-seen policy: a newcomer waits in the bucket's
- * replacement cache while the stale entry is pinged, and takes its place only when the ping fails.
- * The table does no I/O itself: `deps.ping` is provided by the protocol engine.
+ * Full buckets follow Kademlia's least-recently-seen policy as BEP 5 words it: a newcomer waits in
+ * the bucket's replacement cache; if the least-recently-seen entry is questionable (not heard from
+ * for `questionableAfterMs`) it is pinged and the newcomer takes its place only when the ping fails.
+ * A bucket full of good entries is left alone: no ping. Entries that fail queries repeatedly leave
+ * (`failed`). The table does no I/O itself: `deps.ping` is provided by the protocol engine.
  */
 import { commonPrefixLength, compareDistance, idKey, randomIdWithPrefix } from './id.js';
 
@@ -31,7 +33,7 @@ export interface TableEntry<A> extends Contact<A> {
 /** What the table needs from its owner (the DHT engine). */
 export interface RoutingTableDeps<A> {
   now(): number;
-  /** Liveness check before evicting the least-recently-seen entry of a full bucket; resolves true when the contact answered. */
+  /** Liveness check of a questionable least-recently-seen entry of a full bucket before it is evicted; resolves true when the contact answered. */
   ping(contact: Contact<A>): Promise<boolean>;
 }
 
@@ -46,6 +48,8 @@ export interface RoutingTableOptions {
   maxFailures?: number;
   /** A bucket unchanged for this long is due for refresh (default 15 minutes). */
   refreshIntervalMs?: number;
+  /** An entry not heard from for this long is questionable: a newcomer to its full bucket gets it pinged (default 15 minutes, BEP 5). */
+  questionableAfterMs?: number;
 }
 
 interface Entry<A> {
@@ -80,6 +84,7 @@ export class RoutingTable<A> {
   private readonly replacementCacheSize: number;
   private readonly maxFailures: number;
   private readonly refreshIntervalMs: number;
+  private readonly questionableAfterMs: number;
   private readonly table: Bucket<A>[];
   private readonly members = new Map<string, Entry<A>>();
   private readonly cached = new Map<string, Entry<A>>();
@@ -92,6 +97,7 @@ export class RoutingTable<A> {
     this.replacementCacheSize = Math.max(0, options.replacementCacheSize ?? 8);
     this.maxFailures = Math.max(1, options.maxFailures ?? 2);
     this.refreshIntervalMs = options.refreshIntervalMs ?? 15 * 60_000;
+    this.questionableAfterMs = Math.max(0, options.questionableAfterMs ?? 15 * 60_000);
     this.table = [this.newBucket()];
   }
 
@@ -106,11 +112,12 @@ export class RoutingTable<A> {
    * acceptable). New id: insert if the bucket has room; if the bucket is full and covers the local id,
    * split; otherwise if an entry has failures > 0 replace the worst such entry; otherwise if `verified`
    * is true and the bucket has an unverified entry, replace the least-recently-seen unverified entry
-   * (moved to the replacement cache); otherwise put the newcomer in the replacement cache and ping the
-   * least-recently-seen entry (at most one ping in flight per bucket): if the ping fails the stale entry
-   * is evicted and the best replacement (verified first, then most recent) takes its place; if it
-   * succeeds the stale entry's lastSeen is refreshed. Never inserts the local id; ignores ids whose
-   * length differs from the local id's.
+   * (moved to the replacement cache); otherwise put the newcomer in the replacement cache and, when the
+   * least-recently-seen entry is questionable (not heard from for questionableAfterMs), ping it (at most
+   * one ping in flight per bucket): if the ping fails the stale entry is evicted and the best replacement
+   * (verified first, then most recent) takes its place; if it succeeds the stale entry's lastSeen is
+   * refreshed. A bucket of good entries is not pinged (BEP 5). Never inserts the local id; ignores ids
+   * whose length differs from the local id's.
    */
   heard(contact: Contact<A>, options?: { verified?: boolean }): void {
     const id = contact.id;
@@ -286,7 +293,7 @@ export class RoutingTable<A> {
         }
       }
       this.addReplacement(b, entry);
-      this.pingStale(b);
+      this.pingStale(b, now);
       break;
     }
     if (split) {
@@ -364,11 +371,11 @@ export class RoutingTable<A> {
     return lru;
   }
 
-  /** Pings the bucket's least-recently-seen entry unless a ping is already in flight for it. */
-  private pingStale(b: Bucket<A>): void {
+  /** Pings the bucket's least-recently-seen entry when it is questionable, unless a ping is already in flight for the bucket. */
+  private pingStale(b: Bucket<A>, now: number): void {
     if (b.pinging) return;
     const stale = this.leastRecentlySeen(b, false);
-    if (stale === undefined) return;
+    if (stale === undefined || now - stale.lastSeen < this.questionableAfterMs) return;
     b.pinging = true;
     const startedAt = stale.lastSeen;
     // A rejected ping counts as "did not answer": the stale entry is evicted.

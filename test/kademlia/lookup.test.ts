@@ -315,7 +315,8 @@ describe('iterativeLookup details', () => {
     const r = await sched.runUntil(
       iterativeLookup(deps, Uint8Array.of(0), [contact(0x80), contact(0x08)], { k: 2, alpha: 1, onReply: (_c, rep) => replies.push(rep.value!) }),
     );
-    assert.deepEqual(log.slice(0, 2), [0x08, 0x80], 'the slow node lost its slot to the next candidate');
+    // 0x08 is one of the k = 2 closest, so it is asked once more; the retry holds no slot.
+    assert.deepEqual(log.slice(0, 3), [0x08, 0x08, 0x80], 'the slow node was retried and lost its slot to the next candidate');
     assert.ok(sched.now > 300 && sched.now < 29 * 30, `ended at ${sched.now}: after the late reply, before the chain's end`);
     assert.deepEqual(r.closest.map((c) => c.contact.id[0]), [0x01, 0x08]);
     assert.equal(r.closest[1]!.reply.value, 'from 8');
@@ -358,5 +359,132 @@ describe('iterativeLookup details', () => {
     const { sched, deps } = tinyNet({}, {});
     const r = await sched.runUntil(iterativeLookup(deps, Uint8Array.of(0), []));
     assert.deepEqual(r, { closest: [], queried: 0, responded: 0, failed: 0, hops: 0, aborted: false });
+  });
+});
+
+describe('iterativeLookup: retry, final round, first round, RTT samples', () => {
+  /** Nodes answer in 30 ms unless `rtts` says otherwise (soft timeouts start at 100 ms); the first `drops[id]` queries to node id are lost (they fail after a 2 s hard timeout). */
+  function lossy(links: Record<number, number[]>, rtts: Record<number, number>, drops: Record<number, number>) {
+    const net = tinyNet(links, { ...Object.fromEntries(Object.keys(links).map((id) => [id, 30])), ...rtts });
+    const base = net.deps.query;
+    const sentAt: { id: number; at: number }[] = [];
+    net.deps.query = (c, t) => {
+      const id = c.id[0]!;
+      sentAt.push({ id, at: net.sched.now });
+      if ((drops[id] ?? 0) > 0) {
+        drops[id]!--;
+        net.log.push(id);
+        return new Promise((resolve) => net.sched.setTimer(HARD_TIMEOUT, () => resolve(undefined)));
+      }
+      return base(c, t);
+    };
+    return { ...net, sentAt };
+  }
+
+  test('a lost query to one of the k closest is sent once more, and the node is in the result', async () => {
+    // Target 0x00; 0x02 is the closest node and its first query is lost.
+    const links = { 0x40: [0x02, 0x10, 0x20], 0x02: [], 0x10: [], 0x20: [] };
+    const withRetry = lossy(links, {}, { 0x02: 1 });
+    const r = await withRetry.sched.runUntil(iterativeLookup(withRetry.deps, Uint8Array.of(0), [withRetry.contact(0x40)], { k: 3 }));
+    assert.deepEqual(r.closest.map((c) => c.contact.id[0]), [0x02, 0x10, 0x20]);
+    assert.equal(withRetry.log.filter((id) => id === 0x02).length, 2, 'asked twice');
+    assert.ok(withRetry.sched.now < HARD_TIMEOUT, `ended at ${withRetry.sched.now}, without waiting for the hard timeout`);
+    assert.deepEqual([r.queried, r.responded, r.failed], [5, 4, 0]);
+
+    // The same loss without retries (maxAttempts 1) costs the closest node.
+    const noRetry = lossy(links, {}, { 0x02: 1 });
+    const r1 = await noRetry.sched.runUntil(iterativeLookup(noRetry.deps, Uint8Array.of(0), [noRetry.contact(0x40)], { k: 3, maxAttempts: 1 }));
+    assert.deepEqual(r1.closest.map((c) => c.contact.id[0]), [0x10, 0x20, 0x40]);
+
+    // A node that never answers is asked twice, then left behind; it ends up failed, not in the result.
+    const dead = lossy(links, {}, { 0x02: 2 });
+    const r2 = await dead.sched.runUntil(iterativeLookup(dead.deps, Uint8Array.of(0), [dead.contact(0x40)], { k: 3 }));
+    assert.deepEqual(r2.closest.map((c) => c.contact.id[0]), [0x10, 0x20, 0x40]);
+    assert.equal(dead.log.filter((id) => id === 0x02).length, 2, 'at most one retry');
+    assert.ok(dead.sched.now < HARD_TIMEOUT, 'its hard timeouts are not awaited');
+  });
+
+  test('no retry for a slow node outside the k closest; a retry holds no slot', async () => {
+    // k = 2, alpha = 1. 0x60 (the closest seed) is asked first and is slow (1000 ms); at its soft
+    // timeout it is still one of the 2 closest, so it is retried. The retry does not keep the single
+    // slot: 0x70 is asked at once, and its reply (0x01, 0x02) lets the lookup converge without 0x60.
+    const links = { 0x70: [0x01, 0x02], 0x60: [0x01, 0x02], 0x01: [], 0x02: [] };
+    const net = lossy(links, { 0x60: 1000 }, {});
+    const r = await net.sched.runUntil(iterativeLookup(net.deps, Uint8Array.of(0), [net.contact(0x70), net.contact(0x60)], { k: 2, alpha: 1 }));
+    const slow = net.sentAt.filter((s) => s.id === 0x60).map((s) => s.at);
+    assert.equal(slow.length, 2, '0x60, one of the 2 closest at its soft timeout, was retried');
+    const soft = slow[1]!;
+    assert.ok(soft > 0 && soft < 1000);
+    assert.deepEqual(net.sentAt.find((s) => s.id === 0x70)?.at, soft, 'the retry did not keep the slot: 0x70 was asked at once');
+    assert.deepEqual(r.closest.map((c) => c.contact.id[0]), [0x01, 0x02]);
+    assert.ok(net.sched.now < 1000, `converged at ${net.sched.now} without waiting for 0x60, no longer among the 2 closest`);
+
+    // 0x70 is slow (1000 ms); by its soft timeout (100 ms) 0x60 has returned 0x01 and 0x02, so 0x70
+    // is no longer among the k = 2 closest live candidates: it is not retried.
+    const far = lossy({ 0x60: [0x01, 0x02], 0x01: [], 0x02: [] }, { 0x70: 1000, 0x01: 150 }, {});
+    const r2 = await far.sched.runUntil(iterativeLookup(far.deps, Uint8Array.of(0), [far.contact(0x70), far.contact(0x60)], { k: 2, alpha: 2 }));
+    assert.equal(far.sentAt.filter((s) => s.id === 0x70).length, 1, 'not among the k closest at its soft timeout: never retried');
+    assert.deepEqual(r2.closest.map((c) => c.contact.id[0]), [0x01, 0x02]);
+    assert.equal(far.sched.now, 180);
+  });
+
+  test('final round: once the closest candidate answered, the rest of the k closest are asked at once', async () => {
+    // Target 0x00, k = 8, alpha = 2. Seeds 0x01..0x08 all answer in 100 ms with nothing new.
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+    const links = Object.fromEntries(seeds.map((id) => [id, [] as number[]]));
+    const net = lossy(links, {}, {});
+    const r = await net.sched.runUntil(iterativeLookup(net.deps, Uint8Array.of(0), seeds.map(net.contact), { k: 8, alpha: 2 }));
+    assert.deepEqual(r.closest.map((c) => c.contact.id[0]), seeds);
+    // t = 0: the 2 closest; t = 30: 0x01 answered with nothing closer, so the 6 others go at once.
+    assert.deepEqual(net.sentAt.map((s) => s.at), [0, 0, 30, 30, 30, 30, 30, 30]);
+    assert.equal(net.sched.now, 60, 'two round trips instead of four');
+
+    // While closer nodes keep turning up, at most alpha are in flight.
+    const chain: Record<number, number[]> = { 0x80: [0x40], 0x40: [0x20], 0x20: [0x10], 0x10: [] };
+    const c = lossy(chain, {}, {});
+    await c.sched.runUntil(iterativeLookup(c.deps, Uint8Array.of(0), [c.contact(0x80)], { k: 8, alpha: 2 }));
+    assert.deepEqual(c.sentAt.map((s) => [s.id, s.at]), [[0x80, 0], [0x40, 30], [0x20, 60], [0x10, 90]]);
+  });
+
+  test('firstRound: a wider first round, then alpha', async () => {
+    const ids = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    const links = Object.fromEntries(ids.map((id) => [id, [] as number[]]));
+    const net = lossy(links, Object.fromEntries(ids.map((id) => [id, 30 + id])), {});
+    await net.sched.runUntil(iterativeLookup(net.deps, Uint8Array.of(0), ids.map(net.contact), { k: 8, alpha: 2, firstRound: 6 }));
+    assert.deepEqual(net.sentAt.filter((s) => s.at === 0).map((s) => s.id), [1, 2, 3, 4, 5, 6]);
+    // 0x01 (the closest) answers first, with nothing closer: the final round asks 0x07 and 0x08.
+    assert.deepEqual(net.sentAt.filter((s) => s.at > 0).map((s) => s.id), [7, 8]);
+    assert.equal(net.sentAt.length, 8, '0x09 and 0x0a are not among the 8 closest: never asked');
+
+    // The first reply ends the first round: its slow queries keep no slot, so alpha new ones go out at once.
+    const slowSeeds = [0x10, 0x11, 0x12, 0x13, 0x14, 0x15];
+    const wide = lossy({ 0x10: [0x01, 0x02, 0x03], 0x01: [], 0x02: [], 0x03: [] }, Object.fromEntries(slowSeeds.slice(1).map((id) => [id, 90])), {});
+    await wide.sched.runUntil(iterativeLookup(wide.deps, Uint8Array.of(0), slowSeeds.map(wide.contact), { k: 8, alpha: 2, firstRound: 6 }));
+    assert.deepEqual(wide.sentAt.slice(0, 8).map((s) => [s.id, s.at]), [
+      ...slowSeeds.map((id) => [id, 0]),
+      [0x01, 30],
+      [0x02, 30],
+    ]);
+    assert.deepEqual(wide.sentAt[8], { id: 0x03, at: 60 });
+    assert.equal(wide.sched.now, 90);
+  });
+
+  test('each reply gives one RTT sample: the transport measure when given, else the lookup own', async () => {
+    const samples: [string, number][] = [];
+    class Spy extends RttEstimator {
+      override sample(key: string, ms: number): void {
+        samples.push([key, ms]);
+        super.sample(key, ms);
+      }
+    }
+    const net = tinyNet({ 0x10: [], 0x20: [] }, { 0x10: 40, 0x20: 60 });
+    net.deps.rtt = new Spy();
+    const base = net.deps.query;
+    net.deps.query = async (c, t) => {
+      const reply = await base(c, t);
+      return reply && c.id[0] === 0x20 ? { ...reply, rttMs: 57 } : reply;
+    };
+    await net.sched.runUntil(iterativeLookup(net.deps, Uint8Array.of(0), [net.contact(0x10), net.contact(0x20)]));
+    assert.deepEqual(samples, [['n16', 40], ['n32', 57]]);
   });
 });

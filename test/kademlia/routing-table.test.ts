@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RoutingTable, type Contact } from '../../src/kademlia/routing-table.js';
+import { RoutingTable, type Contact, type RoutingTableOptions } from '../../src/kademlia/routing-table.js';
 import { commonPrefixLength, compareDistance, idEquals, idToHex, randomIdWithPrefix } from '../../src/kademlia/id.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 
@@ -9,6 +9,9 @@ function prng(seed: number): (n: number) => Uint8Array {
   const m = new Mulberry32(seed);
   return (n) => m.bytes(n);
 }
+
+/** BEP 5: an entry not heard from for 15 minutes is questionable (the default `questionableAfterMs`). */
+const Q = 15 * 60_000;
 
 /** Lets pending promise callbacks (ping outcomes) run; not a clock sleep. */
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -19,7 +22,7 @@ interface PendingPing {
 }
 
 /** A table on a fake clock whose pings are answered by the test. */
-function harness(options: { k?: number; replacementCacheSize?: number; maxFailures?: number; refreshIntervalMs?: number } = {}, seed = 1) {
+function harness(options: Omit<RoutingTableOptions, 'localId'> = {}, seed = 1) {
   const rnd = prng(seed);
   const clock = { now: 0 };
   const pings: PendingPing[] = [];
@@ -126,15 +129,50 @@ describe('RoutingTable', () => {
     for (let i = 0; i < 5; i++) assert.equal(buckets[i]!.entries.length, 8);
   });
 
-  test('a full bucket evicts only after a failed ping of its least-recently-seen entry', async () => {
+  test('a full bucket of good entries is not pinged: the newcomer only waits in the replacement cache (BEP 5)', async () => {
     const h = harness();
     const far = fillFarBucket(h);
-    h.clock.now = 100;
+    // far[0] was heard at t = 1: still good until t = 1 + Q.
+    for (const t of [100, Q]) {
+      h.clock.now = t;
+      const newcomer = h.contactWithCpl(0);
+      h.table.heard(newcomer);
+      assert.equal(h.pings.length, 0, `no ping at t = ${t}: every entry is good`);
+      assert.ok(!has(h.table, newcomer) && inReplacements(h.table, newcomer));
+    }
+    assert.ok(far.every((c) => has(h.table, c)), 'nobody evicted');
+    // Once far[0] is questionable, the next newcomer gets it (and only it) pinged.
+    h.clock.now = 1 + Q;
+    h.table.heard(h.contactWithCpl(0));
+    assert.equal(h.pings.length, 1);
+    assert.ok(idEquals(h.pings[0]!.contact.id, far[0]!.id));
+    // An entry heard from again is good again: its ping answered, far[1] (t = 2) is next, but not before t = 2 + Q.
+    h.pings[0]!.resolve(true);
+    await flush();
+    h.clock.now = 1 + Q;
+    h.table.heard(h.contactWithCpl(0));
+    assert.equal(h.pings.length, 1, 'far[1] is still good at t = 1 + Q');
+    h.clock.now = 2 + Q;
+    h.table.heard(h.contactWithCpl(0));
+    assert.equal(h.pings.length, 2);
+    assert.ok(idEquals(h.pings[1]!.contact.id, far[1]!.id));
+
+    // questionableAfterMs is an option: 0 pings on every newcomer (the old, chatty behaviour).
+    const eager = harness({ questionableAfterMs: 0 });
+    fillFarBucket(eager);
+    eager.table.heard(eager.contactWithCpl(0));
+    assert.equal(eager.pings.length, 1);
+  });
+
+  test('a full bucket evicts a questionable entry only after a failed ping of it', async () => {
+    const h = harness();
+    const far = fillFarBucket(h);
+    h.clock.now = Q + 100;
     const newcomer1 = h.contactWithCpl(0);
     h.table.heard(newcomer1);
     assert.equal(h.pings.length, 1);
     assert.ok(idEquals(h.pings[0]!.contact.id, far[0]!.id), 'pings the least recently seen');
-    h.clock.now = 101;
+    h.clock.now = Q + 101;
     const newcomer2 = h.contactWithCpl(0);
     h.table.heard(newcomer2);
     assert.equal(h.pings.length, 1, 'at most one ping in flight per bucket');
@@ -142,7 +180,7 @@ describe('RoutingTable', () => {
     assert.ok(!has(h.table, newcomer1) && !has(h.table, newcomer2));
     assert.ok(inReplacements(h.table, newcomer1) && inReplacements(h.table, newcomer2));
 
-    h.clock.now = 200;
+    h.clock.now = Q + 200;
     h.pings[0]!.resolve(false);
     await flush();
     assert.ok(!has(h.table, far[0]!), 'stale entry evicted');
@@ -159,14 +197,14 @@ describe('RoutingTable', () => {
   test('a successful ping keeps the old entry and refreshes it', async () => {
     const h = harness();
     const far = fillFarBucket(h);
-    h.clock.now = 50;
+    h.clock.now = Q + 50;
     const newcomer = h.contactWithCpl(0);
     h.table.heard(newcomer);
-    h.clock.now = 60;
+    h.clock.now = Q + 60;
     h.pings[0]!.resolve(true);
     await flush();
     assert.ok(has(h.table, far[0]!));
-    assert.equal(h.table.get(far[0]!.id)!.lastSeen, 60);
+    assert.equal(h.table.get(far[0]!.id)!.lastSeen, Q + 60);
     assert.ok(!has(h.table, newcomer));
     assert.ok(inReplacements(h.table, newcomer));
     // The next newcomer pings the new least-recently-seen entry.
@@ -177,9 +215,9 @@ describe('RoutingTable', () => {
   test('a rejected ping counts as no answer; an entry heard from during the ping is kept', async () => {
     const h = harness();
     const far = fillFarBucket(h);
-    h.clock.now = 50;
+    h.clock.now = Q + 50;
     h.table.heard(h.contactWithCpl(0));
-    h.clock.now = 55;
+    h.clock.now = Q + 55;
     h.table.heard(far[0]!); // it spoke to us meanwhile
     h.pings[0]!.resolve(false);
     await flush();
@@ -189,7 +227,7 @@ describe('RoutingTable', () => {
     const far2 = fillFarBucket(h2);
     const rejecting = new RoutingTable<string>(
       { now: () => 0, ping: () => Promise.reject(new Error('socket closed')) },
-      { localId: h2.localId, k: 1 },
+      { localId: h2.localId, k: 1, questionableAfterMs: 0 },
     );
     rejecting.heard(far2[0]!);
     rejecting.heard(h2.contactWithCpl(6)); // split
@@ -250,9 +288,9 @@ describe('RoutingTable', () => {
     h.table.heard(h.contactWithCpl(4)); // split
     const verifiedOld = h.contactWithCpl(0);
     const unverifiedNew = h.contactWithCpl(0);
-    h.clock.now = 100;
+    h.clock.now = Q + 100;
     h.table.heard(verifiedOld, { verified: true });
-    h.clock.now = 110;
+    h.clock.now = Q + 110;
     h.table.heard(unverifiedNew);
     // All entries are verified: the verified newcomer cannot displace anyone and waits for the ping.
     assert.ok(!has(h.table, verifiedOld));
