@@ -16,11 +16,12 @@ import { Choker } from './choker.js';
 import { connectPeer } from './handshake.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { PeerConnection } from './peer-connection.js';
+import { PeerCandidates } from './peer-candidates.js';
 import { PeerLink } from './peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';
 import { inlineHasher, type PieceHasher } from './piece-hasher.js';
 import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
-import { loadResume, saveResume, trustedPieces } from './resume.js';
+import { ResumeKeeper } from './resume-keeper.js';
 import { SmartBan } from './smart-ban.js';
 import { TorrentStorage } from './storage.js';
 import { TransferLimiter } from './transfer-limiter.js';
@@ -28,9 +29,7 @@ import type { PeerId } from './types.js';
 
 const TICK_MS = 1000;
 const CHOKE_EVERY_TICKS = 10;
-const RESUME_SAVE_MS = 2000;
 const CONNECT_TIMEOUT_MS = 10_000;
-const RETRY_BASE_MS = 30_000;
 const PIECE_CACHE = 16;
 const UNCHOKE_SLOTS = 4;
 
@@ -110,9 +109,7 @@ export class Torrent {
   private assembler?: PieceAssembler;
   private readonly metadata: MetadataFetcher;
   private readonly choker: Choker;
-  private readonly candidates = new Map<string, { endpoint: Endpoint; retryAt: number; failures: number }>();
-  private readonly banned = new Set<string>();
-  private readonly connecting = new Set<string>();
+  private readonly candidates: PeerCandidates;
   private readonly listeners = new Set<(event: TorrentEvent) => void>();
   private readonly pieceCache = new Map<number, Promise<Uint8Array>>();
   private readonly uploadLimiter?: TransferLimiter;
@@ -120,9 +117,7 @@ export class Torrent {
   private readonly unwritten = new Map<number, Uint8Array>();
   private tick?: Timer;
   private ticks = 0;
-  private lastResumeSave = 0;
-  private resumeDirty = false;
-  private saving?: Promise<void>;
+  private resumeKeeper?: ResumeKeeper;
   private closed = false;
   private downloadedTotal = 0;
   private uploadedTotal = 0;
@@ -132,6 +127,7 @@ export class Torrent {
     readonly options: TorrentOptions,
   ) {
     this.metadata = new MetadataFetcher(options.infoHash, () => deps.runtime.now());
+    this.candidates = new PeerCandidates(() => deps.runtime.now());
     this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
     if (options.uploadLimit) this.uploadLimiter = new TransferLimiter(deps.runtime, options.uploadLimit);
   }
@@ -162,11 +158,7 @@ export class Torrent {
 
   /** Adds peer addresses to try (from any source). */
   addPeers(endpoints: Iterable<Endpoint>): void {
-    for (const endpoint of endpoints) {
-      const key = `${endpoint.host}:${endpoint.port}`;
-      if (endpoint.port < 1 || endpoint.port > 65535 || this.banned.has(endpoint.host) || this.candidates.has(key)) continue;
-      this.candidates.set(key, { endpoint, retryAt: 0, failures: 0 });
-    }
+    for (const endpoint of endpoints) this.candidates.add(endpoint);
     this.connectMore();
   }
 
@@ -177,7 +169,7 @@ export class Torrent {
       conn.close('torrent not active');
       return;
     }
-    if (this.banned.has(conn.address.host)) {
+    if (this.candidates.isBanned(conn.address.host)) {
       conn.close('banned');
       return;
     }
@@ -201,15 +193,10 @@ export class Torrent {
   ban(key: string, reason: string): void {
     const link = this.links.get(key);
     const host = link?.conn.address.host ?? key.slice(0, key.lastIndexOf(':'));
-    this.banned.add(host);
-    for (const [candidate, entry] of this.candidates) if (entry.endpoint.host === host) this.candidates.delete(candidate);
+    this.candidates.ban(host);
     link?.conn.close(`banned: ${reason}`);
     this.emit({ type: 'banned', peer: key, reason });
     this.deps.log('info', `banned a peer: ${reason}`);
-  }
-
-  isBanned(host: string): boolean {
-    return this.banned.has(host);
   }
 
   /** BEP 9: the size a peer announced, and its pieces. */
@@ -258,7 +245,7 @@ export class Torrent {
     if (this.state === 'paused') return;
     this.setState('paused');
     for (const link of [...this.links.values()]) link.conn.close('paused');
-    await this.saveResumeNow();
+    await this.resumeKeeper?.save();
   }
 
   resume(): void {
@@ -268,7 +255,7 @@ export class Torrent {
     const unwritten = [...this.unwritten];
     this.unwritten.clear();
     for (const [index, data] of unwritten) void this.storePiece(index, data);
-    for (const entry of this.candidates.values()) entry.retryAt = 0;
+    this.candidates.resetBackoff();
     this.connectMore();
   }
 
@@ -310,7 +297,7 @@ export class Torrent {
     this.closed = true;
     this.tick?.cancel();
     for (const link of [...this.links.values()]) link.conn.close('shutting down');
-    await this.saveResumeNow();
+    await this.resumeKeeper?.save();
     await this.storage?.close();
   }
 
@@ -335,41 +322,18 @@ export class Torrent {
     });
     this.emit({ type: 'metadata' });
     this.setState('checking');
-    await this.check();
+    this.resumeKeeper = new ResumeKeeper(
+      { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m) },
+      this.options.resumePath,
+      toHex(this.infoHash),
+      info,
+      this.storage,
+      (i) => this.picker!.has(i),
+    );
+    await this.resumeKeeper.restore(this.options.assumeComplete === true, (i) => this.picker!.setHave(i), () => this.closed);
     if (this.closed) return;
     this.setState(this.picker.complete ? 'seeding' : 'downloading');
     if (this.picker.complete) this.emit({ type: 'complete' });
-  }
-
-  /** Finds which pieces are on disk: resume data where files are unchanged, hashing otherwise. */
-  private async check(): Promise<void> {
-    const info = this.info!;
-    const picker = this.picker!;
-    const storage = this.storage!;
-    if (this.options.assumeComplete) {
-      for (let i = 0; i < info.pieceCount; i++) picker.setHave(i);
-      this.resumeDirty = true;
-      await this.saveResumeNow();
-      return;
-    }
-    const resume = this.options.resumePath ? await loadResume(this.deps.runtime.fs, this.options.resumePath) : undefined;
-    const stats = await storage.fileStats();
-    let toHash: Iterable<number>;
-    if (resume && resume.infoHash === toHex(this.infoHash) && resume.pieceCount === info.pieceCount) {
-      const { trusted, recheck } = trustedPieces(resume, info, stats);
-      for (const index of trusted) picker.setHave(index);
-      toHash = recheck;
-    } else if (stats.some((s) => s !== undefined && s.size > 0)) {
-      toHash = Array.from({ length: info.pieceCount }, (_, i) => i);
-    } else {
-      toHash = [];
-    }
-    for (const index of toHash) {
-      if (this.closed) return;
-      if (await storage.verifyPiece(index)) picker.setHave(index);
-    }
-    this.resumeDirty = true;
-    await this.saveResumeNow();
   }
 
   private async completePiece(index: number): Promise<void> {
@@ -410,12 +374,12 @@ export class Torrent {
     if (this.closed) return;
     picker.pieceVerified(index);
     for (const key of this.smartBan.pieceVerified(index, data, BLOCK_SIZE)) this.ban(key, `sent bad data for piece ${index}`);
-    this.resumeDirty = true;
+    this.resumeKeeper!.markDirty();
     this.broadcastHave(index);
     this.emit({ type: 'piece', index });
     if (picker.complete && this.state === 'downloading') {
       await this.storage!.createEmptyFiles();
-      await this.saveResumeNow();
+      await this.resumeKeeper?.save();
       this.setState('seeding');
       for (const link of [...this.links.values()]) link.becameSeed();
       this.emit({ type: 'complete' });
@@ -447,7 +411,7 @@ export class Torrent {
       for (const link of this.links.values()) link.onTick();
       if (this.ticks % CHOKE_EVERY_TICKS === 0) this.rechoke();
       this.connectMore();
-      if (this.resumeDirty && this.deps.runtime.now() - this.lastResumeSave >= RESUME_SAVE_MS) void this.saveResumeNow();
+      this.resumeKeeper?.tick();
       this.scheduleTick();
     });
   }
@@ -476,51 +440,20 @@ export class Torrent {
   private connectMore(): void {
     if (this.closed || this.state === 'paused' || this.state === 'error') return;
     if (this.state === 'seeding') return; // seeds wait to be contacted
-    const now = this.deps.runtime.now();
-    for (const [key, entry] of this.candidates) {
-      if (this.links.size + this.connecting.size >= this.maxPeers || this.connecting.size >= 8) return;
-      if (!this.deps.hasConnectionRoom()) return;
-      if (this.links.has(key) || this.connecting.has(key) || entry.retryAt > now) continue;
-      this.connecting.add(key);
-      connectPeer(this.deps.runtime, entry.endpoint, this.handshake(), CONNECT_TIMEOUT_MS)
+    if (!this.deps.hasConnectionRoom()) return;
+    const room = this.maxPeers - this.links.size - this.candidates.dialingCount;
+    for (const { key, endpoint } of this.candidates.takeDialable(room, (k) => this.links.has(k))) {
+      connectPeer(this.deps.runtime, endpoint, this.handshake(), CONNECT_TIMEOUT_MS)
         .then((opened) => {
-          entry.failures = 0;
-          entry.retryAt = this.deps.runtime.now() + RETRY_BASE_MS;
-          const conn = new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after);
-          this.connecting.delete(key);
-          this.attach(conn);
+          this.candidates.dialed(key, true);
+          this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after));
         })
         .catch((error: Error) => {
-          this.connecting.delete(key);
-          entry.failures++;
-          entry.retryAt = this.deps.runtime.now() + RETRY_BASE_MS * 2 ** Math.min(entry.failures, 5);
+          this.candidates.dialed(key, false);
           this.deps.log('debug', `connecting to a peer failed: ${error.message}`);
         });
     }
   }
 
-  /** Saves the resume file: snapshot of had pieces, fsync, file stats, then the file itself. */
-  async saveResumeNow(): Promise<void> {
-    if (this.saving) await this.saving;
-    if (!this.resumeDirty || !this.options.resumePath || !this.info || !this.storage) return;
-    this.resumeDirty = false;
-    this.lastResumeSave = this.deps.runtime.now();
-    const info = this.info;
-    const have = new Uint8Array(Math.ceil(info.pieceCount / 8));
-    for (let i = 0; i < info.pieceCount; i++) if (this.picker!.has(i)) have[i >> 3]! |= 0x80 >> (i & 7);
-    this.saving = (async () => {
-      await this.storage!.sync();
-      const files = (await this.storage!.fileStats()).map((s) => s ?? null);
-      await saveResume(this.deps.runtime.fs, this.options.resumePath!, { infoHash: toHex(this.infoHash), pieceCount: info.pieceCount, have, files });
-    })();
-    try {
-      await this.saving;
-    } catch (error) {
-      this.resumeDirty = true;
-      this.deps.log('warn', `saving resume data failed: ${(error as Error).message}`);
-    } finally {
-      this.saving = undefined;
-    }
-  }
 }
 

@@ -1,0 +1,73 @@
+/**
+ * The addresses a torrent may dial: every peer heard of from any source, minus banned hosts,
+ * with exponential back-off for the ones that failed (30 s, doubling up to 16 minutes) and a
+ * pause before dialling a good one again after it disconnected.
+ */
+import type { Endpoint } from '../runtime/interfaces.js';
+
+const RETRY_BASE_MS = 30_000;
+const MAX_DIALS_IN_FLIGHT = 8;
+
+interface Candidate {
+  endpoint: Endpoint;
+  retryAt: number;
+  failures: number;
+}
+
+export class PeerCandidates {
+  private readonly entries = new Map<string, Candidate>();
+  private readonly banned = new Set<string>();
+  private readonly dialing = new Set<string>();
+
+  constructor(private readonly now: () => number) {}
+
+  add(endpoint: Endpoint): void {
+    const key = `${endpoint.host}:${endpoint.port}`;
+    if (endpoint.port < 1 || endpoint.port > 65535 || this.banned.has(endpoint.host) || this.entries.has(key)) return;
+    this.entries.set(key, { endpoint, retryAt: 0, failures: 0 });
+  }
+
+  /** Bans a host: it is forgotten and never dialled or accepted again. */
+  ban(host: string): void {
+    this.banned.add(host);
+    for (const [key, entry] of this.entries) if (entry.endpoint.host === host) this.entries.delete(key);
+  }
+
+  isBanned(host: string): boolean {
+    return this.banned.has(host);
+  }
+
+  get dialingCount(): number {
+    return this.dialing.size;
+  }
+
+  /**
+   * Candidates to dial now (at most `room`, and never more than 8 dials in flight), skipping
+   * those already connected; each is marked as being dialled until `dialed` is called.
+   */
+  takeDialable(room: number, isConnected: (key: string) => boolean): { key: string; endpoint: Endpoint }[] {
+    const now = this.now();
+    const out: { key: string; endpoint: Endpoint }[] = [];
+    for (const [key, entry] of this.entries) {
+      if (out.length >= room || this.dialing.size >= MAX_DIALS_IN_FLIGHT) break;
+      if (isConnected(key) || this.dialing.has(key) || entry.retryAt > now) continue;
+      this.dialing.add(key);
+      out.push({ key, endpoint: entry.endpoint });
+    }
+    return out;
+  }
+
+  /** A dial finished: back off after a failure, or wait a little before dialling this peer again. */
+  dialed(key: string, ok: boolean): void {
+    this.dialing.delete(key);
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    entry.failures = ok ? 0 : entry.failures + 1;
+    entry.retryAt = this.now() + RETRY_BASE_MS * 2 ** Math.min(entry.failures, 5);
+  }
+
+  /** Every candidate may be dialled again at once (after a pause or an error is cleared). */
+  resetBackoff(): void {
+    for (const entry of this.entries.values()) entry.retryAt = 0;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * A torrent's resume data over its lifetime: on start, which pieces are on disk (trusting the
+ * record where files are unchanged, hashing the rest); while running, a save at most every 2 s
+ * after a change. A save snapshots the had pieces before fsyncing the files, so the record never
+ * names a piece that is not on disk (see `resume.ts`).
+ */
+import type { InfoDict } from '../codec/metainfo.js';
+import type { FileStore } from '../runtime/interfaces.js';
+import { loadResume, saveResume, trustedPieces } from './resume.js';
+import type { TorrentStorage } from './storage.js';
+
+const SAVE_EVERY_MS = 2000;
+
+export interface ResumeKeeperDeps {
+  fs: FileStore;
+  now(): number;
+  warn(message: string): void;
+}
+
+export class ResumeKeeper {
+  private dirty = false;
+  private lastSave = 0;
+  private saving?: Promise<void>;
+
+  constructor(
+    private readonly deps: ResumeKeeperDeps,
+    /** The resume file; without one, nothing is saved or loaded. */
+    private readonly path: string | undefined,
+    private readonly infoHash: string,
+    private readonly info: InfoDict,
+    private readonly storage: TorrentStorage,
+    private readonly has: (index: number) => boolean,
+  ) {}
+
+  /**
+   * Marks the pieces on disk as had through `setHave`, and saves the result. `assumeComplete`:
+   * the data was just hashed to make the torrent. Stops early when `stopped()` turns true.
+   */
+  async restore(assumeComplete: boolean, setHave: (index: number) => void, stopped: () => boolean): Promise<void> {
+    const { info, storage } = this;
+    let toHash: Iterable<number> = [];
+    if (assumeComplete) {
+      for (let i = 0; i < info.pieceCount; i++) setHave(i);
+    } else {
+      const record = this.path ? await loadResume(this.deps.fs, this.path) : undefined;
+      const stats = await storage.fileStats();
+      if (record && record.infoHash === this.infoHash && record.pieceCount === info.pieceCount) {
+        const { trusted, recheck } = trustedPieces(record, info, stats);
+        for (const index of trusted) setHave(index);
+        toHash = recheck;
+      } else if (stats.some((s) => s !== undefined && s.size > 0)) {
+        toHash = Array.from({ length: info.pieceCount }, (_, i) => i);
+      }
+    }
+    for (const index of toHash) {
+      if (stopped()) return;
+      if (await storage.verifyPiece(index)) setHave(index);
+    }
+    this.markDirty();
+    await this.save();
+  }
+
+  markDirty(): void {
+    this.dirty = true;
+  }
+
+  /** Saves if something changed and the last save is old enough (called once a second). */
+  tick(): void {
+    if (this.dirty && this.deps.now() - this.lastSave >= SAVE_EVERY_MS) void this.save();
+  }
+
+  /** Saves now if anything changed: snapshot of had pieces, fsync, file stats, then the record. */
+  async save(): Promise<void> {
+    if (this.saving) await this.saving;
+    if (!this.dirty || !this.path) return;
+    this.dirty = false;
+    this.lastSave = this.deps.now();
+    const { info, storage } = this;
+    const have = new Uint8Array(Math.ceil(info.pieceCount / 8));
+    for (let i = 0; i < info.pieceCount; i++) if (this.has(i)) have[i >> 3]! |= 0x80 >> (i & 7);
+    this.saving = (async () => {
+      await storage.sync();
+      const files = (await storage.fileStats()).map((s) => s ?? null);
+      await saveResume(this.deps.fs, this.path!, { infoHash: this.infoHash, pieceCount: info.pieceCount, have, files });
+    })();
+    try {
+      await this.saving;
+    } catch (error) {
+      this.dirty = true;
+      this.deps.warn(`saving resume data failed: ${(error as Error).message}`);
+    } finally {
+      this.saving = undefined;
+    }
+  }
+}
