@@ -5,98 +5,15 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { decodeKrpc } from '../../src/codec/krpc.js';
 import { DecodeError } from '../../src/codec/errors.js';
 import { Dht } from '../../src/dht/dht.js';
 import { toHex, toInfoHash, toItemTarget } from '../../src/dht/types.js';
 import type { Endpoint, Runtime, UdpSocket } from '../../src/runtime/interfaces.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { assertLibtorrentInstalled, DHT_DRIVER, LibtorrentDriver } from './lt-driver.js';
 
-const PYTHON = '/usr/bin/python3';
-/** Tests run from dist/test/interop/; the script stays in the source tree. */
-const DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-dht.py', import.meta.url));
 const WARREN_NODES = 8;
-
-/** One JSON event of the driver. */
-interface DriverEvent {
-  event: string;
-  [key: string]: unknown;
-}
-
-/** A running libtorrent-dht.py: send commands, await the events they produce. */
-class LibtorrentDriver {
-  private readonly events: DriverEvent[] = [];
-  private waiter: (() => void) | undefined;
-  private exited: string | undefined;
-  private stderr = '';
-
-  constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as DriverEvent);
-      } catch (error) {
-        this.events.push({ event: 'error', message: `unparsable driver line "${line}": ${(error as Error).message}` });
-      }
-      this.waiter?.();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = `driver exited (code ${code}, signal ${signal})`;
-      this.waiter?.();
-    });
-  }
-
-  static start(): LibtorrentDriver {
-    const driver = new LibtorrentDriver(spawn(PYTHON, [DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] }));
-    // WARREN_LT_LOG=<file>: libtorrent's DHT log is written there, for debugging this test.
-    const logFile = process.env.WARREN_LT_LOG;
-    if (logFile) driver.child.stderr.pipe(createWriteStream(logFile));
-    return driver;
-  }
-
-  send(command: Record<string, unknown>): void {
-    this.child.stdin.write(`${JSON.stringify(command)}\n`);
-  }
-
-  /** Resolves with the first not yet consumed event `matches` accepts; rejects on an error event or exit. */
-  async next(what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
-    for (;;) {
-      const index = this.events.findIndex((e) => e.event === 'error' || matches(e));
-      if (index >= 0) {
-        const [event] = this.events.splice(index, 1) as [DriverEvent];
-        if (event.event === 'error' && !matches(event)) {
-          throw new Error(`libtorrent driver failed while waiting for ${what}: ${String(event.message)}\n${this.stderr}`);
-        }
-        return event;
-      }
-      if (this.exited) throw new Error(`${this.exited} while waiting for ${what}\n${this.stderr}`);
-      await new Promise<void>((resolve) => (this.waiter = resolve));
-      this.waiter = undefined;
-    }
-  }
-
-  /** Sends `command` and awaits the named event. */
-  async request(command: Record<string, unknown>, event: string): Promise<DriverEvent> {
-    this.send(command);
-    return this.next(event, (e) => e.event === event);
-  }
-
-  /** Asks the driver to quit and makes sure the process is gone. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(killer);
-  }
-}
 
 /** Calls `onQuery` with each KRPC query a warren node receives (after the node handled it). */
 function tappedRuntime(onQuery: (method: string, from: Endpoint) => void): Runtime {
@@ -132,19 +49,7 @@ const text = (bytes: unknown): string => {
   return Buffer.from(bytes).toString('utf8');
 };
 
-/** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
-function assertLibtorrentInstalled(): void {
-  assert.ok(existsSync(DRIVER), `driver script not found at ${DRIVER}`);
-  const probe = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    throw new Error(
-      `libtorrent interop needs ${PYTHON} with the libtorrent module (Debian: apt-get install python3-libtorrent); ` +
-        `"${PYTHON} -c 'import libtorrent'" failed: ${probe.error?.message ?? probe.stderr.trim()}`,
-    );
-  }
-}
-
-test('python3-libtorrent is importable by /usr/bin/python3', () => assertLibtorrentInstalled());
+test('python3-libtorrent is importable by /usr/bin/python3', () => assertLibtorrentInstalled(DHT_DRIVER));
 
 describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   const nodes: Dht[] = [];
@@ -166,7 +71,7 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
   };
 
   before(async () => {
-    assertLibtorrentInstalled();
+    assertLibtorrentInstalled(DHT_DRIVER);
     for (let i = 0; i < WARREN_NODES; i++) {
       const bootstrap = i === 0 ? false : [`127.0.0.1:${nodes[0]!.address.port}`];
       const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap, queryTimeoutMs: 1000 }, tappedRuntime(onQuery));
@@ -175,7 +80,7 @@ describe('interop: libtorrent DHT on 127.0.0.1', { timeout: 120_000 }, () => {
     }
     // A second round so that the early nodes learn of the later ones.
     await Promise.all(nodes.map((n) => n.bootstrap()));
-    driver = LibtorrentDriver.start();
+    driver = LibtorrentDriver.spawn(DHT_DRIVER);
     const bootstrap = `127.0.0.1:${nodes[0]!.address.port}`;
     const ready = await driver.request({ cmd: 'start', bootstrap, debug: Boolean(process.env.WARREN_LT_LOG) }, 'ready');
     lt = { port: Number(ready.port), nodeId: String(ready.nodeId) };

@@ -15,7 +15,7 @@ import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
 import { assertSameTree, infoHashOf, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
-import { assertLibtorrentInstalled, LibtorrentSwarmDriver } from './swarm-lt-driver.js';
+import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
 
 /** The shared folder's name (the torrent's name). */
 const NAME = 'payload';
@@ -26,7 +26,7 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
   let root: string | undefined;
   /** Holds the source folder `NAME`. */
   let srcDir = '';
-  let driver: LibtorrentSwarmDriver | undefined;
+  let driver: LibtorrentDriver | undefined;
   let ltPort = 0;
   /** The .torrent libtorrent made of the folder, and its infohash. */
   let ltTorrent = '';
@@ -54,7 +54,7 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     root = await makeTempDir('swarm-lt');
     srcDir = await dir('src');
     await writeRandomFolder(join(srcDir, NAME));
-    ({ driver, port: ltPort } = await LibtorrentSwarmDriver.start());
+    ({ driver, port: ltPort } = await LibtorrentDriver.startSwarm());
     // A v1 .torrent made by libtorrent itself (64 KiB pieces), seeded from the source folder.
     ltTorrent = join(root, 'libtorrent-made.torrent');
     const created = await lt().request({ cmd: 'create', path: join(srcDir, NAME), out: ltTorrent, pieceLength: 65536 }, 'created');

@@ -1,6 +1,7 @@
 /**
- * A running test/interop/libtorrent-swarm.py (one libtorrent BitTorrent session on 127.0.0.1, no
- * DHT): send it JSON commands, await the JSON events they produce. Used by swarm-libtorrent.test.ts.
+ * A running libtorrent test driver (libtorrent-dht.py: a DHT node; libtorrent-swarm.py: a
+ * BitTorrent session without DHT; both on 127.0.0.1): send it JSON commands, await the JSON events
+ * they produce. Used by libtorrent.test.ts and swarm-libtorrent.test.ts.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -10,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 /** The interpreter Debian's python3-libtorrent is installed for. */
 export const PYTHON = '/usr/bin/python3';
-/** Tests run from dist/test/interop/; the script stays in the source tree. */
+/** Tests run from dist/test/interop/; the scripts stay in the source tree. */
+export const DHT_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-dht.py', import.meta.url));
 export const SWARM_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-swarm.py', import.meta.url));
 
 /** One JSON event of the driver. */
@@ -20,8 +22,8 @@ export interface DriverEvent {
 }
 
 /** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
-export function assertLibtorrentInstalled(): void {
-  assert.ok(existsSync(SWARM_DRIVER), `driver script not found at ${SWARM_DRIVER}`);
+export function assertLibtorrentInstalled(script = SWARM_DRIVER): void {
+  assert.ok(existsSync(script), `driver script not found at ${script}`);
   const probe = spawnSync(PYTHON, ['-c', 'import libtorrent; print(libtorrent.__version__)'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     throw new Error(
@@ -35,7 +37,7 @@ export function assertLibtorrentInstalled(): void {
  * The driver process. Events are queued as they arrive; `next` takes the first one a predicate
  * accepts. A `torrent_error` or `error` event fails whoever is waiting, with libtorrent's message.
  */
-export class LibtorrentSwarmDriver {
+export class LibtorrentDriver {
   private readonly events: DriverEvent[] = [];
   /** Everyone waiting for the next event (several waits may be pending at once). */
   private readonly waiters = new Set<() => void>();
@@ -60,15 +62,18 @@ export class LibtorrentSwarmDriver {
     });
   }
 
-  /**
-   * Starts the driver and its session; resolves with the driver and libtorrent's TCP port.
-   * WARREN_LT_LOG=<file>: libtorrent's peer log is written there, for debugging.
-   */
-  static async start(): Promise<{ driver: LibtorrentSwarmDriver; port: number }> {
-    const driver = new LibtorrentSwarmDriver(spawn(PYTHON, [SWARM_DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  /** Starts a driver script. WARREN_LT_LOG=<file>: libtorrent's log is written there, for debugging. */
+  static spawn(script: string): LibtorrentDriver {
+    const driver = new LibtorrentDriver(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] }));
     const logFile = process.env.WARREN_LT_LOG;
     if (logFile) driver.child.stderr.pipe(createWriteStream(logFile));
-    const ready = await driver.request({ cmd: 'start', debug: Boolean(logFile) }, 'ready');
+    return driver;
+  }
+
+  /** Starts the swarm driver and its session; resolves with the driver and libtorrent's TCP port. */
+  static async startSwarm(): Promise<{ driver: LibtorrentDriver; port: number }> {
+    const driver = LibtorrentDriver.spawn(SWARM_DRIVER);
+    const ready = await driver.request({ cmd: 'start', debug: Boolean(process.env.WARREN_LT_LOG) }, 'ready');
     return { driver, port: Number(ready.port) };
   }
 
