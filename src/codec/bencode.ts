@@ -62,6 +62,12 @@ const utf8Encoder = new TextEncoder();
 
 /** Converts bytes to a latin1 string (one char per byte). Used for dict keys. */
 export function bytesToLatin1(bytes: Uint8Array): string {
+  if (bytes.length <= 16) {
+    // Dict keys are short: a plain loop beats spreading a subarray into fromCharCode.
+    let key = '';
+    for (let i = 0; i < bytes.length; i++) key += String.fromCharCode(bytes[i]!);
+    return key;
+  }
   let out = '';
   const CHUNK = 4096;
   for (let i = 0; i < bytes.length; i += CHUNK) {

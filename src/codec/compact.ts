@@ -20,13 +20,26 @@ export interface CompactNode {
 
 /** True for a dotted-quad IPv4 string: four decimal octets 0..255, no leading zeros. */
 export function isValidIpv4(host: string): boolean {
-  const parts = host.split('.');
-  if (parts.length !== 4) return false;
-  for (const p of parts) {
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(p)) return false;
-    if (Number(p) > 255) return false;
+  // A hand-rolled scan: this runs for every datagram and every contact, so no split or regex.
+  let octets = 0;
+  let value = 0;
+  let digits = 0;
+  for (let i = 0; i <= host.length; i++) {
+    const c = i < host.length ? host.charCodeAt(i) : 0x2e;
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255) return false;
+      octets++;
+      value = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits === 1 && value === 0) return false; // leading zero
+      value = value * 10 + (c - 0x30);
+      if (++digits > 3) return false;
+    } else {
+      return false;
+    }
   }
-  return true;
+  return octets === 4;
 }
 
 function writePeer(out: Uint8Array, offset: number, e: Endpoint): void {
