@@ -231,7 +231,11 @@ export class Torrent {
     if (!piece) {
       piece = this.storage!.readPiece(index);
       this.pieceCache.set(index, piece);
-      piece.catch(() => this.pieceCache.delete(index));
+      piece.catch((error: Error) => {
+        this.pieceCache.delete(index);
+        // Our data vanished or became unreadable: stop with the reason rather than keep failing peers.
+        if (this.state !== 'error') this.fail(error);
+      });
       if (this.pieceCache.size > PIECE_CACHE) this.pieceCache.delete(this.pieceCache.keys().next().value as number);
     }
     const data = await piece;

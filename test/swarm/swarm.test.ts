@@ -195,4 +195,20 @@ describe('swarm on the virtual network', () => {
     await net.clock.advance(5000);
     assert.equal(leech.connectionCount(), 1);
   });
+
+  test('a seed whose file vanished stops with a clear error instead of failing peers', async () => {
+    const net = new VirtualNetwork({ seed: 10, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    await writeFile(seedRt, '/s/gone.bin', content(6, 300_000));
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/gone.bin', {}));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    const seeding = await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true }));
+    await seedRt.fs.remove('/s/gone.bin');
+    const leech = await session(net, '10.0.0.2');
+    await net.clock.run(leech.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    await net.clock.runUntil(() => seeding.state === 'error', 60_000);
+    assert.equal(seeding.state, 'error');
+    assert.match(seeding.error!.message, /gone\.bin/);
+  });
 });
