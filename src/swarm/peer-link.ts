@@ -35,10 +35,6 @@ const QUEUE_SECONDS = 1.5;
 const SNUB_MS = 30_000;
 const PEX_EVERY_TICKS = 60;
 
-interface Outstanding extends Block {
-  at: number;
-}
-
 export class PeerLink {
   private readonly fast: boolean;
   private readonly extended: boolean;
@@ -50,10 +46,11 @@ export class PeerLink {
   private early: PeerMessage[] = [];
   private peerPieces = 0;
   private peerHasAll = false;
-  private readonly outstanding = new Map<string, Outstanding>();
+  /** Our requests in flight to this peer, by `blockKey`. */
+  private readonly outstanding = new Map<number, Block>();
   private readonly allowedFast = new Set<number>();
   private uploadsPending = 0;
-  private readonly cancelled = new Set<string>();
+  private readonly cancelled = new Set<number>();
   private lastBlockAt: number;
   private snubbed = false;
   private ticks = 0;
@@ -93,8 +90,7 @@ export class PeerLink {
   }
 
   cancel(block: Block): void {
-    const key = blockKey(block);
-    if (!this.outstanding.delete(key)) return;
+    if (!this.outstanding.delete(blockKey(block))) return;
     this.conn.send({ type: 'cancel', ...block });
   }
 
@@ -167,9 +163,8 @@ export class PeerLink {
       sequential: this.torrent.options.sequential,
       onlyFrom: choked ? this.allowedFast : undefined,
     });
-    const now = this.torrent.deps.runtime.now();
     for (const block of blocks) {
-      this.outstanding.set(blockKey(block), { ...block, at: now });
+      this.outstanding.set(blockKey(block), block);
       this.conn.send({ type: 'request', ...block });
     }
   }
@@ -280,7 +275,7 @@ export class PeerLink {
       case 'reject': {
         const key = blockKey(message);
         const block = this.outstanding.get(key);
-        if (block) {
+        if (block && block.length === message.length) {
           this.outstanding.delete(key);
           picker?.requestFailed(this.key, block);
         }
@@ -365,8 +360,10 @@ export class PeerLink {
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {
-    const key = blockKey({ index, begin, length: block.length });
-    if (!this.outstanding.delete(key)) return; // not asked for, or already cancelled: ignore
+    const key = blockKey({ index, begin });
+    const asked = this.outstanding.get(key);
+    if (!asked || asked.length !== block.length) return; // not asked for, or already cancelled: ignore
+    this.outstanding.delete(key);
     this.lastBlockAt = this.torrent.deps.runtime.now();
     this.snubbed = false;
     this.torrent.blockArrived(this, index, begin, block);
@@ -463,8 +460,9 @@ export class PeerLink {
   }
 }
 
-function blockKey(block: Block): string {
-  return `${block.index}:${block.begin}:${block.length}`;
+/** A block's key in maps: its piece and offset in one number (exact for any real torrent). */
+function blockKey(block: { index: number; begin: number }): number {
+  return block.index * 0x100000000 + block.begin;
 }
 
 function parseKey(key: string): Endpoint {
