@@ -98,8 +98,9 @@ program
 
 program
   .command('demo')
-  .description('run a small local DHT on 127.0.0.1: announce and look up a swarm, printed as it happens')
+  .description('a local network on 127.0.0.1: seeds share a sample file, a downloader finds them through the DHT')
   .option('--nodes <n>', 'number of DHT nodes', '30')
+  .option('--size <MiB>', 'size of the sample file', '16')
   .option('--json', 'JSON lines on stdout')
   .action(demoCommand);
 

@@ -62,6 +62,15 @@ describe('warren command line', () => {
     }
   });
 
+  test('the demo shares a file and downloads it through the DHT, verified', { timeout: 120_000 }, async () => {
+    const result = await warren(['demo', '--nodes', '12', '--size', '2', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(events.filter((e) => e.event === 'seeding').length, 3);
+    assert.ok(events.some((e) => e.event === 'metadata'), 'metadata came from the seeds');
+    assert.deepEqual(events.at(-1)?.verified, true);
+  });
+
   test('a command that cannot join the DHT says so and exits 1', async () => {
     const result = await warren(['lookup', INFO_HASH, '--no-bootstrap', '--host', '127.0.0.1']);
     assert.equal(result.code, 1);

@@ -1,61 +1,110 @@
 /**
- * `warren demo` (what `npm start` runs until the full demo lands): a few dozen DHT nodes on
- * 127.0.0.1, one announcing a swarm and storing a BEP 44 item, another finding both through the
- * DHT alone. Everything is printed as it happens; exits 0 when the lookups found what was stored.
+ * `warren demo` (what `npm start` runs): a local network on 127.0.0.1 — a few dozen DHT nodes and
+ * several seeds sharing a generated sample file — and a downloader that knows nothing but the
+ * file's infohash: it finds the seeds through the DHT, fetches the metadata from them (BEP 9),
+ * downloads from all of them at once, and verifies the result. Printed as it happens; exits 0
+ * once the download is verified, 1 if it is not.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeMagnet } from '../../codec/magnet.js';
 import { Dht } from '../../dht/dht.js';
 import { toHex, toInfoHash } from '../../dht/types.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
+import { createTorrent } from '../../swarm/create-torrent.js';
+import { SwarmSession } from '../../swarm/session.js';
 import { CliError } from '../errors.js';
+import { formatBytes } from '../format.js';
 import { createOutput } from '../output.js';
 
-export async function demoCommand(flags: { nodes: string; json?: boolean }): Promise<void> {
+const SEEDS = 3;
+
+export async function demoCommand(flags: { nodes: string; size: string; json?: boolean }): Promise<void> {
   const count = Number(flags.nodes);
   if (!Number.isInteger(count) || count < 3 || count > 500) throw new CliError('--nodes must be 3-500', 2);
+  const size = Number(flags.size) * 1024 * 1024;
+  if (!Number.isInteger(size) || size < 1 || size > 1024 * 1024 * 1024) throw new CliError('--size must be 1-1024 (MiB)', 2);
   const out = createOutput(flags.json === true);
   const runtime = createNodeRuntime();
-  const nodes: Dht[] = [];
+  const dhts: Dht[] = [];
+  const sessions: SwarmSession[] = [];
+  const dir = await mkdtemp(join(tmpdir(), 'warren-demo-'));
+  const newDht = async () => {
+    const bootstrap = dhts.length === 0 ? false : [`127.0.0.1:${dhts[0]!.address.port}`];
+    const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap }, runtime);
+    await dht.start();
+    dhts.push(dht);
+    return dht;
+  };
+  const newSession = async (dht: Dht) => {
+    const session = new SwarmSession({ host: '127.0.0.1', port: 0, dht, hashInWorker: true }, runtime);
+    await session.start();
+    sessions.push(session);
+    return session;
+  };
   try {
     const started = performance.now();
-    for (let i = 0; i < count; i++) {
-      const bootstrap = i === 0 ? false : [`127.0.0.1:${nodes[0]!.address.port}`];
-      const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap }, runtime);
-      await dht.start();
-      nodes.push(dht);
-    }
-    const sizes = nodes.map((n) => n.table.size);
+    for (let i = 0; i < count; i++) await newDht();
+    const sizes = dhts.map((n) => n.table.size);
     out.event(
-      { event: 'network', nodes: count, ms: Math.round(performance.now() - started), minContacts: Math.min(...sizes) },
-      `started ${count} DHT nodes on 127.0.0.1 in ${Math.round(performance.now() - started)} ms ` +
-        `(each knows ${Math.min(...sizes)}-${Math.max(...sizes)} others)`,
+      { event: 'network', nodes: count, ms: Math.round(performance.now() - started) },
+      `started ${count} DHT nodes on 127.0.0.1 in ${Math.round(performance.now() - started)} ms (each knows ${Math.min(...sizes)}-${Math.max(...sizes)} others)`,
     );
 
-    const infoHash = toInfoHash(randomBytes(20));
-    const announcer = nodes[Math.floor(count / 3)]!;
-    const seeker = nodes[count - 1]!;
-    const announced = await announcer.announce(infoHash, 51413);
+    const sample = randomBytes(size);
+    await writeFile(join(dir, 'sample.bin'), sample);
+    const created = await createTorrent(runtime.fs, join(dir, 'sample.bin'), {});
+    const infoHash = toInfoHash(created.infoHash);
     out.event(
-      { event: 'announced', infoHash: toHex(infoHash), from: announcer.address, nodes: announced.announcedTo },
-      `node ${announcer.address.port} announced swarm ${toHex(infoHash)} (port 51413) to ${announced.announcedTo} nodes`,
+      { event: 'shared', infoHash: toHex(infoHash), bytes: size, pieces: created.info.pieceCount },
+      `generated sample.bin (${formatBytes(size)}, ${created.info.pieceCount} pieces), infohash ${toHex(infoHash)}`,
     );
-    const lookupStart = performance.now();
-    let found = false;
-    for await (const peer of seeker.lookup(infoHash)) {
-      const ms = Math.round(performance.now() - lookupStart);
-      out.event({ event: 'peer', host: peer.host, port: peer.port, ms }, `node ${seeker.address.port} found peer ${peer.host}:${peer.port} after ${ms} ms`);
-      if (peer.port === 51413) found = true;
+    for (let i = 0; i < SEEDS; i++) {
+      const dht = await newDht();
+      const session = await newSession(dht);
+      await session.add({ infoHash, infoBytes: created.infoBytes, dir, assumeComplete: true });
+      const announced = await dht.announce(infoHash, session.address.port, { seed: true });
+      out.event(
+        { event: 'seeding', port: session.address.port, announcedTo: announced.announcedTo },
+        `seed ${i + 1} on port ${session.address.port} announced itself to ${announced.announcedTo} DHT nodes`,
+      );
     }
-    if (!found) throw new CliError('demo failed: the announced peer was not found');
 
-    const stored = await announcer.put({ v: 'hello from warren' });
-    out.event({ event: 'stored', target: toHex(stored.target), nodes: stored.storedAt }, `stored item ${toHex(stored.target)} at ${stored.storedAt} nodes`);
-    const item = await seeker.get(stored.target);
-    const text = item && item.v instanceof Uint8Array ? new TextDecoder().decode(item.v) : undefined;
-    out.event({ event: 'fetched', target: toHex(stored.target), value: text }, `fetched it back through the DHT: "${text}"`);
-    if (text !== 'hello from warren') throw new CliError('demo failed: the stored item was not found');
-    out.event({ event: 'done' }, 'demo complete');
+    const magnet = encodeMagnet({ infoHash });
+    out.event({ event: 'downloading', magnet }, `downloading ${magnet} (no peers given: the DHT has to find them)`);
+    const leecher = await newSession(await newDht());
+    const downloadStart = performance.now();
+    const torrent = await leecher.add({ infoHash, dir: join(dir, 'download') });
+    let lastPercent = -1;
+    const done = new Promise<void>((resolve, reject) => {
+      torrent.on((event) => {
+        if (event.type === 'metadata') out.event({ event: 'metadata' }, 'got the metadata from the seeds (BEP 9)');
+        if (event.type === 'piece') {
+          const s = torrent.stats();
+          const percent = Math.floor((100 * s.piecesHad) / s.pieceCount / 10) * 10;
+          if (percent > lastPercent) {
+            lastPercent = percent;
+            out.event({ event: 'progress', percent, peers: s.peers.length }, `  ${String(percent).padStart(3)}%  from ${s.peers.length} peers`);
+          }
+        }
+        if (event.type === 'complete') resolve();
+        if (event.type === 'error') reject(new CliError(`demo failed: ${event.error.message}`));
+      });
+    });
+    await done;
+    const seconds = (performance.now() - downloadStart) / 1000;
+    const got = await readFile(join(dir, 'download', 'sample.bin'));
+    const same = createHash('sha1').update(got).digest('hex') === createHash('sha1').update(sample).digest('hex');
+    if (!same) throw new CliError('demo failed: the downloaded file differs from the original');
+    out.event(
+      { event: 'done', seconds: Math.round(seconds * 100) / 100, verified: true },
+      `downloaded and verified ${formatBytes(size)} in ${seconds.toFixed(2)} s: identical to the original`,
+    );
   } finally {
-    await Promise.all(nodes.map((n) => n.close()));
+    await Promise.all(sessions.map((s) => s.close()));
+    await Promise.all(dhts.map((n) => n.close()));
+    await rm(dir, { recursive: true, force: true });
   }
 }
