@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const infoBytes = new Uint8Array(readFileSync(infoFile));
   const infoHash = toInfoHash(new Uint8Array(createHash('sha1').update(infoBytes).digest()));
   const session = new SwarmSession(
-    { host: '127.0.0.1', port: 0, log: (level, message) => level !== 'debug' && process.stderr.write(`[${level}] ${message}\n`) },
+    { host: '127.0.0.1', port: 0, hashInWorker: true, log: (level, message) => level !== 'debug' && process.stderr.write(`[${level}] ${message}\n`) },
     createNodeRuntime(),
   );
   await session.start();

@@ -84,7 +84,7 @@ export function infoHashOf(infoBytes: Uint8Array): InfoHash {
 
 /** A started warren swarm session on 127.0.0.1 (any port), no DHT: peers come by hand or trackers. */
 export async function startWarren(): Promise<SwarmSession> {
-  const session = new SwarmSession({ host: '127.0.0.1', port: 0 }, createNodeRuntime());
+  const session = new SwarmSession({ host: '127.0.0.1', port: 0, hashInWorker: true }, createNodeRuntime());
   await session.start();
   return session;
 }
