@@ -87,6 +87,7 @@ withSwarmOptions(program.command('get').description('download a torrent'))
   .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect)
   .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
   .option('--sequential', 'download pieces in order (for streaming)')
+  .option('--stop-timeout <seconds>', 'give up (exit 1) after this long without receiving any data')
   .action(getCommand);
 
 program

@@ -67,6 +67,7 @@ describe('warren swarm commands', () => {
       [['get', '0123456789012345678901234567890123456789', '--no-dht'], 2, /no way to find peers/],
       [['get', '0123456789012345678901234567890123456789', '--peer', 'nohost'], 2, /bad --peer/],
       [['seed', join(dir, 'missing')], 2, /no such file/],
+      [['get', '0123456789012345678901234567890123456789', '--stop-timeout', 'soon'], 2, /stop-timeout/],
     ];
     for (const [args, code, pattern] of cases) {
       const result = await warren(args);
@@ -119,5 +120,15 @@ describe('warren swarm commands', () => {
     const downloaded = complete.downloaded as number;
     assert.ok(downloaded <= data.length - bytesAtKill + 2 * 65536, `fetched ${downloaded} bytes again after ${bytesAtKill} were verified`);
     assert.equal(sha(await readFile(join(dir, 'out', 'data.bin'))), sha(data), 'the result is identical to the source');
+  });
+
+  test('--stop-timeout gives up with a reason when no data arrives', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const result = await warren([
+      'get', 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00', '--no-dht', '--peer', '127.0.0.1:9', '--stop-timeout', '2',
+      '--host', '127.0.0.1', '--port', '0', '-o', join(dir, 'out'), '--data-dir', join(dir, 'state'),
+    ]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no data for 2 s \(0 peers connected/);
   });
 });

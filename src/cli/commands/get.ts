@@ -21,10 +21,17 @@ export interface GetFlags extends SwarmFlags {
   peer?: string[];
   seed?: boolean;
   sequential?: boolean;
+  stopTimeout?: string;
 }
 
 export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
   const out = createOutput(flags.json === true);
+  let stopAfterMs: number | undefined;
+  if (flags.stopTimeout !== undefined) {
+    const seconds = Number(flags.stopTimeout);
+    if (!/^\d+$/.test(flags.stopTimeout) || seconds < 1) throw new CliError(`bad --stop-timeout "${flags.stopTimeout}": expected whole seconds >= 1`, 2);
+    stopAfterMs = seconds * 1000;
+  }
   const source = await readTorrentSource(arg);
   const peers: Endpoint[] = (flags.peer ?? []).map((text) => {
     try {
@@ -51,7 +58,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       peers: [...source.peers, ...peers],
       sequential: flags.sequential,
     });
-    const outcome = await watch(torrent, out);
+    const outcome = await watch(torrent, out, stopAfterMs);
     if (outcome === 'interrupted') {
       out.event({ event: 'interrupted', ...progress(torrent) }, 'interrupted; progress saved');
       process.exitCode = 130;
@@ -71,21 +78,35 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
   }
 }
 
-/** Reports progress until the torrent completes (or fails, or Ctrl-C). */
-function watch(torrent: Torrent, out: Output): Promise<'complete' | 'interrupted'> {
+/** Reports progress until the torrent completes, fails, gets no data for `stopAfterMs`, or Ctrl-C. */
+function watch(torrent: Torrent, out: Output, stopAfterMs: number | undefined): Promise<'complete' | 'interrupted'> {
   return new Promise((resolvePromise, reject) => {
     const bar =
       !out.json && process.stderr.isTTY
         ? new SingleBar({ format: '{bar} {percentage}% | {rate}/s | {peers} peers | ETA {eta_text} | {name}', hideCursor: true, stream: process.stderr })
         : undefined;
     bar?.start(100, 0, { rate: '0 B', peers: 0, eta_text: '--', name: '' });
+    let lastBytes = -1;
+    let lastProgressAt = Date.now();
     const report = () => {
       const p = progress(torrent);
+      const received = torrent.stats().downloaded + (torrent.info ? 1 : 0);
+      if (received !== lastBytes) {
+        lastBytes = received;
+        lastProgressAt = Date.now();
+      } else if (stopAfterMs !== undefined && Date.now() - lastProgressAt >= stopAfterMs) {
+        const s = torrent.stats();
+        finish(() => reject(new CliError(`no data for ${stopAfterMs / 1000} s (${s.peers.length} peers connected, ${Math.floor(p.percent)}% done); progress saved`)));
+        return;
+      }
       if (bar) bar.update(Math.floor(p.percent), { rate: formatBytes(p.downloadRate), peers: p.peers, eta_text: formatDuration(p.eta ?? Infinity), name: torrent.info?.name ?? 'fetching metadata' });
       else out.event({ event: 'progress', ...p }, '');
     };
     const interval = setInterval(report, 1000);
+    let finished = false;
     const finish = (fn: () => void) => {
+      if (finished) return;
+      finished = true;
       clearInterval(interval);
       off();
       process.off('SIGINT', onSignal);
