@@ -12,6 +12,7 @@ import { announceToTracker } from './tracker-client.js';
 const DHT_INTERVAL_MS = 15 * 60_000;
 const TRACKER_RETRY_MS = 60_000;
 const MIN_TRACKER_INTERVAL_MS = 60_000;
+const STOP_ANNOUNCE_WAIT_MS = 3000;
 
 export interface PeerDiscoveryDeps {
   runtime: Runtime;
@@ -44,12 +45,16 @@ export class PeerDiscovery {
     for (const url of this.trackers) void this.announceTracker(url, 'started', true);
   }
 
-  /** Tells trackers we leave (best effort) and stops all rounds. */
+  /** Tells trackers we leave (best effort, waiting at most 3 s so shutdown stays quick) and stops all rounds. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.abort.abort();
     for (const timer of this.timers) timer.cancel();
-    await Promise.all(this.trackers.map((url) => this.announceTracker(url, 'stopped', false)));
+    if (this.trackers.length === 0) return;
+    let timer: Timer | undefined;
+    const patience = new Promise<void>((resolve) => (timer = this.deps.runtime.setTimer(STOP_ANNOUNCE_WAIT_MS, resolve)));
+    await Promise.race([Promise.all(this.trackers.map((url) => this.announceTracker(url, 'stopped', false))), patience]);
+    timer?.cancel();
   }
 
   private later(ms: number, fn: () => void): void {

@@ -1,6 +1,6 @@
 /**
  * The tracker client against small trackers written here by hand from BEP 15 and BEP 3/23 (not
- * with warren's own codec), on 127.0.0.1.
+ * with warren's own codec), on 127.0.0.1; and a session that leaves without waiting long on them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,8 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { announceToTracker } from '../../src/swarm/tracker-client.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { SwarmSession } from '../../src/swarm/session.js';
+import { toInfoHash } from '../../src/dht/types.js';
 
 const params = {
   infoHash: new Uint8Array(20).fill(0xaa),
@@ -107,4 +109,17 @@ test('HTTP tracker (BEP 3, BEP 23): query string, compact peers, failure reason'
   fail = true;
   await assert.rejects(announceToTracker({ runtime }, url, params), /unregistered/);
   server.close();
+});
+
+test('closing a session does not wait on a tracker that never answers its "stopped" announce', { timeout: 10_000 }, async () => {
+  const hanging = createServer(() => undefined); // accepts requests and never answers
+  hanging.listen(0, '127.0.0.1');
+  await once(hanging, 'listening');
+  const session = new SwarmSession({ host: '127.0.0.1', port: 0 }, createNodeRuntime());
+  await session.start();
+  const url = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/announce`;
+  await session.add({ infoHash: toInfoHash(params.infoHash), dir: '/nonexistent-warren-test', trackers: [url] });
+  await session.close(); // the test's timeout (10 s) is shorter than the tracker request timeout (15 s)
+  hanging.closeAllConnections();
+  hanging.close();
 });
