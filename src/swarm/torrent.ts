@@ -105,7 +105,7 @@ export class Torrent {
   picker?: PiecePicker;
   storage?: TorrentStorage;
   readonly links = new Map<string, PeerLink>();
-  readonly smartBan = new SmartBan();
+  private readonly smartBan = new SmartBan();
   private assembler?: PieceAssembler;
   private readonly metadata: MetadataFetcher;
   private readonly choker: Choker;
@@ -305,8 +305,8 @@ export class Torrent {
     await this.storage?.close();
   }
 
-  /** Whether the peer wants to hear about `index` (for have messages). */
-  broadcastHave(index: number): void {
+  /** Tells every peer that we now have piece `index`. */
+  private broadcastHave(index: number): void {
     for (const link of this.links.values()) link.have(index);
   }
 
