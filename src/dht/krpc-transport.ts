@@ -17,6 +17,7 @@ import {
   type KrpcQuery,
   type KrpcResponse,
 } from '../codec/krpc.js';
+import { endpointKey } from './endpoint.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { DhtCounters } from './stats.js';
 import type { NodeId } from './types.js';
@@ -138,7 +139,7 @@ export class KrpcTransport {
     counters.datagramsIn++;
     counters.bytesIn += data.length;
     // Per IP, except on loopback where every local process shares one address.
-    const source = from.host.startsWith('127.') ? `${from.host}:${from.port}` : from.host;
+    const source = from.host.startsWith('127.') ? endpointKey(from) : from.host;
     if (!this.deps.rateLimiter.allow(source)) {
       counters.rateLimited++;
       return;

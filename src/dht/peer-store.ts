@@ -5,6 +5,7 @@
  * when the store is full replaces the swarm whose newest announcement is oldest.
  */
 import type { Endpoint } from '../runtime/interfaces.js';
+import { endpointKey } from './endpoint.js';
 import { keyOfMin } from './key-of-min.js';
 import { toHex, type InfoHash } from './types.js';
 
@@ -51,7 +52,7 @@ export class PeerStore {
       this.swarms.set(key, swarm);
     }
     swarm.lastAnnounce = now;
-    const peerKey = `${endpoint.host}:${endpoint.port}`;
+    const peerKey = endpointKey(endpoint);
     if (!swarm.peers.has(peerKey)) {
       if (swarm.peers.size >= this.maxPeersPerInfoHash) this.evictPeer(swarm);
       this.peerCount++;

@@ -4,6 +4,7 @@
  * reads the peer's handshake first so the session can find the torrent it asks for.
  */
 import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, type Handshake } from '../codec/peer-wire.js';
+import { idEquals } from '../kademlia/id.js';
 import type { Endpoint, Runtime, TcpConnection } from '../runtime/interfaces.js';
 import { SwarmError } from './errors.js';
 
@@ -81,18 +82,12 @@ export async function connectPeer(
 
 /** Rejects (and closes) a handshake for another torrent, or one from ourselves. */
 export function checkRemote(conn: TcpConnection, ours: Handshake, remote: Handshake): void {
-  if (!sameBytes(remote.infoHash, ours.infoHash)) {
+  if (!idEquals(remote.infoHash, ours.infoHash)) {
     conn.close();
     throw new SwarmError('HANDSHAKE', 'peer answered for another torrent');
   }
-  if (sameBytes(remote.peerId, ours.peerId)) {
+  if (idEquals(remote.peerId, ours.peerId)) {
     conn.close();
     throw new SwarmError('SELF', 'connected to ourselves');
   }
-}
-
-export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

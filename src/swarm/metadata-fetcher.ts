@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { MAX_METADATA_SIZE, METADATA_PIECE_SIZE } from '../codec/peer-extensions.js';
-import { sameBytes } from './handshake.js';
+import { idEquals } from '../kademlia/id.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -63,7 +63,7 @@ export class MetadataFetcher {
     buffer.set(data, piece * METADATA_PIECE_SIZE);
     this.received[piece] = true;
     if (!this.received.every(Boolean)) return undefined;
-    if (sameBytes(createHash('sha1').update(buffer).digest(), this.infoHash)) return buffer;
+    if (idEquals(createHash('sha1').update(buffer).digest(), this.infoHash)) return buffer;
     this.received.fill(false);
     this.requestedAt.fill(-Infinity);
     return 'bad';

@@ -3,6 +3,7 @@
  * with exponential back-off for the ones that failed (30 s, doubling up to 16 minutes) and a
  * pause before dialling a good one again after it disconnected.
  */
+import { endpointKey } from '../dht/endpoint.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 const RETRY_BASE_MS = 30_000;
@@ -22,7 +23,7 @@ export class PeerCandidates {
   constructor(private readonly now: () => number) {}
 
   add(endpoint: Endpoint): void {
-    const key = `${endpoint.host}:${endpoint.port}`;
+    const key = endpointKey(endpoint);
     if (endpoint.port < 1 || endpoint.port > 65535 || this.banned.has(endpoint.host) || this.entries.has(key)) return;
     this.entries.set(key, { endpoint, retryAt: 0, failures: 0 });
   }

@@ -16,9 +16,11 @@ import {
 } from '../codec/peer-extensions.js';
 import { pieceSize } from '../codec/metainfo.js';
 import { RESERVED, type PeerMessage } from '../codec/peer-wire.js';
+import { endpointKey } from '../dht/endpoint.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { ChokerPeer } from './choker.js';
 import type { PeerConnection } from './peer-connection.js';
+import { bitfieldOf, popcount8 } from './piece-geometry.js';
 import { BLOCK_SIZE, type Block } from './piece-picker.js';
 import type { Torrent, PeerStats } from './torrent.js';
 
@@ -54,7 +56,8 @@ export class PeerLink {
   private lastBlockAt: number;
   private snubbed = false;
   private ticks = 0;
-  private readonly pexSent = new Set<string>();
+  /** Peers we told this peer about (BEP 11), by endpoint key. */
+  private readonly pexSent = new Map<string, Endpoint>();
 
   constructor(
     private readonly torrent: Torrent,
@@ -128,7 +131,7 @@ export class PeerLink {
       (this.snubbed ? 'S' : '') +
       (this.isSeed() ? 's' : '');
     return {
-      address: `${c.address.host}:${c.address.port}`,
+      address: endpointKey(c.address),
       client: this.clientName,
       downloadRate: c.download.rate,
       uploadRate: c.upload.rate,
@@ -203,9 +206,7 @@ export class PeerLink {
       this.conn.send({ type: 'have-all' });
       return;
     }
-    const bitfield = new Uint8Array(Math.ceil(info.pieceCount / 8));
-    for (let i = 0; i < info.pieceCount; i++) if (picker.has(i)) bitfield[i >> 3]! |= 0x80 >> (i & 7);
-    this.conn.send({ type: 'bitfield', bitfield });
+    this.conn.send({ type: 'bitfield', bitfield: bitfieldOf(info.pieceCount, (i) => picker.has(i)) });
   }
 
   private onClose(reason: string): void {
@@ -306,7 +307,8 @@ export class PeerLink {
       }
       if (hasSpareBits(message.bitfield, info.pieceCount)) return this.protocolError('bitfield has spare bits set');
       picker.peerBitfield(this.key, message.bitfield);
-      this.peerPieces = countBits(message.bitfield, info.pieceCount);
+      // Spare bits are zero (checked above), so every set bit is a piece.
+      this.peerPieces = message.bitfield.reduce((n, byte) => n + popcount8(byte), 0);
     } else if (message.type === 'have-all') {
       if (!this.fast) return this.protocolError('have-all without the fast extension');
       picker.peerHaveAll(this.key);
@@ -443,13 +445,13 @@ export class PeerLink {
     for (const link of this.torrent.links.values()) {
       if (link === this) continue;
       const endpoint = link.listenEndpoint();
-      if (endpoint) current.set(`${endpoint.host}:${endpoint.port}`, endpoint);
+      if (endpoint) current.set(endpointKey(endpoint), endpoint);
     }
     const added = [...current].filter(([k]) => !this.pexSent.has(k)).slice(0, 50).map(([, e]) => ({ ...e, flags: 0 }));
-    const dropped = [...this.pexSent].filter((k) => !current.has(k)).slice(0, 50).map(parseKey);
+    const dropped = [...this.pexSent].filter(([k]) => !current.has(k)).slice(0, 50).map(([, e]) => e);
     if (added.length === 0 && dropped.length === 0) return;
-    for (const a of added) this.pexSent.add(`${a.host}:${a.port}`);
-    for (const d of dropped) this.pexSent.delete(`${d.host}:${d.port}`);
+    for (const a of added) this.pexSent.set(endpointKey(a), { host: a.host, port: a.port });
+    for (const d of dropped) this.pexSent.delete(endpointKey(d));
     this.conn.send({ type: 'extended', id: remoteId, payload: encodePex({ added, dropped }) });
   }
 
@@ -465,18 +467,7 @@ function blockKey(block: { index: number; begin: number }): number {
   return block.index * 0x100000000 + block.begin;
 }
 
-function parseKey(key: string): Endpoint {
-  const colon = key.lastIndexOf(':');
-  return { host: key.slice(0, colon), port: Number(key.slice(colon + 1)) };
-}
-
 function hasSpareBits(bitfield: Uint8Array, count: number): boolean {
   const spare = bitfield.length * 8 - count;
   return spare > 0 && (bitfield[bitfield.length - 1]! & ((1 << spare) - 1)) !== 0;
-}
-
-function countBits(bitfield: Uint8Array, count: number): number {
-  let n = 0;
-  for (let i = 0; i < count; i++) if (bitfield[i >> 3]! & (0x80 >> (i & 7))) n++;
-  return n;
 }

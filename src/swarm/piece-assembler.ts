@@ -5,7 +5,7 @@
  * Who sent each block is kept so a failed piece can be blamed (see `SmartBan`).
  */
 import { pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
-import { sameBytes } from './handshake.js';
+import { idEquals } from '../kademlia/id.js';
 import type { PieceHasher } from './piece-hasher.js';
 
 export interface BlockSender {
@@ -54,7 +54,7 @@ export class PieceAssembler {
     if (!piece) return undefined;
     this.partial.delete(index);
     const { digest, data } = await this.hasher.sha1(piece.data);
-    return { index, data, valid: sameBytes(digest, pieceHash(this.info, index)), senders: piece.senders };
+    return { index, data, valid: idEquals(digest, pieceHash(this.info, index)), senders: piece.senders };
   }
 
   /** Forgets a piece (its blocks will be fetched again). */

@@ -76,6 +76,13 @@ export function setBit(bits: Uint8Array, i: number): void {
   bits[i >> 3] |= 0x80 >> (i & 7);
 }
 
+/** A BEP 3 bitfield of `count` pieces with the bits `has` says are set. */
+export function bitfieldOf(count: number, has: (i: number) => boolean): Uint8Array {
+  const bits = new Uint8Array(Math.ceil(count / 8));
+  for (let i = 0; i < count; i++) if (has(i)) setBit(bits, i);
+  return bits;
+}
+
 /** Set bits in one byte. */
 export function popcount8(b: number): number {
   b = b - ((b >> 1) & 0x55);

@@ -7,6 +7,7 @@
 import type { InfoDict } from '../codec/metainfo.js';
 import type { FileStore } from '../runtime/interfaces.js';
 import { loadResume, saveResume, trustedPieces } from './resume.js';
+import { bitfieldOf } from './piece-geometry.js';
 import type { TorrentStorage } from './storage.js';
 
 const SAVE_EVERY_MS = 2000;
@@ -76,8 +77,7 @@ export class ResumeKeeper {
     this.dirty = false;
     this.lastSave = this.deps.now();
     const { info, storage } = this;
-    const have = new Uint8Array(Math.ceil(info.pieceCount / 8));
-    for (let i = 0; i < info.pieceCount; i++) if (this.has(i)) have[i >> 3]! |= 0x80 >> (i & 7);
+    const have = bitfieldOf(info.pieceCount, this.has);
     this.saving = (async () => {
       await storage.sync();
       const files = (await storage.fileStats()).map((s) => s ?? null);

@@ -10,6 +10,7 @@
 import { parseInfoDict, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
+import { endpointKey } from '../dht/endpoint.js';
 import type { InfoHash } from '../dht/types.js';
 import { toHex } from '../dht/types.js';
 import { Choker } from './choker.js';
@@ -164,7 +165,7 @@ export class Torrent {
 
   /** Takes a connection whose handshakes are done (incoming, or opened by us). */
   attach(conn: PeerConnection): void {
-    const key = `${conn.address.host}:${conn.address.port}`;
+    const key = endpointKey(conn.address);
     if (this.closed || this.state === 'paused' || this.state === 'error') {
       conn.close('torrent not active');
       return;
