@@ -22,7 +22,7 @@ import { ExternalAddressVotes } from './external-address.js';
 import { answerQuery } from './handlers/answer-query.js';
 import { ItemStore } from './item-store.js';
 import { KrpcTransport, type QueryOutcome } from './krpc-transport.js';
-import { loadNodeState, saveNodeState, type NodeState } from './node-state.js';
+import { fileNodeStateStore, type NodeState, type NodeStateStore } from './node-state.js';
 import { PeerStore } from './peer-store.js';
 import { RateLimiter } from './rate-limiter.js';
 import { DEFAULT_BOOTSTRAP, type DhtOptions, type DhtStats, type LogLevel } from './options.js';
@@ -56,6 +56,7 @@ export class Dht {
   private local?: Endpoint;
   private socket?: UdpSocket;
   private saved?: NodeState;
+  private readonly stateStore?: NodeStateStore;
   private maintenance?: Timer;
   private lastSave = 0;
   private state: 'new' | 'starting' | 'running' | 'closed' = 'new';
@@ -77,6 +78,7 @@ export class Dht {
     this.items = new ItemStore(now, config.itemStore);
     this.tokens = new TokenManager({ now, randomBytes: (n) => runtime.randomBytes(n) });
     this.rateLimiter = new RateLimiter(now, config.rateLimit);
+    this.stateStore = config.stateStore ?? (config.statePath ? fileNodeStateStore(runtime.fs, config.statePath) : undefined);
   }
 
   get nodeId(): NodeId {
@@ -100,9 +102,7 @@ export class Dht {
     const socket = await this.runtime.udp({ host: this.config.host ?? '0.0.0.0', port: this.config.port ?? 6881 });
     this.socket = socket;
     this.local = socket.local;
-    if (this.config.statePath) {
-      this.saved = await loadNodeState(this.runtime.fs, this.config.statePath, (m) => this.log('warn', m));
-    }
+    this.saved = await this.stateStore?.load((m) => this.log('warn', m));
     this.id = this.chooseNodeId();
     this.routing = new RoutingTable<Endpoint>(
       { now: () => this.runtime.now(), ping: async (c) => (await this.rpc(c.address, 'ping', {}, c.id))?.kind === 'response' },
@@ -288,9 +288,9 @@ export class Dht {
     };
   }
 
-  /** Saves id and routing table to `statePath` (no-op without one). */
+  /** Saves id and routing table to the state store (no-op without one). */
   async save(): Promise<void> {
-    if (!this.config.statePath || !this.routing || !this.id) return;
+    if (!this.stateStore || !this.routing || !this.id) return;
     this.lastSave = this.runtime.now();
     const contacts = this.routing
       .all()
@@ -298,9 +298,7 @@ export class Dht {
       .sort((a, b) => b.lastSeen - a.lastSeen)
       .slice(0, SAVED_CONTACTS)
       .map((c) => ({ id: c.id as NodeId, address: c.address }));
-    const dir = this.config.statePath.slice(0, this.config.statePath.lastIndexOf('/'));
-    if (dir) await this.runtime.fs.mkdir(dir);
-    await saveNodeState(this.runtime.fs, this.config.statePath, {
+    await this.stateStore.save({
       nodeId: this.id,
       externalIp: this.votes.winner() ?? this.saved?.externalIp,
       contacts,

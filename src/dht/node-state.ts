@@ -1,7 +1,7 @@
 /**
  * The DHT's saved state: its id, the external address others reported, and its routing table's
  * contacts, so that a restarted node keeps its id and rejoins without the bootstrap routers.
- * Saved as a small JSON file, written atomically through the runtime.
+ * Saved through a `NodeStateStore`: a JSON file, or the node's SQLite store.
  */
 import type { FileStore, Endpoint } from '../runtime/interfaces.js';
 import { isValidIpv4 } from '../codec/compact.js';
@@ -25,42 +25,56 @@ interface StateFile {
   contacts: [string, string, number][];
 }
 
-export async function saveNodeState(fs: FileStore, path: string, state: NodeState): Promise<void> {
+/** Encodes the state as a small versioned JSON record. */
+export function encodeNodeState(state: NodeState): Uint8Array {
   const file: StateFile = {
     version: 1,
     nodeId: toHex(state.nodeId),
     externalIp: state.externalIp,
     contacts: state.contacts.map((c) => [toHex(c.id), c.address.host, c.address.port]),
   };
-  await fs.writeFile(path, new TextEncoder().encode(JSON.stringify(file)));
+  return new TextEncoder().encode(JSON.stringify(file));
 }
 
-/**
- * Loads saved state; `undefined` when there is none. A damaged file is reported through `warn`
- * and treated as absent (the node then starts fresh from its bootstrap list); bad entries are skipped.
- */
-export async function loadNodeState(
-  fs: FileStore,
-  path: string,
-  warn: (message: string) => void,
-): Promise<NodeState | undefined> {
-  const bytes = await fs.readFile(path);
-  if (!bytes) return undefined;
-  let file: StateFile;
-  try {
-    file = JSON.parse(new TextDecoder().decode(bytes)) as StateFile;
-    const state: NodeState = { nodeId: toNodeId(file.nodeId), contacts: [] };
-    if (typeof file.externalIp === 'string' && isValidIpv4(file.externalIp)) state.externalIp = file.externalIp;
-    for (const entry of Array.isArray(file.contacts) ? file.contacts : []) {
-      const [id, host, port] = Array.isArray(entry) ? entry : [];
-      if (typeof id !== 'string' || !/^[0-9a-f]{40}$/.test(id)) continue;
-      if (typeof host !== 'string' || !isValidIpv4(host)) continue;
-      if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-      state.contacts.push({ id: toNodeId(id), address: { host, port } });
-    }
-    return state;
-  } catch (error) {
-    warn(`ignoring damaged DHT state file ${path}: ${(error as Error).message}`);
-    return undefined;
+/** Decodes a record from `encodeNodeState`; throws on a damaged one, skips bad contacts. */
+export function decodeNodeState(bytes: Uint8Array): NodeState {
+  const file = JSON.parse(new TextDecoder().decode(bytes)) as StateFile;
+  const state: NodeState = { nodeId: toNodeId(file.nodeId), contacts: [] };
+  if (typeof file.externalIp === 'string' && isValidIpv4(file.externalIp)) state.externalIp = file.externalIp;
+  for (const entry of Array.isArray(file.contacts) ? file.contacts : []) {
+    const [id, host, port] = Array.isArray(entry) ? entry : [];
+    if (typeof id !== 'string' || !/^[0-9a-f]{40}$/.test(id)) continue;
+    if (typeof host !== 'string' || !isValidIpv4(host)) continue;
+    if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
+    state.contacts.push({ id: toNodeId(id), address: { host, port } });
   }
+  return state;
+}
+
+/** Where a DHT keeps its state between runs: a file, or the node's SQLite store. */
+export interface NodeStateStore {
+  /** `undefined` when there is none (or it is damaged: reported through the DHT's log, then ignored). */
+  load(warn: (message: string) => void): Promise<NodeState | undefined>;
+  save(state: NodeState): Promise<void>;
+}
+
+/** State kept in one JSON file, written atomically through the runtime. */
+export function fileNodeStateStore(fs: FileStore, path: string): NodeStateStore {
+  return {
+    async load(warn) {
+      const bytes = await fs.readFile(path);
+      if (!bytes) return undefined;
+      try {
+        return decodeNodeState(bytes);
+      } catch (error) {
+        warn(`ignoring damaged DHT state file ${path}: ${(error as Error).message}`);
+        return undefined;
+      }
+    },
+    async save(state) {
+      const dir = path.slice(0, path.lastIndexOf('/'));
+      if (dir) await fs.mkdir(dir);
+      await fs.writeFile(path, encodeNodeState(state));
+    },
+  };
 }

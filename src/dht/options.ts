@@ -3,6 +3,7 @@
  */
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { ItemStoreOptions } from './item-store.js';
+import type { NodeStateStore } from './node-state.js';
 import type { PeerStoreOptions } from './peer-store.js';
 import type { RateLimiterOptions } from './rate-limiter.js';
 import type { DhtCounters } from './stats.js';
@@ -37,7 +38,9 @@ export interface DhtOptions {
   queryTimeoutMs?: number;
   /** BEP 43: never answer queries and ask others not to add us. */
   readOnly?: boolean;
-  /** Where to save id and routing table (default: nowhere). */
+  /** Where to save id and routing table (default: nowhere; takes precedence over `statePath`). */
+  stateStore?: NodeStateStore;
+  /** A JSON file to save id and routing table in (default: nowhere). */
   statePath?: string;
   /** How often to save the routing table (default 5 minutes). */
   saveIntervalMs?: number;

@@ -6,7 +6,7 @@
  */
 import type { InfoDict } from '../codec/metainfo.js';
 import type { FileStore } from '../runtime/interfaces.js';
-import { loadResume, saveResume, trustedPieces } from './resume.js';
+import { trustedPieces, type ResumeStore } from './resume.js';
 import { bitfieldOf } from './piece-geometry.js';
 import type { TorrentStorage } from './storage.js';
 
@@ -25,8 +25,8 @@ export class ResumeKeeper {
 
   constructor(
     private readonly deps: ResumeKeeperDeps,
-    /** The resume file; without one, nothing is saved or loaded. */
-    private readonly path: string | undefined,
+    /** Where the record lives; without one, nothing is saved or loaded. */
+    private readonly store: ResumeStore | undefined,
     private readonly infoHash: string,
     private readonly info: InfoDict,
     private readonly storage: TorrentStorage,
@@ -43,7 +43,7 @@ export class ResumeKeeper {
     if (assumeComplete) {
       for (let i = 0; i < info.pieceCount; i++) setHave(i);
     } else {
-      const record = this.path ? await loadResume(this.deps.fs, this.path) : undefined;
+      const record = await this.store?.load(this.infoHash);
       const stats = await storage.fileStats();
       if (record && record.infoHash === this.infoHash && record.pieceCount === info.pieceCount) {
         const { trusted, recheck } = trustedPieces(record, info, stats);
@@ -73,7 +73,7 @@ export class ResumeKeeper {
   /** Saves now if anything changed: snapshot of had pieces, fsync, file stats, then the record. */
   async save(): Promise<void> {
     if (this.saving) await this.saving;
-    if (!this.dirty || !this.path) return;
+    if (!this.dirty || !this.store) return;
     this.dirty = false;
     this.lastSave = this.deps.now();
     const { info, storage } = this;
@@ -81,7 +81,7 @@ export class ResumeKeeper {
     this.saving = (async () => {
       await storage.sync();
       const files = (await storage.fileStats()).map((s) => s ?? null);
-      await saveResume(this.deps.fs, this.path!, { infoHash: this.infoHash, pieceCount: info.pieceCount, have, files });
+      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files });
     })();
     try {
       await this.saving;

@@ -43,8 +43,8 @@ function isStamp(v: unknown): v is FileStamp {
   return Number.isSafeInteger(size) && (size as number) >= 0 && typeof mtimeMs === 'number' && Number.isFinite(mtimeMs);
 }
 
-/** Parses the JSON record; `undefined` for anything malformed. */
-function parse(bytes: Uint8Array): ResumeData | undefined {
+/** Parses an encoded record (see `encodeResume`); `undefined` for anything malformed. */
+export function decodeResume(bytes: Uint8Array): ResumeData | undefined {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
@@ -76,11 +76,11 @@ function parse(bytes: Uint8Array): ResumeData | undefined {
  */
 export async function loadResume(fs: FileStore, path: string): Promise<ResumeData | undefined> {
   const bytes = await fs.readFile(path);
-  return bytes === undefined ? undefined : parse(bytes);
+  return bytes === undefined ? undefined : decodeResume(bytes);
 }
 
-/** Writes resume data atomically (`FileStore.writeFile`); see the protocol in the module comment. */
-export async function saveResume(fs: FileStore, path: string, data: ResumeData): Promise<void> {
+/** Encodes resume data as a small versioned JSON record. */
+export function encodeResume(data: ResumeData): Uint8Array {
   if (data.have.length !== Math.ceil(data.pieceCount / 8)) {
     throw new RangeError(`resume bitfield is ${data.have.length} bytes for ${data.pieceCount} pieces`);
   }
@@ -91,7 +91,33 @@ export async function saveResume(fs: FileStore, path: string, data: ResumeData):
     have: Buffer.from(data.have.buffer, data.have.byteOffset, data.have.length).toString('base64'),
     files: data.files.map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
   };
-  await fs.writeFile(path, new TextEncoder().encode(JSON.stringify(record)));
+  return new TextEncoder().encode(JSON.stringify(record));
+}
+
+/** Writes resume data atomically (`FileStore.writeFile`); see the protocol in the module comment. */
+export async function saveResume(fs: FileStore, path: string, data: ResumeData): Promise<void> {
+  await fs.writeFile(path, encodeResume(data));
+}
+
+/**
+ * Where a session keeps its torrents' resume data: JSON files for the standalone commands, the
+ * node's SQLite store for `warren node`. `save` must be atomic and durable when it resolves.
+ */
+export interface ResumeStore {
+  /** `undefined` when there is none or it is damaged. */
+  load(infoHash: string): Promise<ResumeData | undefined>;
+  save(data: ResumeData): Promise<void>;
+}
+
+/** Resume data as one file per torrent, `dir/<infohash>.json`. */
+export function fileResumeStore(fs: FileStore, dir: string): ResumeStore {
+  return {
+    load: (infoHash) => loadResume(fs, `${dir}/${infoHash}.json`),
+    save: async (data) => {
+      await fs.mkdir(dir);
+      await saveResume(fs, `${dir}/${data.infoHash}.json`, data);
+    },
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * The swarm side of a node: one TCP listener shared by every torrent (incoming handshakes are
  * routed by infohash), the torrents themselves, and their peer discovery through the DHT and
- * trackers. Resume data lives in `dataDir/resume/<infohash>.json`.
+ * trackers. Resume data goes to the given `ResumeStore`, or to `dataDir/resume/<infohash>.json`.
  */
 import { encodeHandshake } from '../codec/peer-wire.js';
 import type { Dht } from '../dht/dht.js';
@@ -12,6 +12,7 @@ import { readHandshake } from './handshake.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerDiscovery } from './peer-discovery.js';
 import { createWorkerHasher, inlineHasher, type PieceHasher } from './piece-hasher.js';
+import { fileResumeStore, type ResumeStore } from './resume.js';
 import { Torrent } from './torrent.js';
 import { newPeerId, type PeerId } from './types.js';
 
@@ -22,7 +23,9 @@ export interface SwarmSessionOptions {
   port?: number;
   /** DHT used to find peers (optional). */
   dht?: Dht;
-  /** Where resume data is kept; none when absent. */
+  /** Where resume data is kept (takes precedence over `dataDir`). */
+  resumeStore?: ResumeStore;
+  /** Keeps resume data as files in `dataDir/resume`; none when neither this nor `resumeStore`. */
   dataDir?: string;
   /** Peer connections over all torrents (default 200). */
   maxConnections?: number;
@@ -55,6 +58,7 @@ export class SwarmSession {
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
   private readonly hasher: PieceHasher;
+  private readonly resumeStore?: ResumeStore;
 
   constructor(
     private readonly options: SwarmSessionOptions,
@@ -62,6 +66,7 @@ export class SwarmSession {
   ) {
     this.peerId = newPeerId((n) => runtime.randomBytes(n));
     this.hasher = options.hashInWorker ? createWorkerHasher() : inlineHasher;
+    this.resumeStore = options.resumeStore ?? (options.dataDir ? fileResumeStore(runtime.fs, `${options.dataDir}/resume`) : undefined);
   }
 
   /** The bound TCP address (after `start`). */
@@ -92,8 +97,6 @@ export class SwarmSession {
     const key = toHex(options.infoHash);
     const existing = this.torrents.get(key);
     if (existing) return existing.torrent;
-    const resumePath = this.options.dataDir ? `${this.options.dataDir}/resume/${key}.json` : undefined;
-    if (this.options.dataDir) await this.runtime.fs.mkdir(`${this.options.dataDir}/resume`);
     const torrent = new Torrent(
       {
         runtime: this.runtime,
@@ -105,7 +108,7 @@ export class SwarmSession {
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resumePath, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
     );
     const discovery = new PeerDiscovery(
       { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },

@@ -23,6 +23,7 @@ import { PieceAssembler } from './piece-assembler.js';
 import { inlineHasher, type PieceHasher } from './piece-hasher.js';
 import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
 import { ResumeKeeper } from './resume-keeper.js';
+import type { ResumeStore } from './resume.js';
 import { SmartBan } from './smart-ban.js';
 import { TorrentStorage } from './storage.js';
 import { TransferLimiter } from './transfer-limiter.js';
@@ -42,8 +43,8 @@ export interface TorrentOptions {
   infoBytes?: Uint8Array;
   /** Where the torrent's files live: `dir/name` (single file) or `dir/name/...`. */
   dir: string;
-  /** Resume file; default none. */
-  resumePath?: string;
+  /** Where resume data is kept; default nowhere. */
+  resume?: ResumeStore;
   /** Pieces are known to be on disk already (we just hashed them to create the torrent). */
   assumeComplete?: boolean;
   sequential?: boolean;
@@ -329,7 +330,7 @@ export class Torrent {
     this.setState('checking');
     this.resumeKeeper = new ResumeKeeper(
       { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m) },
-      this.options.resumePath,
+      this.options.resume,
       toHex(this.infoHash),
       info,
       this.storage,

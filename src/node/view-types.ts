@@ -1,0 +1,157 @@
+/**
+ * What a running node shows of itself: the JSON shapes the HTTP API returns and the web UI and the
+ * management commands read. Plain data (strings, numbers, arrays), so it crosses the API unchanged.
+ * Ids of torrents are their infohashes in lowercase hex.
+ */
+
+export type TorrentStateName = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
+
+/** One torrent in a list. */
+export interface TorrentSummary {
+  /** The infohash, 40 lowercase hex characters. */
+  id: string;
+  /** The torrent's name; until the metadata arrives, the magnet's `dn` or the id. */
+  name: string;
+  state: TorrentStateName;
+  /** Why the torrent stopped, when `state` is `error`. */
+  error?: string;
+  /** 0 to 1 (verified bytes over total; 0 before the metadata arrives). */
+  progress: number;
+  /** Total size in bytes (0 before the metadata arrives). */
+  totalLength: number;
+  /** Verified bytes. */
+  bytesHad: number;
+  pieceCount: number;
+  piecesHad: number;
+  /** Bytes per second, averaged over the last few seconds. */
+  downloadRate: number;
+  uploadRate: number;
+  /** Payload bytes moved since the torrent was added (kept across restarts). */
+  downloaded: number;
+  uploaded: number;
+  /** Connected peers. */
+  peers: number;
+  /** Seconds left at the current rate; null when unknown or complete. */
+  eta: number | null;
+  /** Directory that holds the torrent's file or folder. */
+  dir: string;
+  magnet: string;
+  /** When the torrent was added, ms since the epoch. */
+  addedAt: number;
+}
+
+export interface TorrentFileView {
+  /** Path inside the torrent, `/`-separated, starting with the torrent's name. */
+  path: string;
+  length: number;
+  /** Verified bytes of this file. */
+  bytesHad: number;
+}
+
+export interface PeerView {
+  /** `host:port`. */
+  address: string;
+  /** Client name from the peer id or the extended handshake. */
+  client: string;
+  downloadRate: number;
+  uploadRate: number;
+  /** libtorrent-style flags, e.g. `IeX` (see the README). */
+  flags: string;
+}
+
+/** One torrent in full. */
+export interface TorrentDetail extends TorrentSummary {
+  files: TorrentFileView[];
+  peerList: PeerView[];
+  /** Verified pieces as a base64 BEP 3 bitfield (piece 0 is the high bit of the first byte). */
+  pieces: string;
+  pieceLength: number;
+  trackers: string[];
+}
+
+export interface DhtContactView {
+  /** Node id, 40 hex characters. */
+  id: string;
+  /** `host:port`. */
+  address: string;
+  /** ms since the epoch when we last heard from it. */
+  lastSeen: number;
+  /** Failed queries in a row. */
+  failures: number;
+}
+
+export interface DhtBucketView {
+  /** Bucket index: ids in bucket i share exactly i leading bits with ours (the last bucket: at least i). */
+  index: number;
+  contacts: DhtContactView[];
+  replacements: number;
+}
+
+export interface DhtView {
+  /** Whether the node runs a DHT at all. */
+  enabled: boolean;
+  nodeId?: string;
+  /** UDP `host:port`. */
+  address?: string;
+  nodes: number;
+  buckets: DhtBucketView[];
+  /** What we store for others: infohashes with peers, peers, BEP 44 items. */
+  stored: { infoHashes: number; peers: number; items: number };
+  /** Named counters (queries received, answered, dropped, ...). */
+  counters: Record<string, number>;
+}
+
+export interface NodeView {
+  version: string;
+  /** ms since the epoch when the node started. */
+  startedAt: number;
+  dataDir: string;
+  /** TCP `host:port` peers connect to. */
+  swarmAddress: string;
+  /** UDP `host:port` of the DHT, when it runs. */
+  dhtAddress?: string;
+  nodeId?: string;
+  torrents: number;
+  peers: number;
+  downloadRate: number;
+  uploadRate: number;
+  /** Payload bytes over the node's whole life (kept across restarts). */
+  downloaded: number;
+  uploaded: number;
+}
+
+/** What the DHT lookup tool returns. */
+export interface LookupView {
+  target: string;
+  /** The closest nodes found, nearest first. */
+  closest: { id: string; address: string; distance: string }[];
+  /** Peers found for the target as an infohash (get_peers). */
+  peers: string[];
+  ms: number;
+}
+
+/** Events a node publishes (over Server-Sent Events at `/api/events`). */
+export type NodeEvent =
+  | { type: 'added'; torrent: TorrentSummary }
+  | { type: 'removed'; id: string }
+  /** Every second, the torrents whose numbers changed. */
+  | { type: 'torrents'; torrents: TorrentSummary[] }
+  | { type: 'piece'; id: string; index: number }
+  /** Every second. */
+  | { type: 'node'; node: NodeView };
+
+/** How a torrent is added. Exactly one of `magnet`, `infoHash`, `torrent`, `path`. */
+export interface AddRequest {
+  magnet?: string;
+  /** 40 hex or 32 base32 characters. */
+  infoHash?: string;
+  /** A .torrent file, base64. */
+  torrent?: string;
+  /** A local file or folder to share (hashed, then seeded from where it is). */
+  path?: string;
+  /** Where to download (default: the node's download directory). */
+  dir?: string;
+  /** Add without starting. */
+  paused?: boolean;
+  sequential?: boolean;
+}
