@@ -13,6 +13,8 @@ import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
 import { itemGetCommand, itemPutCommand } from './commands/item.js';
 import { lookupCommand } from './commands/lookup.js';
+import { addCommand, lsCommand, pauseCommand, rmCommand, statusCommand } from './commands/manage.js';
+import { nodeCommand } from './commands/node.js';
 import { CliError } from './errors.js';
 
 const BOOTSTRAP_HELP = 'bootstrap nodes, host:port,... (default: the public mainline routers)';
@@ -99,11 +101,54 @@ program
 
 program
   .command('demo')
-  .description('a local network on 127.0.0.1: seeds share a sample file, a downloader finds them through the DHT')
+  .description('a local network on 127.0.0.1: seeds share a sample file, a node with the web UI finds them through the DHT')
   .option('--nodes <n>', 'number of DHT nodes', '30')
   .option('--size <MiB>', 'size of the sample file', '16')
+  .option('--once', 'exit as soon as the download is verified (default: keep running until Ctrl-C)')
   .option('--json', 'JSON lines on stdout')
   .action(demoCommand);
+
+program
+  .command('node')
+  .description('run the node until Ctrl-C: DHT, swarm, state store, HTTP API and web UI')
+  .option('--data-dir <dir>', 'state, downloads and logs (default: $XDG_DATA_HOME/warren)')
+  .option('--host <ip>', 'local IPv4 address for peers and the DHT (default 0.0.0.0)')
+  .option('--port <port>', 'TCP port for peers (default 6881, 0 for any)')
+  .option('--dht-port <port>', 'UDP port of the DHT (default 6881, 0 for any)')
+  .option('--api <host:port>', 'where the HTTP API and web UI listen (default 127.0.0.1:7070)')
+  .option('--bootstrap <list>', BOOTSTRAP_HELP)
+  .option('--no-bootstrap', 'do not contact any bootstrap node')
+  .option('--no-dht', 'run without the DHT')
+  .option('--download-dir <dir>', 'where downloads go (default: <data dir>/downloads)')
+  .option('--max-connections <n>', 'peer connections over all torrents (default 200)')
+  .option('--upload-limit <KiB/s>', 'upload limit per torrent (default: none)')
+  .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')
+  .option('--json', 'JSON lines on stdout')
+  .action(nodeCommand);
+
+function withNodeClientOptions(command: Command): Command {
+  return command.option('--data-dir <dir>', "the running node's data dir (default: $XDG_DATA_HOME/warren)").option('--json', 'JSON lines on stdout');
+}
+
+withNodeClientOptions(program.command('add').description('add a torrent to the running node'))
+  .argument('<source>', 'magnet link, infohash, .torrent file, or a file or folder to share')
+  .option('--dir <dir>', 'download directory (default: the node\'s)')
+  .option('--paused', 'add without starting')
+  .action(addCommand);
+withNodeClientOptions(program.command('ls').description("list the running node's torrents")).action(lsCommand);
+withNodeClientOptions(program.command('status').description('show the node, or one torrent in full'))
+  .argument('[id]', 'torrent id (infohash or a unique prefix)')
+  .action(statusCommand);
+withNodeClientOptions(program.command('pause').description('pause a torrent'))
+  .argument('<id>', 'torrent id (infohash or a unique prefix)')
+  .action((id: string, flags) => pauseCommand('pause', id, flags));
+withNodeClientOptions(program.command('resume').description('resume a paused torrent'))
+  .argument('<id>', 'torrent id (infohash or a unique prefix)')
+  .action((id: string, flags) => pauseCommand('resume', id, flags));
+withNodeClientOptions(program.command('rm').description('remove a torrent from the node'))
+  .argument('<id>', 'torrent id (infohash or a unique prefix)')
+  .option('--delete-data', 'also delete its downloaded files')
+  .action(rmCommand);
 
 // A reader that went away (`warren lookup ... | head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -2,8 +2,6 @@
  * Parsing and checking of the options every command shares. Bad values raise `CliError` with
  * exit code 2 and a one-line reason.
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { isValidIpv4 } from '../codec/compact.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import { parseHostPort } from '../dht/endpoint.js';
@@ -63,12 +61,4 @@ export function parseTargetArg(text: string): ItemTarget {
   } catch (error) {
     throw new CliError(`bad item target: ${(error as Error).message}`, 2);
   }
-}
-
-/** The data directory: the flag, else $WARREN_DATA_DIR, else XDG's data home. */
-export function dataDir(flag: string | undefined): string {
-  if (flag) return flag;
-  if (process.env.WARREN_DATA_DIR) return process.env.WARREN_DATA_DIR;
-  const xdg = process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-  return join(xdg, 'warren');
 }

@@ -1,10 +1,11 @@
 /**
  * Options shared by the commands that join the swarm (`seed`, `get`), and starting their node.
  */
+import { resolveDataDir } from '../node/data-dir.js';
 import type { StandaloneNode } from '../node/standalone-node.js';
 import { startStandaloneNode } from '../node/standalone-node.js';
 import { CliError } from './errors.js';
-import { dataDir, parseBootstrap, parseHost, parsePort, type NetworkFlags } from './options.js';
+import { parseBootstrap, parseHost, parsePort, type NetworkFlags } from './options.js';
 import type { Output } from './output.js';
 
 export interface SwarmFlags extends NetworkFlags {
@@ -26,7 +27,7 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
       dhtPort,
       bootstrap,
       useDht: flags.dht !== false,
-      dataDir: dataDir(flags.dataDir),
+      dataDir: resolveDataDir(flags.dataDir),
       log: (level, message) => {
         if (level === 'warn') out.note(`warning: ${message}`);
       },

@@ -45,11 +45,15 @@ export interface AddTorrentOptions {
   sequential?: boolean;
   /** Upload limit in bytes per second. */
   uploadLimit?: number;
+  /** Add without connecting to peers or announcing (see `resume`). */
+  paused?: boolean;
 }
 
 interface Entry {
   torrent: Torrent;
-  discovery: PeerDiscovery;
+  /** Present while the torrent runs (not paused). */
+  discovery?: PeerDiscovery;
+  trackers: string[];
 }
 
 export class SwarmSession {
@@ -108,18 +112,31 @@ export class SwarmSession {
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, paused: options.paused },
     );
-    const discovery = new PeerDiscovery(
-      { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },
-      torrent,
-      options.trackers ?? [],
-    );
-    this.torrents.set(key, { torrent, discovery });
+    const entry: Entry = { torrent, trackers: options.trackers ?? [] };
+    this.torrents.set(key, entry);
     await torrent.start();
     if (options.peers) torrent.addPeers(options.peers);
-    discovery.start();
+    if (!options.paused) this.startDiscovery(entry);
     return torrent;
+  }
+
+  /** Pauses a torrent: its peers are disconnected and its trackers told it stopped. */
+  async pause(infoHash: InfoHash): Promise<void> {
+    const entry = this.torrents.get(toHex(infoHash));
+    if (!entry) return;
+    const discovery = entry.discovery;
+    entry.discovery = undefined;
+    await Promise.all([entry.torrent.pause(), discovery?.stop()]);
+  }
+
+  /** Resumes a paused (or failed) torrent: it connects to peers and announces again. */
+  resume(infoHash: InfoHash): void {
+    const entry = this.torrents.get(toHex(infoHash));
+    if (!entry || this.closed) return;
+    entry.torrent.resume();
+    if (!entry.discovery) this.startDiscovery(entry);
   }
 
   /** Open peer connections over all torrents. */
@@ -143,7 +160,7 @@ export class SwarmSession {
     const entry = this.torrents.get(key);
     if (!entry) return;
     this.torrents.delete(key);
-    await Promise.all([entry.discovery.stop(), entry.torrent.close()]);
+    await Promise.all([entry.discovery?.stop(), entry.torrent.close()]);
   }
 
   async close(): Promise<void> {
@@ -152,6 +169,15 @@ export class SwarmSession {
     this.server?.close();
     await Promise.all([...this.torrents.keys()].map((key) => this.remove(this.torrents.get(key)!.torrent.infoHash)));
     this.hasher.close();
+  }
+
+  private startDiscovery(entry: Entry): void {
+    entry.discovery = new PeerDiscovery(
+      { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },
+      entry.torrent,
+      entry.trackers,
+    );
+    entry.discovery.start();
   }
 
   private log(level: 'debug' | 'info' | 'warn', message: string): void {

@@ -51,6 +51,8 @@ export interface TorrentOptions {
   maxPeers?: number;
   /** Upload limit in bytes per second (default: none). */
   uploadLimit?: number;
+  /** Start paused: existing data is still checked, but no peer is connected until `resume()`. */
+  paused?: boolean;
 }
 
 export interface TorrentDeps {
@@ -153,8 +155,8 @@ export class Torrent {
   }
 
   async start(): Promise<void> {
+    if (this.options.paused) this.setState('paused');
     if (this.options.infoBytes) await this.useMetadata(this.options.infoBytes);
-    else this.setState('metadata');
     this.scheduleTick();
   }
 
@@ -327,7 +329,7 @@ export class Torrent {
       random: () => this.deps.runtime.random(),
     });
     this.emit({ type: 'metadata' });
-    this.setState('checking');
+    this.setRunningState('checking');
     this.resumeKeeper = new ResumeKeeper(
       { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m) },
       this.options.resume,
@@ -338,7 +340,7 @@ export class Torrent {
     );
     await this.resumeKeeper.restore(this.options.assumeComplete === true, (i) => this.picker!.setHave(i), () => this.closed);
     if (this.closed) return;
-    this.setState(this.picker.complete ? 'seeding' : 'downloading');
+    this.setRunningState(this.picker.complete ? 'seeding' : 'downloading');
     if (this.picker.complete) this.emit({ type: 'complete' });
   }
 
@@ -398,6 +400,11 @@ export class Torrent {
     this.deps.log('warn', `torrent ${toHex(this.infoHash)} paused: ${error.message}`);
     for (const link of [...this.links.values()]) link.conn.close(`torrent error: ${error.message}`);
     this.emit({ type: 'error', error });
+  }
+
+  /** Moves to a state of a running torrent, unless the torrent is paused (or stopped by an error). */
+  private setRunningState(state: TorrentState): void {
+    if (this.state !== 'paused' && this.state !== 'error') this.setState(state);
   }
 
   private setState(state: TorrentState): void {

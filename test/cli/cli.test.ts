@@ -63,11 +63,12 @@ describe('warren command line', () => {
   });
 
   test('the demo shares a file and downloads it through the DHT, verified', { timeout: 120_000 }, async () => {
-    const result = await warren(['demo', '--nodes', '12', '--size', '2', '--json']);
+    const result = await warren(['demo', '--nodes', '12', '--size', '2', '--once', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     assert.equal(events.filter((e) => e.event === 'seeding').length, 3);
     assert.ok(events.some((e) => e.event === 'metadata'), 'metadata came from the seeds');
+    assert.match(String(events.find((e) => e.event === 'node')?.ui), /^http:\/\/127\.0\.0\.1:\d+\/#token=/);
     assert.deepEqual(events.at(-1)?.verified, true);
   });
 

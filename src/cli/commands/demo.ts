@@ -1,9 +1,10 @@
 /**
  * `warren demo` (what `npm start` runs): a local network on 127.0.0.1 — a few dozen DHT nodes and
- * several seeds sharing a generated sample file — and a downloader that knows nothing but the
- * file's infohash: it finds the seeds through the DHT, fetches the metadata from them (BEP 9),
- * downloads from all of them at once, and verifies the result. Printed as it happens; exits 0
- * once the download is verified, 1 if it is not.
+ * several seeds sharing a generated sample file — and a full warren node (state store, HTTP API,
+ * web UI) that is given nothing but the file's infohash: it finds the seeds through the DHT, fetches
+ * the metadata from them (BEP 9), downloads from all of them at once, and verifies the result.
+ * Printed as it happens, with the web UI's login link; then it keeps running until Ctrl-C so a
+ * person can look around (`--once` exits 0 as soon as the download is verified, 1 if it is not).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -15,13 +16,18 @@ import { toHex, toInfoHash } from '../../dht/types.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
 import { createTorrent } from '../../swarm/create-torrent.js';
 import { SwarmSession } from '../../swarm/session.js';
+import { startApiServer } from '../../api/server.js';
+import { WarrenNode } from '../../node/warren-node.js';
 import { CliError } from '../errors.js';
 import { formatBytes } from '../format.js';
 import { createOutput } from '../output.js';
+import { untilSignal } from '../swarm-flags.js';
+import { VERSION } from '../version.js';
+import { WEB_DIR } from './node.js';
 
 const SEEDS = 3;
 
-export async function demoCommand(flags: { nodes: string; size: string; json?: boolean }): Promise<void> {
+export async function demoCommand(flags: { nodes: string; size: string; once?: boolean; json?: boolean }): Promise<void> {
   const count = Number(flags.nodes);
   if (!Number.isInteger(count) || count < 3 || count > 500) throw new CliError('--nodes must be 3-500', 2);
   const size = Number(flags.size) * 1024 * 1024;
@@ -31,6 +37,8 @@ export async function demoCommand(flags: { nodes: string; size: string; json?: b
   const dhts: Dht[] = [];
   const sessions: SwarmSession[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'warren-demo-'));
+  let node: WarrenNode | undefined;
+  let api: Awaited<ReturnType<typeof startApiServer>> | undefined;
   const newDht = async () => {
     const bootstrap = dhts.length === 0 ? false : [`127.0.0.1:${dhts[0]!.address.port}`];
     const dht = new Dht({ host: '127.0.0.1', port: 0, bootstrap }, runtime);
@@ -72,27 +80,49 @@ export async function demoCommand(flags: { nodes: string; size: string; json?: b
       );
     }
 
+    node = await WarrenNode.start({
+      dataDir: join(dir, 'node'),
+      host: '127.0.0.1',
+      port: 0,
+      dhtPort: 0,
+      dht: true,
+      bootstrap: [`127.0.0.1:${dhts[0]!.address.port}`],
+      downloadDir: join(dir, 'download'),
+      maxConnections: 200,
+      uploadLimit: 0,
+      version: VERSION,
+      log: () => undefined,
+    });
+    const token = randomBytes(24).toString('base64url');
+    api = await startApiServer(node, { host: '127.0.0.1', port: 0, token, staticDir: WEB_DIR });
+    const ui = `${api.url}/#token=${token}`;
+    out.event({ event: 'node', ui }, `a warren node is up; watch it in the web UI: ${ui}`);
+
     const magnet = encodeMagnet({ infoHash });
     out.event({ event: 'downloading', magnet }, `downloading ${magnet} (no peers given: the DHT has to find them)`);
-    const leecher = await newSession(await newDht());
     const downloadStart = performance.now();
-    const torrent = await leecher.add({ infoHash, dir: join(dir, 'download') });
+    const id = toHex(infoHash);
     let lastPercent = -1;
+    let sawMetadata = false;
+    const watching = node;
     const done = new Promise<void>((resolve, reject) => {
-      torrent.on((event) => {
-        if (event.type === 'metadata') out.event({ event: 'metadata' }, 'got the metadata from the seeds (BEP 9)');
-        if (event.type === 'piece') {
-          const s = torrent.stats();
-          const percent = Math.floor((100 * s.piecesHad) / s.pieceCount / 10) * 10;
-          if (percent > lastPercent) {
-            lastPercent = percent;
-            out.event({ event: 'progress', percent, peers: s.peers.length }, `  ${String(percent).padStart(3)}%  from ${s.peers.length} peers`);
-          }
+      watching.subscribe((event) => {
+        if (event.type !== 'piece' || event.id !== id) return;
+        const t = watching.get(id)!;
+        if (!sawMetadata) {
+          sawMetadata = true;
+          out.event({ event: 'metadata' }, 'got the metadata from the seeds (BEP 9)');
         }
-        if (event.type === 'complete') resolve();
-        if (event.type === 'error') reject(new CliError(`demo failed: ${event.error.message}`));
+        const percent = Math.floor((100 * t.piecesHad) / t.pieceCount / 10) * 10;
+        if (percent > lastPercent) {
+          lastPercent = percent;
+          out.event({ event: 'progress', percent, peers: t.peers }, `  ${String(percent).padStart(3)}%  from ${t.peers} peers`);
+        }
+        if (t.piecesHad === t.pieceCount) resolve();
+        if (t.state === 'error') reject(new CliError(`demo failed: ${t.error}`));
       });
     });
+    await node.add({ infoHash: id });
     await done;
     const seconds = (performance.now() - downloadStart) / 1000;
     const got = await readFile(join(dir, 'download', 'sample.bin'));
@@ -102,7 +132,13 @@ export async function demoCommand(flags: { nodes: string; size: string; json?: b
       { event: 'done', seconds: Math.round(seconds * 100) / 100, verified: true },
       `downloaded and verified ${formatBytes(size)} in ${seconds.toFixed(2)} s: identical to the original`,
     );
+    if (!flags.once) {
+      out.event({ event: 'running', ui }, `the network keeps running; the web UI: ${ui}\npress Ctrl-C to stop`);
+      await untilSignal();
+    }
   } finally {
+    await api?.close();
+    await node?.close();
     await Promise.all(sessions.map((s) => s.close()));
     await Promise.all(dhts.map((n) => n.close()));
     await rm(dir, { recursive: true, force: true });

@@ -5,16 +5,17 @@
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
 import { Dht } from '../../dht/dht.js';
+import { resolveDataDir } from '../../node/data-dir.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
 import { CliError } from '../errors.js';
-import { dataDir, parseBootstrap, parseHost, parsePort, type NetworkFlags } from '../options.js';
+import { parseBootstrap, parseHost, parsePort, type NetworkFlags } from '../options.js';
 import { createOutput } from '../output.js';
 
 export async function dhtCommand(flags: NetworkFlags & { port?: string; dataDir?: string }): Promise<void> {
   const host = flags.host === undefined ? '0.0.0.0' : parseHost(flags.host);
   const port = flags.port === undefined ? 6881 : parsePort(flags.port, { allowZero: true });
   const bootstrap = parseBootstrap(flags.bootstrap);
-  const dir = dataDir(flags.dataDir);
+  const dir = resolveDataDir(flags.dataDir);
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {

@@ -1,0 +1,130 @@
+/**
+ * The commands that manage a running node through its API: `warren add`, `ls`, `status`, `pause`,
+ * `resume` and `rm`. Each finds the node through its data directory (`--data-dir`, else the default).
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { resolveDataDir } from '../../node/data-dir.js';
+import type { NodeView, TorrentDetail, TorrentSummary } from '../../node/view-types.js';
+import { CliError } from '../errors.js';
+import { formatBytes, formatDuration } from '../format.js';
+import { connectToNode, type NodeClient } from '../node-client.js';
+import { createOutput } from '../output.js';
+
+export interface ManageFlags {
+  dataDir?: string;
+  json?: boolean;
+}
+
+function client(flags: ManageFlags): Promise<NodeClient> {
+  return connectToNode(resolveDataDir(flags.dataDir));
+}
+
+const rate = (n: number) => `${formatBytes(n)}/s`;
+const percent = (t: TorrentSummary) => `${(t.progress * 100).toFixed(1)}%`;
+
+/** `warren add <magnet|infohash|file.torrent|path>`: a .torrent is uploaded, any other path is shared in place. */
+export async function addCommand(source: string, flags: ManageFlags & { dir?: string; paused?: boolean }): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const node = await client(flags);
+  const options = { ...(flags.dir ? { dir: resolve(flags.dir) } : {}), ...(flags.paused ? { paused: true } : {}) };
+  let result: TorrentSummary;
+  if (source.startsWith('magnet:')) {
+    result = await node.request('POST', '/api/torrents', { json: { magnet: source, ...options } });
+  } else if (/^([0-9a-fA-F]{40}|[A-Za-z2-7]{32})$/.test(source)) {
+    result = await node.request('POST', '/api/torrents', { json: { infoHash: source, ...options } });
+  } else {
+    const path = resolve(source);
+    const found = await stat(path).catch(() => undefined);
+    if (!found) throw new CliError(`${source}: no such file or folder (expected a magnet link, infohash, .torrent file or a path to share)`, 2);
+    if (found.isFile() && path.endsWith('.torrent')) {
+      const torrent = Buffer.from(await readFile(path)).toString('base64');
+      result = await node.request('POST', '/api/torrents', { json: { torrent, ...options } });
+    } else {
+      result = await node.request('POST', '/api/torrents', { json: { path, ...options } });
+    }
+  }
+  out.event({ event: 'added', torrent: result }, `${result.id}  ${result.name}  (${result.state})\n${result.magnet}`);
+}
+
+/** `warren ls`: one line per torrent. */
+export async function lsCommand(flags: ManageFlags): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const torrents = await (await client(flags)).request<TorrentSummary[]>('GET', '/api/torrents');
+  if (out.json) {
+    for (const t of torrents) out.event({ event: 'torrent', torrent: t }, '');
+    return;
+  }
+  if (torrents.length === 0) {
+    out.event({ event: 'empty' }, 'no torrents (add one with `warren add <magnet|file.torrent|path>`)');
+    return;
+  }
+  const rows = torrents.map((t) => [
+    t.id.slice(0, 8),
+    t.state,
+    percent(t),
+    formatBytes(t.totalLength),
+    rate(t.downloadRate),
+    rate(t.uploadRate),
+    String(t.peers),
+    t.eta === null ? '-' : formatDuration(t.eta),
+    t.name,
+  ]);
+  const header = ['ID', 'STATE', 'DONE', 'SIZE', 'DOWN', 'UP', 'PEERS', 'ETA', 'NAME'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  process.stdout.write([line(header), ...rows.map(line)].join('\n') + '\n');
+}
+
+/** `warren status [id]`: the node, or one torrent in full. */
+export async function statusCommand(id: string | undefined, flags: ManageFlags): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const node = await client(flags);
+  if (id === undefined) {
+    const n = await node.request<NodeView>('GET', '/api/node');
+    out.event(
+      { event: 'node', node: n },
+      [
+        `warren ${n.version}, up ${formatDuration((Date.now() - n.startedAt) / 1000)}`,
+        `  data dir   ${n.dataDir}`,
+        `  peers on   ${n.swarmAddress} (TCP)${n.dhtAddress ? `, DHT on ${n.dhtAddress} (UDP), node id ${n.nodeId}` : ', no DHT'}`,
+        `  torrents   ${n.torrents}, ${n.peers} peers, down ${rate(n.downloadRate)}, up ${rate(n.uploadRate)}`,
+        `  total      ${formatBytes(n.downloaded)} down, ${formatBytes(n.uploaded)} up`,
+      ].join('\n'),
+    );
+    return;
+  }
+  const t = await node.request<TorrentDetail>('GET', `/api/torrents/${await node.resolveId(id)}`);
+  out.event(
+    { event: 'torrent', torrent: t },
+    [
+      `${t.name}  (${t.id})`,
+      `  state      ${t.state}${t.error ? `: ${t.error}` : ''}`,
+      `  progress   ${percent(t)} of ${formatBytes(t.totalLength)}, ${t.piecesHad}/${t.pieceCount} pieces${t.eta !== null ? `, ETA ${formatDuration(t.eta)}` : ''}`,
+      `  rates      down ${rate(t.downloadRate)}, up ${rate(t.uploadRate)}; total ${formatBytes(t.downloaded)} down, ${formatBytes(t.uploaded)} up`,
+      `  directory  ${t.dir}`,
+      `  magnet     ${t.magnet}`,
+      `  files`,
+      ...t.files.map((f) => `    ${f.length > 0 ? ((100 * f.bytesHad) / f.length).toFixed(0).padStart(3) : '100'}%  ${formatBytes(f.length).padStart(10)}  ${f.path}`),
+      `  peers (${t.peerList.length})`,
+      ...t.peerList.map((p) => `    ${p.address.padEnd(21)}  ${p.flags.padEnd(6)}  down ${rate(p.downloadRate)}, up ${rate(p.uploadRate)}  ${p.client}`),
+    ].join('\n'),
+  );
+}
+
+/** `warren pause <id>` and `warren resume <id>`. */
+export async function pauseCommand(action: 'pause' | 'resume', id: string, flags: ManageFlags): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const node = await client(flags);
+  const t = await node.request<TorrentSummary>('POST', `/api/torrents/${await node.resolveId(id)}/${action}`);
+  out.event({ event: action === 'pause' ? 'paused' : 'resumed', torrent: t }, `${t.id.slice(0, 8)}  ${t.name}: ${t.state}`);
+}
+
+/** `warren rm <id> [--delete-data]`. */
+export async function rmCommand(id: string, flags: ManageFlags & { deleteData?: boolean }): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const node = await client(flags);
+  const full = await node.resolveId(id);
+  await node.request('DELETE', `/api/torrents/${full}${flags.deleteData ? '?deleteData=1' : ''}`);
+  out.event({ event: 'removed', id: full, deletedData: flags.deleteData === true }, `removed ${full}${flags.deleteData ? ' and its files' : ''}`);
+}

@@ -1,0 +1,55 @@
+/**
+ * What an `AddRequest` names, decoded: the infohash and whatever else the source gave (the info
+ * dictionary from a .torrent, a name, trackers, peers). Anything malformed is a `NodeError`
+ * BAD_REQUEST whose message says what is wrong. Local paths are not handled here (the node hashes
+ * them itself).
+ */
+import { base32Decode } from '../codec/base32.js';
+import { parseMagnet } from '../codec/magnet.js';
+import { parseMetainfo, METAINFO_MAX_BYTES } from '../codec/metainfo.js';
+import { toInfoHash, type InfoHash } from '../dht/types.js';
+import type { Endpoint } from '../runtime/interfaces.js';
+import { sha1 } from '../swarm/storage.js';
+import { NodeError } from './errors.js';
+
+export interface TorrentInput {
+  infoHash: InfoHash;
+  infoBytes?: Uint8Array;
+  name?: string;
+  trackers: string[];
+  peers: Endpoint[];
+  /** The magnet link as given, when it came from one. */
+  magnet?: string;
+}
+
+function bad(message: string): NodeError {
+  return new NodeError('BAD_REQUEST', message);
+}
+
+export function fromMagnet(uri: string): TorrentInput {
+  try {
+    const magnet = parseMagnet(uri);
+    return { infoHash: toInfoHash(magnet.infoHash), name: magnet.name, trackers: magnet.trackers, peers: magnet.peers, magnet: uri };
+  } catch (error) {
+    throw bad((error as Error).message);
+  }
+}
+
+/** A bare infohash: 40 hex or 32 base32 characters. */
+export function fromInfoHash(text: string): TorrentInput {
+  if (/^[0-9a-fA-F]{40}$/.test(text)) return { infoHash: toInfoHash(text.toLowerCase()), trackers: [], peers: [] };
+  if (/^[A-Za-z2-7]{32}$/.test(text)) return { infoHash: toInfoHash(base32Decode(text.toUpperCase())), trackers: [], peers: [] };
+  throw bad('infoHash: expected 40 hex or 32 base32 characters');
+}
+
+/** The bytes of a .torrent file. */
+export function fromTorrentFile(bytes: Uint8Array): TorrentInput {
+  if (bytes.length > METAINFO_MAX_BYTES) throw bad(`torrent: larger than ${METAINFO_MAX_BYTES} bytes`);
+  try {
+    const metainfo = parseMetainfo(bytes);
+    const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
+    return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [] };
+  } catch (error) {
+    throw bad(`torrent: not a valid .torrent file: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * The API's views of a torrent (`TorrentSummary`, `TorrentDetail`), computed from the engine's
+ * `Torrent` and the node's stored row.
+ */
+import { encodeMagnet } from '../codec/magnet.js';
+import { pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { toInfoHash } from '../dht/types.js';
+import { bitfieldOf } from '../swarm/piece-geometry.js';
+import type { Torrent } from '../swarm/torrent.js';
+import type { TorrentRow } from './state-store.js';
+import type { TorrentDetail, TorrentFileView, TorrentSummary } from './view-types.js';
+
+/** A magnet link for a stored torrent: its infohash, name and trackers. */
+export function magnetOf(infoHash: string, name: string | null, trackers: string[]): string {
+  return encodeMagnet({ infoHash: toInfoHash(infoHash), name: name ?? undefined, trackers });
+}
+
+export function summarize(torrent: Torrent, row: TorrentRow): TorrentSummary {
+  const s = torrent.stats();
+  const left = s.totalLength - s.bytesHad;
+  return {
+    id: row.infoHash,
+    name: s.name ?? row.name ?? row.infoHash,
+    state: s.state,
+    ...(s.error !== undefined ? { error: s.error } : {}),
+    progress: s.totalLength > 0 ? s.bytesHad / s.totalLength : 0,
+    totalLength: s.totalLength,
+    bytesHad: s.bytesHad,
+    pieceCount: s.pieceCount,
+    piecesHad: s.piecesHad,
+    downloadRate: Math.round(s.downloadRate),
+    uploadRate: Math.round(s.uploadRate),
+    downloaded: row.downloaded + s.downloaded,
+    uploaded: row.uploaded + s.uploaded,
+    peers: s.peers.length,
+    eta: s.totalLength > 0 && left > 0 && s.downloadRate > 0 && s.state === 'downloading' ? Math.ceil(left / s.downloadRate) : null,
+    dir: row.dir,
+    magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers),
+    addedAt: row.addedAt,
+  };
+}
+
+/** Verified bytes of each file: the overlap of each had piece with the file. */
+function fileViews(info: InfoDict, has: (index: number) => boolean): TorrentFileView[] {
+  return info.files
+    .filter((f) => !f.padding)
+    .map((file) => {
+      let bytesHad = 0;
+      const end = file.offset + file.length;
+      if (file.length > 0) {
+        const first = Math.floor(file.offset / info.pieceLength);
+        const last = Math.floor((end - 1) / info.pieceLength);
+        for (let p = first; p <= last; p++) {
+          if (!has(p)) continue;
+          const start = p * info.pieceLength;
+          bytesHad += Math.min(end, start + pieceSize(info, p)) - Math.max(file.offset, start);
+        }
+      }
+      return { path: info.multiFile ? [info.name, ...file.path].join('/') : info.name, length: file.length, bytesHad };
+    });
+}
+
+export function detail(torrent: Torrent, row: TorrentRow): TorrentDetail {
+  const summary = summarize(torrent, row);
+  const { info, picker } = torrent;
+  const has = (i: number) => picker?.has(i) ?? false;
+  return {
+    ...summary,
+    files: info ? fileViews(info, has) : [],
+    peerList: torrent.stats().peers.map((p) => ({ ...p, downloadRate: Math.round(p.downloadRate), uploadRate: Math.round(p.uploadRate) })),
+    pieces: info ? Buffer.from(bitfieldOf(info.pieceCount, has)).toString('base64') : '',
+    pieceLength: info?.pieceLength ?? 0,
+    trackers: row.trackers,
+  };
+}

@@ -1,0 +1,372 @@
+/**
+ * The long-running node (`warren node`): a DHT, a swarm session and the SQLite state store, wired
+ * together, with the `NodeControl` face the HTTP API uses. Every change a caller is told about
+ * (a torrent added, paused, resumed, removed) is in the store before the promise resolves; the
+ * engines' own state (resume data, the DHT table, transfer totals) is saved as they run and at close.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Dht } from '../dht/dht.js';
+import type { LogLevel } from '../dht/options.js';
+import { toHex, toInfoHash } from '../dht/types.js';
+import { createNodeRuntime } from '../runtime/node-runtime.js';
+import { createTorrent } from '../swarm/create-torrent.js';
+import { SwarmSession } from '../swarm/session.js';
+import type { Torrent } from '../swarm/torrent.js';
+import { dhtView, lookupView } from './dht-view.js';
+import { NodeError } from './errors.js';
+import type { NodeControl } from './node-control.js';
+import { StateStore, type TorrentRow } from './state-store.js';
+import { fromInfoHash, fromMagnet, fromTorrentFile, type TorrentInput } from './torrent-input.js';
+import { detail, magnetOf, summarize } from './torrent-views.js';
+import type { AddRequest, DhtView, LookupView, NodeEvent, NodeView, TorrentDetail, TorrentSummary } from './view-types.js';
+
+const TICK_MS = 1000;
+/** Transfer totals are written this often (and at close). */
+const PERSIST_EVERY_TICKS = 10;
+
+export interface WarrenNodeOptions {
+  dataDir: string;
+  /** Address the swarm and the DHT bind to. */
+  host: string;
+  port: number;
+  dhtPort: number;
+  /** Whether to run a DHT at all. */
+  dht: boolean;
+  /** DHT bootstrap routers; `false` for none. */
+  bootstrap: string[] | false;
+  /** Default directory for downloads. */
+  downloadDir: string;
+  maxConnections: number;
+  /** Upload limit per torrent in bytes per second; 0 for none. */
+  uploadLimit: number;
+  version: string;
+  log(level: LogLevel, message: string): void;
+}
+
+interface Entry {
+  /** The stored row; `downloaded`/`uploaded` are the totals from before this run. */
+  row: TorrentRow;
+  torrent: Torrent;
+  /** The last summary sent in a `torrents` event, to send only what changed. */
+  lastSent?: string;
+}
+
+export class WarrenNode implements NodeControl {
+  private readonly entries = new Map<string, Entry>();
+  private readonly adding = new Map<string, Promise<{ torrent: TorrentSummary; created: boolean }>>();
+  private readonly listeners = new Set<(event: NodeEvent) => void>();
+  private readonly startedAt = Date.now();
+  private tickTimer?: NodeJS.Timeout;
+  private ticks = 0;
+  /** This run's transfer of torrents since removed, and what of this run's totals is in the store. */
+  private removedTransfer = { downloaded: 0, uploaded: 0 };
+  private persistedTransfer = { downloaded: 0, uploaded: 0 };
+  private closed = false;
+
+  private constructor(
+    private readonly options: WarrenNodeOptions,
+    private readonly store: StateStore,
+    private readonly session: SwarmSession,
+    private readonly dhtNode: Dht | undefined,
+  ) {}
+
+  /** Opens the store, starts the DHT and the swarm, and restarts every stored torrent. */
+  static async start(options: WarrenNodeOptions): Promise<WarrenNode> {
+    const runtime = createNodeRuntime();
+    await mkdir(options.dataDir, { recursive: true });
+    await mkdir(options.downloadDir, { recursive: true });
+    const store = StateStore.open(join(options.dataDir, 'state.db'), { log: options.log });
+    let dht: Dht | undefined;
+    let session: SwarmSession | undefined;
+    try {
+      if (options.dht) {
+        dht = new Dht({ host: options.host, port: options.dhtPort, bootstrap: options.bootstrap, stateStore: store.dhtStateStore(), log: options.log }, runtime);
+        await dht.start();
+      }
+      session = new SwarmSession(
+        { host: options.host, port: options.port, dht, resumeStore: store.resumeStore(), maxConnections: options.maxConnections, hashInWorker: true, log: options.log },
+        runtime,
+      );
+      await session.start();
+      const node = new WarrenNode(options, store, session, dht);
+      for (const row of store.listTorrents()) {
+        try {
+          await node.startTorrent(row, {});
+        } catch (error) {
+          options.log('warn', `could not restart torrent ${row.infoHash}: ${(error as Error).message}`);
+        }
+      }
+      node.tickTimer = setInterval(() => node.tick(), TICK_MS);
+      return node;
+    } catch (error) {
+      await session?.close();
+      await dht?.close();
+      store.close();
+      throw error;
+    }
+  }
+
+  node(): NodeView {
+    let downloadRate = 0;
+    let uploadRate = 0;
+    let peers = 0;
+    for (const { torrent } of this.entries.values()) {
+      const s = torrent.stats();
+      downloadRate += s.downloadRate;
+      uploadRate += s.uploadRate;
+      peers += s.peers.length;
+    }
+    const counters = this.store.counters();
+    const run = this.runTransfer();
+    return {
+      version: this.options.version,
+      startedAt: this.startedAt,
+      dataDir: this.options.dataDir,
+      swarmAddress: `${this.session.address.host}:${this.session.address.port}`,
+      ...(this.dhtNode ? { dhtAddress: `${this.dhtNode.address.host}:${this.dhtNode.address.port}`, nodeId: toHex(this.dhtNode.nodeId) } : {}),
+      torrents: this.entries.size,
+      peers,
+      downloadRate: Math.round(downloadRate),
+      uploadRate: Math.round(uploadRate),
+      downloaded: (counters['downloaded'] ?? 0) + run.downloaded - this.persistedTransfer.downloaded,
+      uploaded: (counters['uploaded'] ?? 0) + run.uploaded - this.persistedTransfer.uploaded,
+    };
+  }
+
+  list(): TorrentSummary[] {
+    return [...this.entries.values()].map((e) => summarize(e.torrent, e.row));
+  }
+
+  get(id: string): TorrentDetail | undefined {
+    const entry = this.entries.get(id);
+    return entry && detail(entry.torrent, entry.row);
+  }
+
+  async add(request: AddRequest): Promise<{ torrent: TorrentSummary; created: boolean }> {
+    const sources = [request.magnet, request.infoHash, request.torrent, request.path].filter((v) => v !== undefined);
+    if (sources.length !== 1) throw new NodeError('BAD_REQUEST', 'give exactly one of magnet, infoHash, torrent or path');
+    if (request.path !== undefined) return this.sharePath(resolve(request.path), request);
+    let input: TorrentInput;
+    if (request.magnet !== undefined) input = fromMagnet(request.magnet);
+    else if (request.infoHash !== undefined) input = fromInfoHash(request.infoHash);
+    else input = fromTorrentFile(Buffer.from(request.torrent!, 'base64'));
+    const dir = request.dir !== undefined ? resolve(request.dir) : this.options.downloadDir;
+    return this.addOnce(input, dir, request, false);
+  }
+
+  async share(name: string, data: AsyncIterable<Uint8Array>): Promise<{ torrent: TorrentSummary; created: boolean }> {
+    if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name) || Buffer.byteLength(name) > 255) {
+      throw new NodeError('BAD_REQUEST', 'name: must be a plain file name');
+    }
+    const shared = join(this.options.dataDir, 'shared');
+    await mkdir(shared, { recursive: true });
+    const incoming = join(shared, `.incoming-${randomBytes(8).toString('hex')}`);
+    try {
+      await pipeline(data, createWriteStream(incoming, { flags: 'wx' }));
+      const created = await createTorrent(this.session.runtime.fs, incoming, { name });
+      const id = toHex(created.infoHash);
+      if (this.entries.has(id)) return { torrent: summarize(this.entries.get(id)!.torrent, this.entries.get(id)!.row), created: false };
+      // Each shared file gets a directory of its own, so equal names never collide.
+      const dir = join(shared, id);
+      await mkdir(dir, { recursive: true });
+      await rename(incoming, join(dir, name));
+      const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name, trackers: [], peers: [] };
+      return await this.addOnce(input, dir, {}, true);
+    } finally {
+      await rm(incoming, { force: true });
+    }
+  }
+
+  async pause(id: string): Promise<TorrentSummary> {
+    const entry = this.entry(id);
+    this.store.updateTorrent(id, { paused: true });
+    entry.row.paused = true;
+    await this.session.pause(entry.torrent.infoHash);
+    return summarize(entry.torrent, entry.row);
+  }
+
+  async resume(id: string): Promise<TorrentSummary> {
+    const entry = this.entry(id);
+    this.store.updateTorrent(id, { paused: false });
+    entry.row.paused = false;
+    this.session.resume(entry.torrent.infoHash);
+    return summarize(entry.torrent, entry.row);
+  }
+
+  async remove(id: string, options: { deleteData: boolean }): Promise<void> {
+    const entry = this.entry(id);
+    this.entries.delete(id);
+    const s = entry.torrent.stats();
+    this.removedTransfer.downloaded += s.downloaded;
+    this.removedTransfer.uploaded += s.uploaded;
+    this.store.deleteTorrent(id);
+    await this.session.remove(entry.torrent.infoHash);
+    if (options.deleteData && entry.torrent.info) {
+      await rm(join(entry.row.dir, entry.torrent.info.name), { recursive: true, force: true });
+      // A shared upload's directory is the node's own; nothing else lives there.
+      if (entry.row.dir === join(this.options.dataDir, 'shared', id)) await rm(entry.row.dir, { recursive: true, force: true });
+    }
+    this.emit({ type: 'removed', id });
+  }
+
+  dht(): DhtView {
+    return dhtView(this.dhtNode);
+  }
+
+  async lookup(target: string): Promise<LookupView> {
+    if (!this.dhtNode) throw new NodeError('UNAVAILABLE', 'the DHT is disabled on this node');
+    if (!/^[0-9a-f]{40}$/.test(target)) throw new NodeError('BAD_REQUEST', 'target: expected 40 lowercase hex characters');
+    return lookupView(this.dhtNode, target);
+  }
+
+  subscribe(listener: (event: NodeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Saves everything and stops. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.tickTimer);
+    this.persistTransfer();
+    await this.session.close();
+    await this.dhtNode?.close();
+    this.store.close();
+    this.listeners.clear();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private entry(id: string): Entry {
+    const entry = this.entries.get(id);
+    if (!entry) throw new NodeError('NOT_FOUND', `no torrent ${id}`);
+    return entry;
+  }
+
+  /** Adds a torrent once, even when the same one is asked for twice at the same time. */
+  private addOnce(input: TorrentInput, dir: string, request: Pick<AddRequest, 'paused' | 'sequential'>, assumeComplete: boolean): Promise<{ torrent: TorrentSummary; created: boolean }> {
+    const id = toHex(input.infoHash);
+    const existing = this.entries.get(id);
+    if (existing) return Promise.resolve({ torrent: summarize(existing.torrent, existing.row), created: false });
+    const pending = this.adding.get(id);
+    if (pending) return pending.then((r) => ({ ...r, created: false }));
+    const adding = (async () => {
+      const row: TorrentRow = {
+        infoHash: id,
+        name: input.name ?? null,
+        infoBytes: input.infoBytes ?? null,
+        magnet: '',
+        trackers: input.trackers,
+        dir,
+        paused: request.paused === true,
+        sequential: request.sequential === true,
+        uploadLimit: this.options.uploadLimit || null,
+        addedAt: Date.now(),
+        downloaded: 0,
+        uploaded: 0,
+      };
+      row.magnet = input.magnet ?? magnetOf(id, row.name, row.trackers);
+      this.store.insertTorrent(row);
+      try {
+        const entry = await this.startTorrent(row, { assumeComplete, peers: input.peers });
+        const torrent = summarize(entry.torrent, row);
+        this.emit({ type: 'added', torrent });
+        return { torrent, created: true };
+      } catch (error) {
+        this.store.deleteTorrent(id);
+        throw error;
+      }
+    })();
+    this.adding.set(id, adding);
+    return adding.finally(() => this.adding.delete(id));
+  }
+
+  private async startTorrent(row: TorrentRow, extra: { assumeComplete?: boolean; peers?: TorrentInput['peers'] }): Promise<Entry> {
+    const torrent = await this.session.add({
+      infoHash: toInfoHash(row.infoHash),
+      infoBytes: row.infoBytes ?? undefined,
+      dir: row.dir,
+      trackers: row.trackers,
+      // Peers named in the magnet (x.pe) are asked again after every restart.
+      peers: extra.peers ?? (row.magnet.startsWith('magnet:') ? fromMagnet(row.magnet).peers : []),
+      assumeComplete: extra.assumeComplete,
+      sequential: row.sequential,
+      uploadLimit: row.uploadLimit ?? undefined,
+      paused: row.paused,
+    });
+    const entry: Entry = { row, torrent };
+    this.entries.set(row.infoHash, entry);
+    torrent.on((event) => {
+      if (event.type === 'piece') this.emit({ type: 'piece', id: row.infoHash, index: event.index });
+      if (event.type === 'metadata' && torrent.info && torrent.infoBytes && this.entries.get(row.infoHash) === entry) {
+        row.name = torrent.info.name;
+        row.infoBytes = torrent.infoBytes;
+        this.store.updateTorrent(row.infoHash, { name: row.name, infoBytes: row.infoBytes });
+      }
+    });
+    return entry;
+  }
+
+  private async sharePath(path: string, request: AddRequest): Promise<{ torrent: TorrentSummary; created: boolean }> {
+    const found = await stat(path).catch((error: NodeJS.ErrnoException) => {
+      throw new NodeError('BAD_REQUEST', `path: ${error.code === 'ENOENT' ? 'no such file or folder' : error.message}: ${path}`);
+    });
+    if (!found.isFile() && !found.isDirectory()) throw new NodeError('BAD_REQUEST', `path: not a file or folder: ${path}`);
+    const created = await createTorrent(this.session.runtime.fs, path, {});
+    const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name: created.info.name, trackers: [], peers: [] };
+    return this.addOnce(input, dirname(path), request, true);
+  }
+
+  /** This run's payload totals over all torrents, present and removed. */
+  private runTransfer(): { downloaded: number; uploaded: number } {
+    const total = { ...this.removedTransfer };
+    for (const { torrent } of this.entries.values()) {
+      const s = torrent.stats();
+      total.downloaded += s.downloaded;
+      total.uploaded += s.uploaded;
+    }
+    return total;
+  }
+
+  private persistTransfer(): void {
+    const run = this.runTransfer();
+    this.store.addCounters({ downloaded: run.downloaded - this.persistedTransfer.downloaded, uploaded: run.uploaded - this.persistedTransfer.uploaded });
+    this.persistedTransfer = run;
+    for (const { row, torrent } of this.entries.values()) {
+      const s = torrent.stats();
+      if (s.downloaded > 0 || s.uploaded > 0) this.store.updateTorrent(row.infoHash, { downloaded: row.downloaded + s.downloaded, uploaded: row.uploaded + s.uploaded });
+    }
+  }
+
+  private tick(): void {
+    if (++this.ticks % PERSIST_EVERY_TICKS === 0) this.persistTransfer();
+    if (this.listeners.size === 0) return;
+    const changed: TorrentSummary[] = [];
+    for (const entry of this.entries.values()) {
+      const summary = summarize(entry.torrent, entry.row);
+      const text = JSON.stringify(summary);
+      if (text !== entry.lastSent) {
+        entry.lastSent = text;
+        changed.push(summary);
+      }
+    }
+    if (changed.length > 0) this.emit({ type: 'torrents', torrents: changed });
+    this.emit({ type: 'node', node: this.node() });
+  }
+
+  private emit(event: NodeEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.options.log('warn', `event listener failed: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+

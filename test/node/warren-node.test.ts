@@ -1,0 +1,185 @@
+/**
+ * The long-running node on 127.0.0.1 with real sockets and files: sharing, downloading through a
+ * magnet, pause/resume/remove, restarts from the SQLite store, events, and the DHT views.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { encodeMagnet, parseMagnet } from '../../src/codec/magnet.js';
+import { NodeError } from '../../src/node/errors.js';
+import type { NodeEvent } from '../../src/node/view-types.js';
+import { WarrenNode, type WarrenNodeOptions } from '../../src/node/warren-node.js';
+
+const dirs: string[] = [];
+after(async () => {
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'warren-node-test-'));
+  dirs.push(dir);
+  return dir;
+}
+
+function nodeOptions(dataDir: string, overrides: Partial<WarrenNodeOptions> = {}): WarrenNodeOptions {
+  return {
+    dataDir,
+    host: '127.0.0.1',
+    port: 0,
+    dhtPort: 0,
+    dht: false,
+    bootstrap: false,
+    downloadDir: join(dataDir, 'downloads'),
+    maxConnections: 50,
+    uploadLimit: 0,
+    version: 'test',
+    log: () => undefined,
+    ...overrides,
+  };
+}
+
+function until<T>(node: WarrenNode, pick: (event: NodeEvent) => T | undefined, ms = 20_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error('timed out waiting for an event'));
+    }, ms);
+    const stop = node.subscribe((event) => {
+      const value = pick(event);
+      if (value !== undefined) {
+        clearTimeout(timer);
+        stop();
+        resolve(value);
+      }
+    });
+  });
+}
+
+function rejectsWith(promise: () => Promise<unknown>, code: string): Promise<void> {
+  return assert.rejects(promise, (error: unknown) => error instanceof NodeError && error.code === code);
+}
+
+describe('WarrenNode', () => {
+  test('shares a file, a second node downloads it from a magnet, and both survive a restart', async () => {
+    const seedDir = await tempDir();
+    const leechDir = await tempDir();
+    const content = randomBytes(3 * 1024 * 1024 + 777);
+    await writeFile(join(seedDir, 'movie.bin'), content);
+    const seeder = await WarrenNode.start(nodeOptions(join(seedDir, 'data')));
+    let leecher = await WarrenNode.start(nodeOptions(join(leechDir, 'data')));
+    try {
+      const shared = await seeder.add({ path: join(seedDir, 'movie.bin') });
+      assert.equal(shared.created, true);
+      assert.equal(shared.torrent.state, 'seeding');
+      assert.equal(shared.torrent.progress, 1);
+      assert.equal((await seeder.add({ path: join(seedDir, 'movie.bin') })).created, false, 'the same path twice is one torrent');
+
+      const port = Number(seeder.node().swarmAddress.split(':')[1]);
+      const magnet = encodeMagnet({ infoHash: parseMagnet(shared.torrent.magnet).infoHash, peers: [{ host: '127.0.0.1', port }] });
+      const pieces: number[] = [];
+      leecher.subscribe((e) => void (e.type === 'piece' && pieces.push(e.index)));
+      const completed = until(leecher, (e) => (e.type === 'torrents' ? e.torrents.find((t) => t.state === 'seeding') : undefined));
+      const added = await leecher.add({ magnet });
+      assert.equal(added.created, true);
+      assert.equal(added.torrent.id, shared.torrent.id);
+      const done = await completed;
+      assert.equal(done.progress, 1);
+      assert.deepEqual(await readFile(join(leechDir, 'data', 'downloads', 'movie.bin')), content);
+      assert.equal(new Set(pieces).size, done.pieceCount, 'a piece event for every piece');
+
+      const detail = leecher.get(shared.torrent.id)!;
+      assert.equal(detail.files.length, 1);
+      assert.deepEqual(detail.files[0], { path: 'movie.bin', length: content.length, bytesHad: content.length });
+      assert.equal(Buffer.from(detail.pieces, 'base64').length, Math.ceil(detail.pieceCount / 8));
+
+      await leecher.pause(shared.torrent.id);
+      await leecher.close();
+      leecher = await WarrenNode.start(nodeOptions(join(leechDir, 'data')));
+      const [again] = leecher.list();
+      assert.equal(again?.id, shared.torrent.id);
+      assert.equal(again?.state, 'paused', 'paused is remembered');
+      assert.equal(again?.piecesHad, again?.pieceCount, 'verified pieces are remembered');
+      assert.equal(again?.name, 'movie.bin', 'the metadata fetched over BEP 9 is remembered');
+      assert.ok(again!.downloaded >= content.length, 'transfer totals are remembered');
+      assert.ok(leecher.node().downloaded >= content.length);
+      assert.equal((await leecher.resume(shared.torrent.id)).state, 'seeding');
+    } finally {
+      await seeder.close();
+      await leecher.close();
+    }
+  });
+
+  test('share(), remove with data, and bad requests', async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir, 'data');
+    let node = await WarrenNode.start(nodeOptions(dataDir));
+    try {
+      const bytes = randomBytes(100_000);
+      async function* body() {
+        yield bytes.subarray(0, 40_000);
+        yield bytes.subarray(40_000);
+      }
+      const shared = await node.share('notes.txt', body());
+      assert.equal(shared.created, true);
+      assert.equal(shared.torrent.state, 'seeding');
+      const path = join(dataDir, 'shared', shared.torrent.id, 'notes.txt');
+      assert.deepEqual(await readFile(path), bytes);
+      assert.equal((await node.share('notes.txt', body())).created, false, 'the same file twice is one torrent');
+      await rejectsWith(() => node.share('../escape', body()), 'BAD_REQUEST');
+
+      const byHash = await node.add({ infoHash: 'aa'.repeat(20), paused: true });
+      assert.equal(byHash.torrent.state, 'paused');
+      assert.equal(byHash.torrent.name, 'aa'.repeat(20));
+      await rejectsWith(() => node.add({ magnet: 'magnet:?xt=urn:btih:nothex' }), 'BAD_REQUEST');
+      await rejectsWith(() => node.add({ torrent: Buffer.from('d4:infoi1ee').toString('base64') }), 'BAD_REQUEST');
+      await rejectsWith(() => node.add({ magnet: 'magnet:?xt=urn:btih:' + 'bb'.repeat(20), infoHash: 'bb'.repeat(20) }), 'BAD_REQUEST');
+      await rejectsWith(() => node.add({ path: join(dir, 'missing') }), 'BAD_REQUEST');
+      await rejectsWith(() => node.pause('cc'.repeat(20)), 'NOT_FOUND');
+      await rejectsWith(() => node.lookup('dd'.repeat(20)), 'UNAVAILABLE');
+      assert.equal(node.dht().enabled, false);
+
+      const removed = until(node, (e) => (e.type === 'removed' ? e.id : undefined));
+      await node.remove(shared.torrent.id, { deleteData: true });
+      assert.equal(await removed, shared.torrent.id);
+      assert.equal(await stat(path).catch(() => undefined), undefined, 'the data is deleted');
+      assert.equal(node.get(shared.torrent.id), undefined);
+
+      await node.close();
+      node = await WarrenNode.start(nodeOptions(dataDir));
+      assert.deepEqual(
+        node.list().map((t) => [t.id, t.state]),
+        [['aa'.repeat(20), 'paused']],
+        'after a restart only the remaining torrent is there',
+      );
+    } finally {
+      await node.close();
+    }
+  });
+
+  test('the DHT view shows the routing table and the lookup tool finds nodes', async () => {
+    const dir = await tempDir();
+    const first = await WarrenNode.start(nodeOptions(join(dir, 'a'), { dht: true }));
+    const firstDht = first.node().dhtAddress!;
+    const second = await WarrenNode.start(nodeOptions(join(dir, 'b'), { dht: true, bootstrap: [firstDht] }));
+    try {
+      const view = second.dht();
+      assert.equal(view.enabled, true);
+      assert.equal(view.nodes, 1);
+      const contact = view.buckets.flatMap((b) => b.contacts)[0]!;
+      assert.equal(contact.address, firstDht);
+      assert.equal(contact.id, first.node().nodeId);
+      assert.ok(Math.abs(contact.lastSeen - Date.now()) < 60_000, 'lastSeen is wall-clock time');
+      assert.ok((view.counters['datagramsOut'] ?? 0) > 0);
+      const found = await second.lookup(first.node().nodeId!);
+      assert.equal(found.closest[0]?.id, first.node().nodeId);
+      assert.equal(found.closest[0]?.distance, '00'.repeat(20));
+      await rejectsWith(() => second.lookup('xyz'), 'BAD_REQUEST');
+    } finally {
+      await second.close();
+      await first.close();
+    }
+  });
+});
