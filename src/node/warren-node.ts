@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Dht } from '../dht/dht.js';
@@ -25,6 +25,8 @@ import { detail, magnetOf, summarize } from './torrent-views.js';
 import type { AddRequest, DhtView, LookupView, NodeEvent, NodeView, TorrentDetail, TorrentSummary } from './view-types.js';
 
 const TICK_MS = 1000;
+/** Prefix of uploads still arriving in the share directory. */
+const INCOMING = '.incoming-';
 /** Transfer totals are written this often (and at close). */
 const PERSIST_EVERY_TICKS = 10;
 
@@ -79,6 +81,7 @@ export class WarrenNode implements NodeControl {
     const runtime = createNodeRuntime();
     await mkdir(options.dataDir, { recursive: true });
     await mkdir(options.downloadDir, { recursive: true });
+    await removeIncomplete(join(options.dataDir, 'shared'));
     const store = StateStore.open(join(options.dataDir, 'state.db'), { log: options.log });
     let dht: Dht | undefined;
     let session: SwarmSession | undefined;
@@ -164,7 +167,7 @@ export class WarrenNode implements NodeControl {
     }
     const shared = join(this.options.dataDir, 'shared');
     await mkdir(shared, { recursive: true });
-    const incoming = join(shared, `.incoming-${randomBytes(8).toString('hex')}`);
+    const incoming = join(shared, `${INCOMING}${randomBytes(8).toString('hex')}`);
     try {
       await pipeline(data, createWriteStream(incoming, { flags: 'wx' }));
       const created = await createTorrent(this.session.runtime.fs, incoming, { name });
@@ -370,3 +373,12 @@ export class WarrenNode implements NodeControl {
   }
 }
 
+
+/** Deletes uploads a previous run did not finish receiving (it was killed mid-upload). */
+async function removeIncomplete(sharedDir: string): Promise<void> {
+  const names = await readdir(sharedDir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const name of names) if (name.startsWith(INCOMING)) await rm(join(sharedDir, name), { force: true });
+}

@@ -148,7 +148,9 @@ describe('WarrenNode', () => {
       assert.equal(node.get(shared.torrent.id), undefined);
 
       await node.close();
+      await writeFile(join(dataDir, 'shared', '.incoming-0011'), 'an upload cut short by a kill');
       node = await WarrenNode.start(nodeOptions(dataDir));
+      assert.equal(await stat(join(dataDir, 'shared', '.incoming-0011')).catch(() => undefined), undefined, 'unfinished uploads are cleaned up');
       assert.deepEqual(
         node.list().map((t) => [t.id, t.state]),
         [['aa'.repeat(20), 'paused']],
