@@ -1,0 +1,257 @@
+/**
+ * One torrent (`#/torrent/<id>`): summary and actions, magnet link with Copy, the live piece map,
+ * files with per-file progress, the peers table and trackers. `GET /api/torrents/<id>` every 2 s
+ * while the tab is visible; `torrents` events keep the numbers fresh and `piece` events fill the map
+ * in between.
+ */
+import type { TorrentDetail, TorrentFileView, TorrentSummary } from '../node/view-types.js';
+import { api, ApiError, errorMessage } from './api.js';
+import { h, icon, setAttr, setText } from './dom.js';
+import { on, onResync } from './events.js';
+import { formatBytes, formatCount, formatDate, formatEta, formatPercent, formatRate, formatRatio } from './format.js';
+import { PieceMap } from './piece-map.js';
+import { href, navigate } from './router.js';
+import { removeTorrent, togglePause } from './torrent-actions.js';
+import { copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge } from './widgets.js';
+
+const REFRESH_MS = 2000;
+const RECENT_PIECE_MS = 10_000;
+
+function section(title: string, testid: string, ...body: (Node | null)[]): { el: HTMLElement; title: HTMLElement } {
+  const heading = h('h2', { class: 'card-title' }, title);
+  return { el: h('section', { class: 'card', testid }, heading, ...body), title: heading };
+}
+
+function fileRow(file: TorrentFileView): HTMLElement {
+  const fraction = file.length > 0 ? file.bytesHad / file.length : 1;
+  const bar = progressBar('file-progress');
+  bar.set(fraction, fraction >= 1 ? 'seeding' : 'downloading');
+  const slash = file.path.lastIndexOf('/');
+  const dir = slash >= 0 ? file.path.slice(0, slash + 1) : '';
+  const base = slash >= 0 ? file.path.slice(slash + 1) : file.path;
+  return h('li', { class: 'file', testid: 'file-row', title: file.path },
+    h('div', { class: 'file-name' }, dir ? h('span', { class: 'file-dir' }, dir) : null, h('span', { class: 'file-base' }, base)),
+    h('div', { class: 'file-meta' },
+      bar.el,
+      h('span', { class: 'file-percent' }, formatPercent(fraction)),
+      h('span', { class: 'file-size' }, formatBytes(file.length))));
+}
+
+export function mountTorrentPage(root: HTMLElement, id: string): () => void {
+  const errors = errorLine();
+  let current: TorrentSummary | null = null;
+
+  const name = h('h1', { class: 'page-title break', testid: 'torrent-title' }, 'Loading…');
+  const badge = h('span', { class: 'badge', testid: 'torrent-state' });
+  const bar = progressBar('torrent-progress');
+  const stat = (testid: string) => h('span', { class: 'stat', testid });
+  const stats = {
+    percent: stat('torrent-percent'), size: stat('torrent-size'), down: stat('torrent-down'), up: stat('torrent-up'),
+    peers: stat('torrent-peers'), eta: stat('torrent-eta'),
+  };
+  stats.percent.classList.add('stat-percent');
+  const line = h('div', { class: 'torrent-stats' }, ...Object.values(stats));
+  const note = h('div', { class: 'torrent-note', hidden: true });
+  const pause = h('button', { class: 'button', type: 'button' });
+  const remove = h('button', { class: 'button danger-outline', type: 'button', testid: 'remove-button' }, icon('trash'), h('span', {}, 'Remove'));
+  const summary = h('section', { class: 'card torrent-summary', testid: 'torrent-summary' },
+    h('div', { class: 'summary-head' }, name, badge),
+    bar.el,
+    h('div', { class: 'summary-foot' }, line, h('div', { class: 'summary-actions' }, pause, remove)),
+    note);
+
+  const info = facts([
+    ['size', 'Size'], ['had', 'Verified'], ['downloaded', 'Downloaded'], ['uploaded', 'Uploaded'], ['ratio', 'Ratio'],
+    ['pieces', 'Pieces'], ['peers', 'Peers'], ['eta', 'Time left'], ['added', 'Added'], ['dir', 'Saved in'], ['id', 'Infohash'],
+  ]);
+  const magnet = copyField('', { testid: 'torrent-magnet', buttonTestid: 'copy-torrent-magnet', label: 'Magnet link' });
+  const pieceMap = new PieceMap();
+  const pieceCaption = h('p', { class: 'card-note', testid: 'piece-caption' });
+  const fileList = h('ul', { class: 'files', testid: 'files' });
+  const peerBody = h('tbody', {});
+  const peerEmpty = h('p', { class: 'card-note', hidden: true }, 'No peers connected right now.');
+  const peerTable = h('div', { class: 'table-scroll' },
+    h('table', { class: 'table', testid: 'peers' },
+      h('thead', {}, h('tr', {},
+        h('th', {}, 'Address'), h('th', { class: 'col-client' }, 'Client'), h('th', { class: 'num' }, '↓ Down'), h('th', { class: 'num' }, '↑ Up'),
+        h('th', { title: 'libtorrent-style peer flags' }, 'Flags'))),
+      peerBody));
+  const trackerList = h('ul', { class: 'trackers mono' });
+
+  const details = section('Details', 'torrent-details', info.el);
+  const magnetCard = section('Magnet link', 'magnet-card', magnet.el);
+  const piecesCard = section('Pieces', 'pieces-card', pieceCaption, pieceMap.el);
+  const filesCard = section('Files', 'files-card', fileList);
+  const peersCard = section('Peers', 'peers-card', peerEmpty, peerTable);
+  const trackersCard = section('Trackers', 'trackers-card', trackerList);
+  trackersCard.el.hidden = true;
+
+  const body = h('div', { class: 'torrent-body' },
+    h('div', { class: 'column' }, piecesCard.el, filesCard.el, peersCard.el),
+    h('div', { class: 'column side' }, details.el, magnetCard.el, trackersCard.el));
+
+  const back = h('a', { class: 'back-link', href: href({ name: 'list' }) }, icon('back'), h('span', {}, 'Torrents'));
+  root.append(back, summary, errors.el, body);
+
+  pause.addEventListener('click', async () => {
+    if (!current) return;
+    pause.disabled = true;
+    const next = await togglePause(current, errors);
+    pause.disabled = false;
+    if (next) showSummary(next);
+  });
+  remove.addEventListener('click', async () => {
+    if (current && (await removeTorrent(current, errors))) navigate({ name: 'list' });
+  });
+
+  function showSummary(t: TorrentSummary): void {
+    current = t;
+    setText(name, t.name || t.id);
+    document.title = `${t.name || t.id} · warren`;
+    setStateBadge(badge, t);
+    bar.set(t.progress, t.state);
+    const stopped = t.state === 'paused' || t.state === 'error';
+    setText(stats.percent, formatPercent(t.progress));
+    setText(stats.size, t.totalLength > 0
+      ? (t.progress >= 1 ? formatBytes(t.totalLength) : `${formatBytes(t.bytesHad)} of ${formatBytes(t.totalLength)}`)
+      : 'size unknown');
+    setText(stats.down, `↓ ${formatRate(t.downloadRate)}`);
+    setText(stats.up, `↑ ${formatRate(t.uploadRate)}`);
+    setText(stats.peers, `${t.peers} ${t.peers === 1 ? 'peer' : 'peers'}`);
+    setText(stats.eta, t.state === 'downloading' && t.eta !== null ? `${formatEta(t.eta)} left` : '');
+    stats.down.hidden = stopped || (t.progress >= 1 && t.downloadRate === 0);
+    stats.up.hidden = stopped;
+    stats.peers.hidden = stopped;
+    stats.eta.hidden = !stats.eta.textContent;
+    const err = t.state === 'error' && t.error ? t.error : '';
+    setText(note, err);
+    note.hidden = !err;
+    setPauseButton(pause, t.state, true);
+    info.set('size', t.totalLength > 0 ? formatBytes(t.totalLength) : 'unknown until the metadata arrives');
+    info.set('had', `${formatBytes(t.bytesHad)} (${formatPercent(t.progress)})`);
+    info.set('downloaded', formatBytes(t.downloaded));
+    info.set('uploaded', formatBytes(t.uploaded));
+    info.set('ratio', formatRatio(t.uploaded, t.downloaded));
+    info.set('peers', String(t.peers));
+    info.set('eta', t.state === 'downloading' ? formatEta(t.eta) : t.progress >= 1 ? 'complete' : '—');
+    info.set('added', formatDate(t.addedAt));
+    info.set('dir', t.dir, t.dir);
+    info.set('id', t.id);
+    magnet.set(t.magnet);
+  }
+
+  const recentPieces = new Map<number, number>();
+  let pieceCount = 0;
+  let pieceLength = 0;
+  function showPieceCaption(): void {
+    if (pieceCount > 0) info.set('pieces', `${formatCount(pieceMap.had())} of ${formatCount(pieceCount)} × ${formatBytes(pieceLength)}`);
+    setText(pieceCaption, pieceCount > 0
+      ? `${formatCount(pieceMap.had())} of ${formatCount(pieceCount)} pieces verified, ${formatBytes(pieceLength)} each`
+      : 'The piece map appears once the metadata has arrived.');
+  }
+
+  let fileKey = '';
+  function showDetail(d: TorrentDetail): void {
+    showSummary(d);
+    if (d.pieceCount === 0) info.set('pieces', '—');
+    pieceMap.setBitfield(d.pieces, d.pieceCount);
+    // A detail fetched just before a `piece` event may not have that piece yet: keep recent ones.
+    const now = Date.now();
+    for (const [index, at] of recentPieces) {
+      if (now - at > RECENT_PIECE_MS) recentPieces.delete(index);
+      else pieceMap.setPiece(index);
+    }
+    pieceCount = d.pieceCount;
+    pieceLength = d.pieceLength;
+    showPieceCaption();
+
+    setText(filesCard.title, d.files.length ? `Files (${d.files.length})` : 'Files');
+    const key = JSON.stringify(d.files);
+    if (key !== fileKey) {
+      fileKey = key;
+      fileList.replaceChildren(...(d.files.length ? d.files.map(fileRow) : [h('li', { class: 'card-note' }, 'The file list arrives with the metadata.')]));
+    }
+
+    setText(peersCard.title, `Peers (${d.peerList.length})`);
+    peerEmpty.hidden = d.peerList.length > 0;
+    peerTable.hidden = d.peerList.length === 0;
+    peerBody.replaceChildren(...d.peerList.map((p) =>
+      h('tr', { testid: 'peer-row' },
+        h('td', {}, h('div', { class: 'mono' }, p.address), h('div', { class: 'inline-client' }, p.client || '—')),
+        h('td', { class: 'col-client' }, p.client || '—'),
+        h('td', { class: 'num' }, formatRate(p.downloadRate)),
+        h('td', { class: 'num' }, formatRate(p.uploadRate)),
+        h('td', { class: 'mono' }, p.flags || '—'))));
+
+    trackersCard.el.hidden = d.trackers.length === 0;
+    trackerList.replaceChildren(...d.trackers.map((t) => h('li', { class: 'break' }, t)));
+  }
+
+  let controller = new AbortController();
+  let gone = false;
+  let refreshFailed = false;
+  async function refresh(): Promise<void> {
+    if (gone) return;
+    controller.abort();
+    controller = new AbortController();
+    try {
+      const detail = await api.torrent(id, controller.signal);
+      if (refreshFailed) {
+        // Clear only what a refresh showed; an action's error stays until the next action.
+        errors.clear();
+        refreshFailed = false;
+      }
+      showDetail(detail);
+    } catch (err) {
+      if ((err as Error).name === 'AbortError') return;
+      if (err instanceof ApiError && err.status === 404) {
+        gone = true;
+        root.replaceChildren(back, h('section', { class: 'card empty', testid: 'not-found' },
+          h('p', { class: 'empty-title' }, 'Torrent not found'),
+          h('p', {}, 'It is not on this node (any more). ', h('a', { href: href({ name: 'list' }) }, 'Back to the list'))));
+        return;
+      }
+      errors.show(errorMessage(err));
+      refreshFailed = true;
+    }
+  }
+
+  const timer = setInterval(() => {
+    if (document.visibilityState === 'visible') void refresh();
+  }, REFRESH_MS);
+  const onVisible = () => {
+    if (document.visibilityState === 'visible') void refresh();
+  };
+  document.addEventListener('visibilitychange', onVisible);
+  const offs = [
+    on('piece', (e) => {
+      if (e.id !== id) return;
+      recentPieces.set(e.index, Date.now());
+      pieceMap.setPiece(e.index);
+      showPieceCaption();
+    }),
+    on('torrents', (e) => {
+      const t = e.torrents.find((x) => x.id === id);
+      if (!t || gone) return;
+      // A new state (metadata arrived, download finished, ...) changes more than the numbers.
+      const changed = current !== null && current.state !== t.state;
+      showSummary(t);
+      if (changed) void refresh();
+    }),
+    on('removed', (e) => {
+      if (e.id === id) void refresh();
+    }),
+    onResync(() => void refresh()),
+  ];
+  setAttr(root, 'data-torrent', id);
+  void refresh();
+
+  return () => {
+    clearInterval(timer);
+    controller.abort();
+    document.removeEventListener('visibilitychange', onVisible);
+    for (const off of offs) off();
+    pieceMap.destroy();
+    root.removeAttribute('data-torrent');
+  };
+}
