@@ -81,3 +81,20 @@ export function icon(name: keyof typeof ICONS | string): SVGSVGElement {
   return s('svg', { class: `icon icon-${name}`, viewBox: '0 0 24 24', 'aria-hidden': 'true', focusable: 'false' },
     ...paths.map((d) => s('path', { d })));
 }
+
+/**
+ * Calls `refresh` now and every `ms` while the page is visible, and at once when it becomes
+ * visible again. Returns the function that stops it.
+ */
+export function refreshWhileVisible(refresh: () => void, ms: number): () => void {
+  const whenVisible = () => {
+    if (document.visibilityState === 'visible') refresh();
+  };
+  const timer = setInterval(whenVisible, ms);
+  document.addEventListener('visibilitychange', whenVisible);
+  refresh();
+  return () => {
+    clearInterval(timer);
+    document.removeEventListener('visibilitychange', whenVisible);
+  };
+}

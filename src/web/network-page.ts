@@ -5,7 +5,7 @@
  */
 import type { DhtBucketView, DhtView, LookupView, NodeView } from '../node/view-types.js';
 import { api, ApiError, errorMessage } from './api.js';
-import { h, icon, setText } from './dom.js';
+import { h, icon, refreshWhileVisible, setText } from './dom.js';
 import { formatAgo, formatBytes, formatCount, formatDuration, shortId } from './format.js';
 import { renderRing } from './id-ring.js';
 import { idFromText, randomId, sharedBits } from './ids.js';
@@ -283,19 +283,11 @@ export function mountNetworkPage(root: HTMLElement): () => void {
     }
   }
 
-  const timer = setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh();
-  }, REFRESH_MS);
-  const onVisible = () => {
-    if (document.visibilityState === 'visible') void refresh();
-  };
-  document.addEventListener('visibilitychange', onVisible);
-  void refresh();
+  const stopRefreshing = refreshWhileVisible(() => void refresh(), REFRESH_MS);
 
   return () => {
-    clearInterval(timer);
+    stopRefreshing();
     controller.abort();
-    document.removeEventListener('visibilitychange', onVisible);
   };
 }
 

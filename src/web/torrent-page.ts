@@ -6,7 +6,7 @@
  */
 import type { TorrentDetail, TorrentFileView, TorrentSummary } from '../node/view-types.js';
 import { api, ApiError, errorMessage } from './api.js';
-import { h, icon, setAttr, setText } from './dom.js';
+import { h, icon, refreshWhileVisible, setAttr, setText } from './dom.js';
 import { on, onResync } from './events.js';
 import { formatBytes, formatCount, formatDate, formatEta, formatPercent, formatRate, formatRatio } from './format.js';
 import { PieceMap } from './piece-map.js';
@@ -216,13 +216,6 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     }
   }
 
-  const timer = setInterval(() => {
-    if (document.visibilityState === 'visible') void refresh();
-  }, REFRESH_MS);
-  const onVisible = () => {
-    if (document.visibilityState === 'visible') void refresh();
-  };
-  document.addEventListener('visibilitychange', onVisible);
   const offs = [
     on('piece', (e) => {
       if (e.id !== id) return;
@@ -244,12 +237,11 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     onResync(() => void refresh()),
   ];
   setAttr(root, 'data-torrent', id);
-  void refresh();
+  const stopRefreshing = refreshWhileVisible(() => void refresh(), REFRESH_MS);
 
   return () => {
-    clearInterval(timer);
+    stopRefreshing();
     controller.abort();
-    document.removeEventListener('visibilitychange', onVisible);
     for (const off of offs) off();
     pieceMap.destroy();
     root.removeAttribute('data-torrent');

@@ -15,26 +15,10 @@ import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { popcount8 } from '../../src/swarm/piece-geometry.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import type { DhtView, LookupView, NodeEvent, NodeView, TorrentDetail, TorrentSummary } from '../../src/node/view-types.js';
-import { WarrenNode, type WarrenNodeOptions } from '../../src/node/warren-node.js';
+import { WarrenNode } from '../../src/node/warren-node.js';
+import { testNodeOptions } from '../node/node-options.js';
 
 const TOKEN = 'node-api-test-token-0123456789';
-
-function options(dataDir: string, overrides: Partial<WarrenNodeOptions> = {}): WarrenNodeOptions {
-  return {
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    dhtPort: 0,
-    dht: true,
-    bootstrap: false,
-    downloadDir: join(dataDir, 'downloads'),
-    maxConnections: 50,
-    uploadLimit: 0,
-    version: 'test',
-    log: () => undefined,
-    ...overrides,
-  };
-}
 
 /** Reads `NodeEvent`s from the SSE stream until `pick` returns something. */
 async function nextEvent<T>(url: string, pick: (e: NodeEvent) => T | undefined, trigger: () => Promise<unknown>): Promise<T> {
@@ -89,8 +73,8 @@ describe('the API over a real node', () => {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'warren-node-api-'));
-    seeder = await WarrenNode.start(options(join(dir, 'seeder')));
-    leecher = await WarrenNode.start(options(join(dir, 'leecher'), { bootstrap: [seeder.node().dhtAddress!] }));
+    seeder = await WarrenNode.start(testNodeOptions(join(dir, 'seeder'), { dht: true }));
+    leecher = await WarrenNode.start(testNodeOptions(join(dir, 'leecher'), { dht: true, bootstrap: [seeder.node().dhtAddress!] }));
     seederApi = await startApiServer(seeder, { host: '127.0.0.1', port: 0, token: TOKEN });
     api = await startApiServer(leecher, { host: '127.0.0.1', port: 0, token: TOKEN });
   });

@@ -11,7 +11,8 @@ import { after, describe, test } from 'node:test';
 import { encodeMagnet, parseMagnet } from '../../src/codec/magnet.js';
 import { NodeError } from '../../src/node/errors.js';
 import type { NodeEvent } from '../../src/node/view-types.js';
-import { WarrenNode, type WarrenNodeOptions } from '../../src/node/warren-node.js';
+import { WarrenNode } from '../../src/node/warren-node.js';
+import { testNodeOptions } from './node-options.js';
 
 const dirs: string[] = [];
 after(async () => {
@@ -22,23 +23,6 @@ async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'warren-node-test-'));
   dirs.push(dir);
   return dir;
-}
-
-function nodeOptions(dataDir: string, overrides: Partial<WarrenNodeOptions> = {}): WarrenNodeOptions {
-  return {
-    dataDir,
-    host: '127.0.0.1',
-    port: 0,
-    dhtPort: 0,
-    dht: false,
-    bootstrap: false,
-    downloadDir: join(dataDir, 'downloads'),
-    maxConnections: 50,
-    uploadLimit: 0,
-    version: 'test',
-    log: () => undefined,
-    ...overrides,
-  };
 }
 
 function until<T>(node: WarrenNode, pick: (event: NodeEvent) => T | undefined, ms = 20_000): Promise<T> {
@@ -68,8 +52,8 @@ describe('WarrenNode', () => {
     const leechDir = await tempDir();
     const content = randomBytes(3 * 1024 * 1024 + 777);
     await writeFile(join(seedDir, 'movie.bin'), content);
-    const seeder = await WarrenNode.start(nodeOptions(join(seedDir, 'data')));
-    let leecher = await WarrenNode.start(nodeOptions(join(leechDir, 'data')));
+    const seeder = await WarrenNode.start(testNodeOptions(join(seedDir, 'data')));
+    let leecher = await WarrenNode.start(testNodeOptions(join(leechDir, 'data')));
     try {
       const shared = await seeder.add({ path: join(seedDir, 'movie.bin') });
       assert.equal(shared.created, true);
@@ -97,7 +81,7 @@ describe('WarrenNode', () => {
 
       await leecher.pause(shared.torrent.id);
       await leecher.close();
-      leecher = await WarrenNode.start(nodeOptions(join(leechDir, 'data')));
+      leecher = await WarrenNode.start(testNodeOptions(join(leechDir, 'data')));
       const [again] = leecher.list();
       assert.equal(again?.id, shared.torrent.id);
       assert.equal(again?.state, 'paused', 'paused is remembered');
@@ -115,7 +99,7 @@ describe('WarrenNode', () => {
   test('share(), remove with data, and bad requests', async () => {
     const dir = await tempDir();
     const dataDir = join(dir, 'data');
-    let node = await WarrenNode.start(nodeOptions(dataDir));
+    let node = await WarrenNode.start(testNodeOptions(dataDir));
     try {
       const bytes = randomBytes(100_000);
       async function* body() {
@@ -149,7 +133,7 @@ describe('WarrenNode', () => {
 
       await node.close();
       await writeFile(join(dataDir, 'shared', '.incoming-0011'), 'an upload cut short by a kill');
-      node = await WarrenNode.start(nodeOptions(dataDir));
+      node = await WarrenNode.start(testNodeOptions(dataDir));
       assert.equal(await stat(join(dataDir, 'shared', '.incoming-0011')).catch(() => undefined), undefined, 'unfinished uploads are cleaned up');
       assert.deepEqual(
         node.list().map((t) => [t.id, t.state]),
@@ -163,9 +147,9 @@ describe('WarrenNode', () => {
 
   test('the DHT view shows the routing table and the lookup tool finds nodes', async () => {
     const dir = await tempDir();
-    const first = await WarrenNode.start(nodeOptions(join(dir, 'a'), { dht: true }));
+    const first = await WarrenNode.start(testNodeOptions(join(dir, 'a'), { dht: true }));
     const firstDht = first.node().dhtAddress!;
-    const second = await WarrenNode.start(nodeOptions(join(dir, 'b'), { dht: true, bootstrap: [firstDht] }));
+    const second = await WarrenNode.start(testNodeOptions(join(dir, 'b'), { dht: true, bootstrap: [firstDht] }));
     try {
       const view = second.dht();
       assert.equal(view.enabled, true);

@@ -39,7 +39,7 @@ function watch(page: Page, problems: string[]): void {
  * eval inside the page, which the UI's CSP rightly refuses; `page.evaluate` goes through the
  * DevTools protocol instead.)
  */
-async function until(page: Page, expression: string, timeout = 5000): Promise<void> {
+async function until(page: Page, expression: string, timeout = 20_000): Promise<void> {
   const deadline = Date.now() + timeout;
   while (!(await page.evaluate<unknown>(expression))) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${expression}`);
@@ -77,7 +77,7 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     [server, browser] = await Promise.all([startUiServer(TOKEN), launchBrowser()]);
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, colorScheme: 'light' });
     page = await context.newPage();
-    page.setDefaultTimeout(5000);
+    page.setDefaultTimeout(20_000);
     watch(page, problems);
     fake = new FakeApi(sampleState(TOKEN));
     await fake.install(page);
@@ -284,7 +284,7 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
     try {
       const mobile = await phone.newPage();
-      mobile.setDefaultTimeout(5000);
+      mobile.setDefaultTimeout(20_000);
       watch(mobile, problems);
       await new FakeApi(sampleState(TOKEN)).install(phone);
       await mobile.goto(`${server.url}/#token=${TOKEN}`);

@@ -16,6 +16,7 @@ import { encodeMagnet } from '../../src/codec/magnet.js';
 import { toInfoHash } from '../../src/dht/types.js';
 import { WarrenNode } from '../../src/node/warren-node.js';
 import { startNodeProcess, type NodeProcess } from '../cli/node-process.js';
+import { testNodeOptions } from '../node/node-options.js';
 import { chromiumMissing, launchBrowser } from './browser.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/web/', import.meta.url));
@@ -38,19 +39,7 @@ describe('web UI against a real node', { skip: chromiumMissing() }, () => {
     const content = randomBytes(6 * 1024 * 1024);
     await writeFile(join(dir, 'holiday.mp4'), content);
     // A seeder limited to 3 MiB/s, so the download is visibly in progress for a while.
-    seeder = await WarrenNode.start({
-      dataDir: join(dir, 'seeder'),
-      host: '127.0.0.1',
-      port: 0,
-      dhtPort: 0,
-      dht: false,
-      bootstrap: false,
-      downloadDir: join(dir, 'seeder', 'downloads'),
-      maxConnections: 50,
-      uploadLimit: 3 * 1024 * 1024,
-      version: 'test',
-      log: () => undefined,
-    });
+    seeder = await WarrenNode.start(testNodeOptions(join(dir, 'seeder'), { uploadLimit: 3 * 1024 * 1024 }));
     const shared = await seeder.add({ path: join(dir, 'holiday.mp4') });
     const seederPort = Number(seeder.node().swarmAddress.split(':')[1]);
     const magnet = encodeMagnet({ infoHash: toInfoHash(shared.torrent.id), name: 'holiday.mp4', peers: [{ host: '127.0.0.1', port: seederPort }] });
