@@ -12,7 +12,8 @@
  * Flags: `--size=256M` (default 1G; K/M/G suffixes are powers of 1024), `--big` (adds the 4 GiB
  * RSS run), `--profile` (adds a warren 1 → 1 run under `node --cpu-prof` and prints the top
  * self-time functions of seed and leecher), `--keep-profiles=DIR` (where to keep them),
- * `--no-libtorrent`. MB/s are 10^6 bytes per second. The child processes run from a copy of the
+ * `--no-libtorrent`, `--quick` (only warren 1 → 1, `--repeat=N` times in a row: for A/B comparisons
+ * of CPU seconds per GiB). MB/s are 10^6 bytes per second. The child processes run from a copy of the
  * compiled code taken at the start, so a rebuild during the run does not disturb them. The work
  * directory under /tmp is removed at the end.
  */
@@ -87,6 +88,7 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   const profile = flags.includes('--profile');
   const keepProfiles = flagValue(flags, '--keep-profiles');
   const withLibtorrent = !flags.includes('--no-libtorrent');
+  const quick = flags.includes('--quick');
   console.log(
     `# swarm benchmark — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`,
   );
@@ -105,6 +107,8 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
       `## data: ${mb(size)} (${fmt(size / GiB, 2)} GiB) of random bytes in ${work}; ${info.pieceCount} pieces of ${info.pieceLength / 1024} KiB; ` +
         `generated + hashed by warren's createTorrent in ${fmt((performance.now() - t0) / 1000, 1)} s (createTorrent alone ${fmt(mbps(size, data.createMs), 0)} MB/s); ${mb(free)} free`,
     );
+
+    if (quick) return await quickRuns(data, Number(flagValue(flags, '--repeat') ?? '1'), profile, keepProfiles);
 
     console.log('## physical limit');
     const shaMs = Math.min(await sha1FileMs(data.sourcePath), await sha1FileMs(data.sourcePath));
@@ -180,16 +184,41 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   return headline.join('');
 }
 
+/** `--quick`: warren 1 → 1 only, `repeat` times back to back; the headline lists every run. */
+async function quickRuns(data: BenchData, repeat: number, profile: boolean, keep: string | undefined): Promise<string> {
+  const timeoutMs = timeoutFor(data.size);
+  const gib = data.size / GiB;
+  const runs: string[] = [];
+  console.log(`## warren 1 seed → 1 leecher, ${repeat} run(s)`);
+  for (let i = 0; i < repeat; i++) {
+    const r = await runWarren(data, { seeds: 1, leechers: 1, timeoutMs });
+    console.log(warrenLine(`run ${i + 1}`, r).line);
+    const threads = (t: Record<string, number>) =>
+      Object.entries(t).sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05).map(([name, s]) => `${name} ${fmt(s, 2)}`).join(', ');
+    console.log(`    CPU s by thread (whole process): seed: ${threads(r.seedThreads)}; leecher: ${threads(r.leechThreads)}`);
+    runs.push(`${fmt(mbps(data.size, r.leechMs[0]!), 0)} MB/s ${fmt((r.seedCpu + r.leechCpu) / gib, 2)} CPU s/GiB`);
+    settle();
+  }
+  if (profile) await profileRun(data, timeoutMs, keep);
+  return `warren 1→1 (quick): ${runs.join('; ')}`;
+}
+
 async function profileRun(data: BenchData, timeoutMs: number, keep: string | undefined): Promise<void> {
   const dir = join(data.dir, 'profiles');
   console.log('## profile: warren 1 seed → 1 leecher under node --cpu-prof');
   const r = await runWarren(data, { seeds: 1, leechers: 1, timeoutMs, profileDir: dir });
   console.log(warrenLine('warren → warren (profiled)', r).line);
-  const files = await readdir(dir);
   for (const who of ['leech-0', 'seed-0']) {
-    const file = files.find((f) => f.startsWith(who));
-    if (file) await printProfile(join(dir, file), who === 'leech-0' ? 'leecher' : 'seeder');
+    const files = await readdir(join(dir, who)).catch(() => [] as string[]);
+    const main = files.find((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f));
+    const name = who === 'leech-0' ? 'leecher' : 'seeder';
+    if (main) await printProfile(join(dir, who, main), `${name} (main thread)`);
     else console.log(`  ${who}: no profile written`);
+    for (const worker of files.filter((f) => f !== main)) {
+      const { totalMs, rows } = await selfTimes(join(dir, who, worker));
+      const busy = totalMs - (rows.find((r) => r.name === '(idle)')?.ms ?? 0);
+      console.log(`  ${name}, worker thread ${worker}: ${fmt(busy / 1000, 2)} s busy of ${fmt(totalMs / 1000, 2)} s sampled`);
+    }
   }
   if (keep) {
     await cp(dir, keep, { recursive: true });

@@ -4,7 +4,7 @@
  * them itself (the libtorrent driver, the TCP copy children report their own).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -136,4 +136,23 @@ export function cpuSeconds(pid: number): number | undefined {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
+}
+
+/**
+ * CPU seconds of each thread of this process since it started (/proc/self/task/<tid>/stat):
+ * `main` for the event loop's thread, `t<tid>` for the others (hashing worker, libuv's file I/O
+ * pool, V8's garbage collection helpers; Node 20 leaves them all named "node").
+ */
+export function threadCpu(): Record<string, number> {
+  const byThread: Record<string, number> = {};
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'latin1');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byThread[Number(tid) === process.pid ? 'main' : `t${tid}`] = (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error; // the thread just ended
+    }
+  }
+  return byThread;
 }

@@ -7,7 +7,8 @@
  *   stdin `go <json endpoints>` (leech): adds the torrent with those peers → progress lines each
  *     second, then {"event":"complete","ms","cpu","peakRss",...}; it then keeps seeding.
  *   (`peakMemory`: peaks of process.memoryUsage() and of the piece buffers, sampled every 100 ms.)
- *   stdin `stats` → {"event":"stats","cpu","uploaded","peakRss"}; stdin `stop` (or SIGTERM) exits.
+ *   stdin `stats` → {"event":"stats","cpu","threads","uploaded","peakRss"}; stdin `stop` (or SIGTERM) exits.
+ *   (`threads`: CPU seconds by thread name since the process started, see `threadCpu`.)
  *
  * `cpu` is user+system seconds since the transfer began (leech: `go`; seed: ready).
  */
@@ -19,7 +20,7 @@ import type { Endpoint } from '../../src/runtime/interfaces.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
-import { peakRss } from './swarm-proc.js';
+import { peakRss, threadCpu } from './swarm-proc.js';
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
@@ -59,7 +60,7 @@ async function main(): Promise<void> {
   createInterface({ input: process.stdin }).on('line', (line) => {
     const [command, ...rest] = line.split(' ');
     if (command === 'stop') void shutdown();
-    else if (command === 'stats') emit({ event: 'stats', cpu: cpuSince(cpuStart), uploaded: torrent?.stats().uploaded ?? 0, peakRss: peakRss('self') });
+    else if (command === 'stats') emit({ event: 'stats', cpu: cpuSince(cpuStart), threads: threadCpu(), uploaded: torrent?.stats().uploaded ?? 0, peakRss: peakRss('self') });
     else if (command === 'go' && mode === 'leech') void leech(JSON.parse(rest.join(' ')) as Endpoint[]);
   });
 

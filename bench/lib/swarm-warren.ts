@@ -31,10 +31,15 @@ export interface WarrenRunResult {
   /** CPU seconds of all seeds / all leechers over the whole run. */
   seedCpu: number;
   leechCpu: number;
+  /** CPU seconds by thread name of the first seed and the first leecher, whole process lifetime. */
+  seedThreads: Record<string, number>;
+  leechThreads: Record<string, number>;
 }
 
 function spawnPeer(label: string, mode: 'seed' | 'leech', data: BenchData, dir: string, profileDir?: string): JsonChild {
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${label}.cpuprofile`] : [];
+  // One directory per child: each of its threads (the hashing worker too) writes its own profile
+  // there, named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile (the main thread is id 0).
+  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : [];
   return new JsonChild(label, process.execPath, [...nodeArgs, benchScript('swarm-warren-child.js'), mode, data.infoPath, dir]);
 }
 
@@ -86,6 +91,8 @@ export async function runWarren(data: BenchData, options: WarrenRunOptions): Pro
       leechPeakMemory: done.map((e) => e.peakMemory as Record<string, number>),
       seedCpu: cpu.slice(0, options.seeds).reduce((a, b) => a + b, 0),
       leechCpu: cpu.slice(options.seeds).reduce((a, b) => a + b, 0),
+      seedThreads: stats[0]!.threads as Record<string, number>,
+      leechThreads: stats[options.seeds]!.threads as Record<string, number>,
     };
   } finally {
     const all = [...seeds, ...leechers];

@@ -126,12 +126,56 @@ function frame(id: number, payloadLength: number): { out: Uint8Array; view: Data
   return { out, view };
 }
 
-/** The 13-byte header of a piece message, so a sender can write it and then the block as is. */
+/** Bytes of the shared slab piece headers are cut from (see `encodePieceHeader`). */
+const HEADER_SLAB_SIZE = 16 * 1024;
+let headerSlab = new Uint8Array(HEADER_SLAB_SIZE);
+let headerSlabUsed = 0;
+
+function putUint32(out: Uint8Array, at: number, v: number): void {
+  out[at] = v >>> 24;
+  out[at + 1] = v >>> 16;
+  out[at + 2] = v >>> 8;
+  out[at + 3] = v;
+}
+
+/**
+ * The 13-byte header of a piece message, so a sender can write it and then the block as is.
+ * Headers are views into a shared slab (one allocation per 1,260 headers instead of one each); a
+ * returned header is never written again, so it may be kept as long as needed.
+ */
 export function encodePieceHeader(index: number, begin: number, blockLength: number): Uint8Array {
-  const { out, view } = frame(7, 8);
-  view.setUint32(0, u32('9 + blockLength', 9 + u32('blockLength', blockLength)));
-  view.setUint32(5, u32('index', index));
-  view.setUint32(9, u32('begin', begin));
+  u32('index', index);
+  u32('begin', begin);
+  u32('9 + blockLength', 9 + u32('blockLength', blockLength));
+  if (headerSlabUsed + 13 > HEADER_SLAB_SIZE) {
+    headerSlab = new Uint8Array(HEADER_SLAB_SIZE);
+    headerSlabUsed = 0;
+  }
+  const out = headerSlab.subarray(headerSlabUsed, headerSlabUsed + 13);
+  headerSlabUsed += 13;
+  putUint32(out, 0, 9 + blockLength);
+  out[4] = 7;
+  putUint32(out, 5, index);
+  putUint32(out, 9, begin);
+  return out;
+}
+
+/**
+ * Several `request` messages (or `cancel`, `reject`) in one buffer, back to back: what a batch of
+ * requests looks like on the wire, built with one allocation. Throws `TypeError` like `encodeMessage`.
+ */
+export function encodeBlockMessages(type: 'request' | 'cancel' | 'reject', blocks: readonly { index: number; begin: number; length: number }[]): Uint8Array {
+  const id = MESSAGE_ID[type];
+  const out = new Uint8Array(17 * blocks.length);
+  let at = 0;
+  for (const b of blocks) {
+    putUint32(out, at, 13);
+    out[at + 4] = id;
+    putUint32(out, at + 5, u32('index', b.index));
+    putUint32(out, at + 9, u32('begin', b.begin));
+    putUint32(out, at + 13, u32('length', b.length));
+    at += 17;
+  }
   return out;
 }
 
@@ -197,27 +241,35 @@ function checkLengthForId(length: number, id: number): void {
   }
 }
 
-/** Decodes a message body (id + payload, already length-checked). Byte fields are views. */
-function decodeBody(b: Uint8Array): PeerMessage {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const id = b[0];
+/** The big-endian uint32 at `at`. */
+function getUint32(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
+}
+
+/**
+ * Decodes the message body (id + payload, already length-checked) of `length` bytes at `at` in
+ * `b`. Byte fields are plain `Uint8Array` views into `b` (cheaper to make than `Buffer` views).
+ */
+function decodeBody(b: Uint8Array, at: number, length: number): PeerMessage {
+  const id = b[at];
+  const view = (from: number) => new Uint8Array(b.buffer, b.byteOffset + at + from, length - from);
   switch (id) {
     case 0: return { type: 'choke' };
     case 1: return { type: 'unchoke' };
     case 2: return { type: 'interested' };
     case 3: return { type: 'not-interested' };
-    case 4: return { type: 'have', index: v.getUint32(1) };
-    case 5: return { type: 'bitfield', bitfield: b.subarray(1) };
-    case 6: return { type: 'request', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
-    case 7: return { type: 'piece', index: v.getUint32(1), begin: v.getUint32(5), block: b.subarray(9) };
-    case 8: return { type: 'cancel', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
-    case 9: return { type: 'port', port: v.getUint16(1) };
-    case 13: return { type: 'suggest', index: v.getUint32(1) };
+    case 4: return { type: 'have', index: getUint32(b, at + 1) };
+    case 5: return { type: 'bitfield', bitfield: view(1) };
+    case 6: return { type: 'request', index: getUint32(b, at + 1), begin: getUint32(b, at + 5), length: getUint32(b, at + 9) };
+    case 7: return { type: 'piece', index: getUint32(b, at + 1), begin: getUint32(b, at + 5), block: view(9) };
+    case 8: return { type: 'cancel', index: getUint32(b, at + 1), begin: getUint32(b, at + 5), length: getUint32(b, at + 9) };
+    case 9: return { type: 'port', port: (b[at + 1] << 8) | b[at + 2] };
+    case 13: return { type: 'suggest', index: getUint32(b, at + 1) };
     case 14: return { type: 'have-all' };
     case 15: return { type: 'have-none' };
-    case 16: return { type: 'reject', index: v.getUint32(1), begin: v.getUint32(5), length: v.getUint32(9) };
-    case 17: return { type: 'allowed-fast', index: v.getUint32(1) };
-    case 20: return { type: 'extended', id: b[1], payload: b.subarray(2) };
+    case 16: return { type: 'reject', index: getUint32(b, at + 1), begin: getUint32(b, at + 5), length: getUint32(b, at + 9) };
+    case 17: return { type: 'allowed-fast', index: getUint32(b, at + 1) };
+    case 20: return { type: 'extended', id: b[at + 1], payload: view(2) };
     default: throw new DecodeError(`peer-wire: unknown message id ${id}`);
   }
 }
@@ -310,7 +362,14 @@ export class WireFramer {
     checkLengthForId(length, this.peekByte());
     if (this.total < length) return undefined;
     this.pending = -1;
-    return decodeBody(this.take(length));
+    const c = this.chunks[this.head];
+    if (c.length - this.offset >= length) {
+      // The whole message lies in the head chunk: decode it in place.
+      const message = decodeBody(c, this.offset, length);
+      this.advance(length);
+      return message;
+    }
+    return decodeBody(this.take(length), 0, length);
   }
 
   private peekByte(): number {
@@ -334,7 +393,7 @@ export class WireFramer {
   private take(n: number): Uint8Array {
     const c = this.chunks[this.head];
     if (c.length - this.offset >= n) {
-      const view = c.subarray(this.offset, this.offset + n);
+      const view = new Uint8Array(c.buffer, c.byteOffset + this.offset, n);
       this.advance(n);
       return view;
     }

@@ -4,7 +4,7 @@
  * bytes can never be valid, or that stays silent for 2 minutes, is disconnected with a reason.
  * What the messages mean for the torrent is decided by the torrent, through `handlers`.
  */
-import { encodeMessage, encodePieceHeader, WireFramer, type Handshake, type PeerMessage } from '../codec/peer-wire.js';
+import { encodeBlockMessages, encodeMessage, encodePieceHeader, WireFramer, type Handshake, type PeerMessage } from '../codec/peer-wire.js';
 import type { Endpoint, TcpConnection, Timer } from '../runtime/interfaces.js';
 import type { AfterHandshake } from './handshake.js';
 import { RateMeter } from './rate-meter.js';
@@ -82,6 +82,12 @@ export class PeerConnection {
     else if (message.type === 'interested') this.amInterested = true;
     else if (message.type === 'not-interested') this.amInterested = false;
     this.write(encodeMessage(message));
+  }
+
+  /** Sends a `request` for each block, all in one buffer. */
+  sendRequests(blocks: readonly { index: number; begin: number; length: number }[]): void {
+    if (this.closed || blocks.length === 0) return;
+    this.write(encodeBlockMessages('request', blocks));
   }
 
   /** Sends a block without copying it into a new message buffer. */

@@ -6,6 +6,7 @@
  */
 import { pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { idEquals } from '../kademlia/id.js';
+import { PieceBufferPool } from './piece-buffer-pool.js';
 import type { PieceHasher } from './piece-hasher.js';
 
 export interface BlockSender {
@@ -33,6 +34,8 @@ export class PieceAssembler {
   constructor(
     private readonly info: InfoDict,
     private readonly hasher: PieceHasher,
+    /** Where piece buffers come from; the owner of a finished piece gives its `data` back here. */
+    readonly buffers = new PieceBufferPool(info.pieceLength),
   ) {}
 
   /** Stores a block (copying it out of the network buffer). */
@@ -40,7 +43,7 @@ export class PieceAssembler {
     let piece = this.partial.get(index);
     if (!piece) {
       // Not zero-filled: every byte is written by a block before the piece is hashed.
-      piece = { data: Buffer.allocUnsafe(pieceSize(this.info, index)), senders: [] };
+      piece = { data: this.buffers.take(pieceSize(this.info, index)), senders: [] };
       this.partial.set(index, piece);
     }
     if (begin + block.length > piece.data.length) return;
@@ -59,7 +62,10 @@ export class PieceAssembler {
 
   /** Forgets a piece (its blocks will be fetched again). */
   drop(index: number): void {
+    const piece = this.partial.get(index);
+    if (!piece) return;
     this.partial.delete(index);
+    this.buffers.give(piece.data);
   }
 
   /** Bytes held in piece buffers. */

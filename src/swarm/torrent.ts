@@ -115,7 +115,8 @@ export class Torrent {
   private readonly choker: Choker;
   private readonly candidates: PeerCandidates;
   private readonly listeners = new Set<(event: TorrentEvent) => void>();
-  private readonly pieceCache = new Map<number, Promise<Uint8Array>>();
+  /** Pieces read for uploading (the most recent `PIECE_CACHE`): the data once read, a promise while reading. */
+  private readonly pieceCache = new Map<number, Uint8Array | Promise<Uint8Array>>();
   private readonly uploadLimiter?: TransferLimiter;
   /** Verified pieces whose write failed, kept to be written when the torrent resumes. */
   private readonly unwritten = new Map<number, Uint8Array>();
@@ -229,23 +230,41 @@ export class Torrent {
     if (pieceComplete) void this.completePiece(index);
   }
 
+  /**
+   * A block for uploading, at once, when its piece is in the cache and no upload limit applies;
+   * else `undefined` (use `readBlock`). The common case of a busy upload: no promise, no waiting.
+   */
+  cachedBlock(index: number, begin: number, length: number): Uint8Array | undefined {
+    if (this.uploadLimiter) return undefined;
+    const piece = this.pieceCache.get(index);
+    if (!(piece instanceof Uint8Array)) return undefined;
+    this.uploadedTotal += length;
+    return new Uint8Array(piece.buffer, piece.byteOffset + begin, length);
+  }
+
   /** Reads a block for uploading, through a small cache of whole pieces. */
   async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
     let piece = this.pieceCache.get(index);
     if (!piece) {
-      piece = this.storage!.readPiece(index);
-      this.pieceCache.set(index, piece);
-      piece.catch((error: Error) => {
-        this.pieceCache.delete(index);
-        // Our data vanished or became unreadable: stop with the reason rather than keep failing peers.
-        if (this.state !== 'error') this.fail(error);
-      });
+      const reading = this.storage!.readPiece(index);
+      piece = reading;
+      this.pieceCache.set(index, reading);
+      reading.then(
+        (data) => {
+          if (this.pieceCache.get(index) === reading) this.pieceCache.set(index, data);
+        },
+        (error: Error) => {
+          if (this.pieceCache.get(index) === reading) this.pieceCache.delete(index);
+          // Our data vanished or became unreadable: stop with the reason rather than keep failing peers.
+          if (this.state !== 'error') this.fail(error);
+        },
+      );
       if (this.pieceCache.size > PIECE_CACHE) this.pieceCache.delete(this.pieceCache.keys().next().value as number);
     }
     const data = await piece;
     await this.uploadLimiter?.take(length);
     this.uploadedTotal += length;
-    return data.subarray(begin, begin + length);
+    return new Uint8Array(data.buffer, data.byteOffset + begin, length);
   }
 
   /** Pauses (disconnecting every peer) or resumes. Verified pieces are kept either way. */
@@ -358,6 +377,7 @@ export class Torrent {
     if (!piece.valid) {
       picker.pieceFailed(index);
       const guilty = this.smartBan.pieceFailed(index, piece.data, piece.senders);
+      this.assembler!.buffers.give(piece.data);
       for (const key of guilty) this.ban(key, `sent piece ${index} that failed its hash check`);
       this.deps.log('info', `piece ${index} failed its hash check; fetching it again`);
       for (const link of this.links.values()) link.fillRequests();
@@ -381,11 +401,14 @@ export class Torrent {
     }
     if (this.closed) return;
     picker.pieceVerified(index);
-    for (const key of this.smartBan.pieceVerified(index, data, BLOCK_SIZE)) this.ban(key, `sent bad data for piece ${index}`);
+    const guilty = this.smartBan.pieceVerified(index, data, BLOCK_SIZE);
+    this.assembler!.buffers.give(data); // written and checked: the buffer can hold another piece
+    for (const key of guilty) this.ban(key, `sent bad data for piece ${index}`);
     this.resumeKeeper!.markDirty();
     this.broadcastHave(index);
     this.emit({ type: 'piece', index });
     if (picker.complete && this.state === 'downloading') {
+      this.assembler!.buffers.clear();
       await this.storage!.createEmptyFiles();
       await this.resumeKeeper?.save();
       this.setState('seeding');

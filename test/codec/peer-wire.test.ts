@@ -6,6 +6,7 @@ import {
   RESERVED,
   WireFramer,
   decodeHandshake,
+  encodeBlockMessages,
   encodeHandshake,
   encodeMessage,
   encodePieceHeader,
@@ -139,6 +140,27 @@ describe('message encoding', () => {
     const header = encodePieceHeader(9, 16384, block.length);
     assert.equal(header.length, 13);
     assert.deepEqual(concat(header, block), whole);
+  });
+
+  test('piece headers cut from the shared slab stay intact while later ones are made', () => {
+    const headers = Array.from({ length: 3000 }, (_, i) => ({ i, header: encodePieceHeader(i, i * 16, 16384 - (i % 7)) }));
+    for (const { i, header } of headers) {
+      assert.deepEqual(header, encodeMessage({ type: 'piece', index: i, begin: i * 16, block: new Uint8Array(16384 - (i % 7)) }).subarray(0, 13));
+    }
+  });
+
+  test('encodeBlockMessages is the messages back to back', () => {
+    const blocks = [
+      { index: 0, begin: 0, length: 16384 },
+      { index: 0xfffffffe, begin: 16384, length: 1 },
+      { index: 5, begin: 2 ** 32 - 1, length: 0 },
+    ];
+    for (const type of ['request', 'cancel', 'reject'] as const) {
+      assert.deepEqual(encodeBlockMessages(type, blocks), concat(...blocks.map((b) => encodeMessage({ type, ...b }))));
+    }
+    assert.equal(encodeBlockMessages('request', []).length, 0);
+    assert.throws(() => encodeBlockMessages('request', [{ index: -1, begin: 0, length: 1 }]), TypeError);
+    assert.throws(() => encodeBlockMessages('request', [{ index: 0, begin: 0.5, length: 1 }]), TypeError);
   });
 
   test('out-of-range integers are TypeErrors', () => {
