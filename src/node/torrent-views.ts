@@ -15,8 +15,13 @@ export function magnetOf(infoHash: string, name: string | null, trackers: string
   return encodeMagnet({ infoHash: toInfoHash(infoHash), name: name ?? undefined, trackers });
 }
 
-export function summarize(torrent: Torrent, row: TorrentRow): TorrentSummary {
+/** `failure`: why the torrent could not start, shown as its error. */
+export function summarize(torrent: Torrent, row: TorrentRow, failure?: string): TorrentSummary {
   const s = torrent.stats();
+  if (failure !== undefined) {
+    s.state = 'error';
+    s.error = failure;
+  }
   const left = s.totalLength - s.bytesHad;
   return {
     id: row.infoHash,
@@ -60,8 +65,8 @@ function fileViews(info: InfoDict, has: (index: number) => boolean): TorrentFile
     });
 }
 
-export function detail(torrent: Torrent, row: TorrentRow): TorrentDetail {
-  const summary = summarize(torrent, row);
+export function detail(torrent: Torrent, row: TorrentRow, failure?: string): TorrentDetail {
+  const summary = summarize(torrent, row, failure);
   const { info, picker } = torrent;
   const has = (i: number) => picker?.has(i) ?? false;
   return {

@@ -55,7 +55,11 @@ export interface PeerView {
   client: string;
   downloadRate: number;
   uploadRate: number;
-  /** libtorrent-style flags, e.g. `IeX` (see the README). */
+  /**
+   * Flags in the style of libtorrent's peer list: `D` we download from it (`d`: we want to but it
+   * chokes us), `U` we upload to it (`u`: it wants to but we choke it), `I` it connected to us,
+   * `S` snubbed, `s` it is a seed.
+   */
   flags: string;
 }
 

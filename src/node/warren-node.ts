@@ -55,6 +55,8 @@ interface Entry {
   torrent: Torrent;
   /** The last summary sent in a `torrents` event, to send only what changed. */
   lastSent?: string;
+  /** Why the torrent could not start (it stays listed, in the error state). */
+  failure?: string;
 }
 
 export class WarrenNode implements NodeControl {
@@ -96,12 +98,9 @@ export class WarrenNode implements NodeControl {
       );
       await session.start();
       const node = new WarrenNode(options, store, session, dht);
+      // Listed at once; each checks its data in the background (the API is up meanwhile).
       for (const row of store.listTorrents()) {
-        try {
-          await node.startTorrent(row, {});
-        } catch (error) {
-          options.log('warn', `could not restart torrent ${row.infoHash}: ${(error as Error).message}`);
-        }
+        node.startTorrent(row, {}).catch((error: Error) => options.log('warn', `could not restart torrent ${row.infoHash}: ${error.message}`));
       }
       node.tickTimer = setInterval(() => node.tick(), TICK_MS);
       return node;
@@ -141,12 +140,12 @@ export class WarrenNode implements NodeControl {
   }
 
   list(): TorrentSummary[] {
-    return [...this.entries.values()].map((e) => summarize(e.torrent, e.row));
+    return [...this.entries.values()].map((e) => this.summaryOf(e));
   }
 
   get(id: string): TorrentDetail | undefined {
     const entry = this.entries.get(id);
-    return entry && detail(entry.torrent, entry.row);
+    return entry && detail(entry.torrent, entry.row, entry.failure);
   }
 
   async add(request: AddRequest): Promise<{ torrent: TorrentSummary; created: boolean }> {
@@ -172,7 +171,8 @@ export class WarrenNode implements NodeControl {
       await pipeline(data, createWriteStream(incoming, { flags: 'wx' }));
       const created = await createTorrent(this.session.runtime.fs, incoming, { name });
       const id = toHex(created.infoHash);
-      if (this.entries.has(id)) return { torrent: summarize(this.entries.get(id)!.torrent, this.entries.get(id)!.row), created: false };
+      const existing = this.entries.get(id);
+      if (existing) return { torrent: this.summaryOf(existing), created: false };
       // Each shared file gets a directory of its own, so equal names never collide.
       const dir = join(shared, id);
       await mkdir(dir, { recursive: true });
@@ -189,7 +189,7 @@ export class WarrenNode implements NodeControl {
     this.store.updateTorrent(id, { paused: true });
     entry.row.paused = true;
     await this.session.pause(entry.torrent.infoHash);
-    return summarize(entry.torrent, entry.row);
+    return this.summaryOf(entry);
   }
 
   async resume(id: string): Promise<TorrentSummary> {
@@ -197,7 +197,7 @@ export class WarrenNode implements NodeControl {
     this.store.updateTorrent(id, { paused: false });
     entry.row.paused = false;
     this.session.resume(entry.torrent.infoHash);
-    return summarize(entry.torrent, entry.row);
+    return this.summaryOf(entry);
   }
 
   async remove(id: string, options: { deleteData: boolean }): Promise<void> {
@@ -245,6 +245,10 @@ export class WarrenNode implements NodeControl {
 
   // ---------------------------------------------------------------------------------------------
 
+  private summaryOf(entry: Entry): TorrentSummary {
+    return summarize(entry.torrent, entry.row, entry.failure);
+  }
+
   private entry(id: string): Entry {
     const entry = this.entries.get(id);
     if (!entry) throw new NodeError('NOT_FOUND', `no torrent ${id}`);
@@ -255,7 +259,7 @@ export class WarrenNode implements NodeControl {
   private addOnce(input: TorrentInput, dir: string, request: Pick<AddRequest, 'paused' | 'sequential'>, assumeComplete: boolean): Promise<{ torrent: TorrentSummary; created: boolean }> {
     const id = toHex(input.infoHash);
     const existing = this.entries.get(id);
-    if (existing) return Promise.resolve({ torrent: summarize(existing.torrent, existing.row), created: false });
+    if (existing) return Promise.resolve({ torrent: this.summaryOf(existing), created: false });
     const pending = this.adding.get(id);
     if (pending) return pending.then((r) => ({ ...r, created: false }));
     const adding = (async () => {
@@ -277,11 +281,13 @@ export class WarrenNode implements NodeControl {
       this.store.insertTorrent(row);
       try {
         const entry = await this.startTorrent(row, { assumeComplete, peers: input.peers });
-        const torrent = summarize(entry.torrent, row);
+        const torrent = this.summaryOf(entry);
         this.emit({ type: 'added', torrent });
         return { torrent, created: true };
       } catch (error) {
         this.store.deleteTorrent(id);
+        this.entries.delete(id);
+        await this.session.remove(input.infoHash);
         throw error;
       }
     })();
@@ -289,9 +295,14 @@ export class WarrenNode implements NodeControl {
     return adding.finally(() => this.adding.delete(id));
   }
 
+  /**
+   * Starts a torrent in the session. Its entry is listed at once, while it checks its data; if the
+   * start fails, the entry stays and shows the reason as an error (the caller decides whether to drop it).
+   */
   private async startTorrent(row: TorrentRow, extra: { assumeComplete?: boolean; peers?: TorrentInput['peers'] }): Promise<Entry> {
-    const torrent = await this.session.add({
-      infoHash: toInfoHash(row.infoHash),
+    const infoHash = toInfoHash(row.infoHash);
+    const starting = this.session.add({
+      infoHash,
       infoBytes: row.infoBytes ?? undefined,
       dir: row.dir,
       trackers: row.trackers,
@@ -302,6 +313,7 @@ export class WarrenNode implements NodeControl {
       uploadLimit: row.uploadLimit ?? undefined,
       paused: row.paused,
     });
+    const torrent = this.session.get(infoHash)!;
     const entry: Entry = { row, torrent };
     this.entries.set(row.infoHash, entry);
     torrent.on((event) => {
@@ -312,6 +324,12 @@ export class WarrenNode implements NodeControl {
         this.store.updateTorrent(row.infoHash, { name: row.name, infoBytes: row.infoBytes });
       }
     });
+    try {
+      await starting;
+    } catch (error) {
+      entry.failure = (error as Error).message;
+      throw error;
+    }
     return entry;
   }
 
@@ -351,7 +369,7 @@ export class WarrenNode implements NodeControl {
     if (this.listeners.size === 0) return;
     const changed: TorrentSummary[] = [];
     for (const entry of this.entries.values()) {
-      const summary = summarize(entry.torrent, entry.row);
+      const summary = this.summaryOf(entry);
       const text = JSON.stringify(summary);
       if (text !== entry.lastSent) {
         entry.lastSent = text;

@@ -96,7 +96,10 @@ export class SwarmSession {
     });
   }
 
-  /** Adds a torrent and starts it (checking existing data, then finding peers). */
+  /**
+   * Adds a torrent and starts it (checking existing data, then finding peers); resolves once the
+   * check is done. `get()` and `list()` show the torrent from the moment `add` is called.
+   */
   async add(options: AddTorrentOptions): Promise<Torrent> {
     const key = toHex(options.infoHash);
     const existing = this.torrents.get(key);

@@ -74,7 +74,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     h('table', { class: 'table', testid: 'peers' },
       h('thead', {}, h('tr', {},
         h('th', {}, 'Address'), h('th', { class: 'col-client' }, 'Client'), h('th', { class: 'num' }, '↓ Down'), h('th', { class: 'num' }, '↑ Up'),
-        h('th', { title: 'libtorrent-style peer flags' }, 'Flags'))),
+        h('th', { title: 'peer flags (see below the table)' }, 'Flags'))),
       peerBody));
   const trackerList = h('ul', { class: 'trackers mono' });
 
@@ -82,7 +82,9 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
   const magnetCard = section('Magnet link', 'magnet-card', magnet.el);
   const piecesCard = section('Pieces', 'pieces-card', pieceCaption, pieceMap.el);
   const filesCard = section('Files', 'files-card', fileList);
-  const peersCard = section('Peers', 'peers-card', peerEmpty, peerTable);
+  const flagLegend = h('p', { class: 'card-note', testid: 'flag-legend', hidden: true },
+    'Flags: D downloading from it (d: it chokes us), U uploading to it (u: we choke it), I it connected to us, S snubbed (silent for 30 s), s a seed.');
+  const peersCard = section('Peers', 'peers-card', peerEmpty, peerTable, flagLegend);
   const trackersCard = section('Trackers', 'trackers-card', trackerList);
   trackersCard.el.hidden = true;
 
@@ -175,6 +177,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     setText(peersCard.title, `Peers (${d.peerList.length})`);
     peerEmpty.hidden = d.peerList.length > 0;
     peerTable.hidden = d.peerList.length === 0;
+    flagLegend.hidden = d.peerList.length === 0;
     peerBody.replaceChildren(...d.peerList.map((p) =>
       h('tr', { testid: 'peer-row' },
         h('td', {}, h('div', { class: 'mono' }, p.address), h('div', { class: 'inline-client' }, p.client || '—')),

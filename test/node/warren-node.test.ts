@@ -42,6 +42,17 @@ function until<T>(node: WarrenNode, pick: (event: NodeEvent) => T | undefined, m
   });
 }
 
+/** Polls `probe` until it returns something (the node checks restarted torrents in the background). */
+async function eventually<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function rejectsWith(promise: () => Promise<unknown>, code: string): Promise<void> {
   return assert.rejects(promise, (error: unknown) => error instanceof NodeError && error.code === code);
 }
@@ -82,7 +93,8 @@ describe('WarrenNode', () => {
       await leecher.pause(shared.torrent.id);
       await leecher.close();
       leecher = await WarrenNode.start(testNodeOptions(join(leechDir, 'data')));
-      const [again] = leecher.list();
+      assert.equal(leecher.list().length, 1, 'listed at once, while it checks its data');
+      const again = await eventually(() => leecher.list().find((t) => t.pieceCount > 0 && t.piecesHad === t.pieceCount));
       assert.equal(again?.id, shared.torrent.id);
       assert.equal(again?.state, 'paused', 'paused is remembered');
       assert.equal(again?.piecesHad, again?.pieceCount, 'verified pieces are remembered');
