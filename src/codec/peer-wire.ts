@@ -282,7 +282,16 @@ export interface FramerLimits {
    * the message is buffered.
    */
   maxMessageLength?: number;
+  /**
+   * Transient mode: pushed chunks may be overwritten once the caller has drained `next()` and
+   * called `keepRest()` (a socket reading into one reused buffer). Returned views are then valid
+   * only until the next call on the framer: the caller copies what it keeps. Default false.
+   */
+  transient?: boolean;
 }
+
+/** Smallest carry buffer of a transient framer: a 16 KiB block message with its prefix fits. */
+const MIN_CARRY = 32 * 1024;
 
 /**
  * Stream framer for everything after the handshake: `push()` TCP chunks as they arrive, then call
@@ -296,7 +305,10 @@ export interface FramerLimits {
  * Returned views (`block`, `bitfield`, `payload`) stay valid indefinitely: the framer never
  * writes into pushed chunks, reuses them or keeps a ring buffer. The caller must in turn not
  * overwrite a chunk after pushing it (Node's socket `data` buffers are fresh per read). Note a
- * view pins its whole chunk in memory until the view is dropped.
+ * view pins its whole chunk in memory until the view is dropped. In transient mode
+ * (`FramerLimits.transient`, for a socket that reads into one reused buffer) it is the other way
+ * round: views live until the next call, and `keepRest()` copies a partial message out of the
+ * caller's chunk before the caller reuses it; no allocation per read or per spanning message.
  *
  * After `next()` has thrown, the stream is unrecoverable and every later `next()` throws again.
  */
@@ -310,9 +322,15 @@ export class WireFramer {
   /** Length prefix already consumed from the queue and validated, or -1. */
   private pending = -1;
   private failure: DecodeError | undefined;
+  private readonly transient: boolean;
+  /** Transient mode: the framer's own copy of the bytes left over after `keepRest()` (reused). */
+  private carry: Uint8Array | undefined;
+  /** Transient mode: where a message spanning chunks is assembled (reused). */
+  private scratch: Uint8Array | undefined;
 
   /** `limits.maxMessageLength` must be a positive integer (default 256 KiB + 13). */
   constructor(limits: FramerLimits = {}) {
+    this.transient = limits.transient ?? false;
     this.maxMessageLength = limits.maxMessageLength ?? DEFAULT_MAX_MESSAGE_LENGTH;
     if (!Number.isInteger(this.maxMessageLength) || this.maxMessageLength < 1) {
       throw new TypeError(`peer-wire: bad maxMessageLength ${limits.maxMessageLength}`);
@@ -324,6 +342,30 @@ export class WireFramer {
     if (chunk.length === 0) return;
     this.chunks.push(chunk);
     this.total += chunk.length;
+  }
+
+  /**
+   * Transient mode, after `next()` returned `undefined`: copies the bytes still buffered (an
+   * incomplete message) out of the pushed chunks into the framer's own buffer, so the caller may
+   * reuse its chunk. Invalidates the views of earlier messages. A no-op in normal mode.
+   */
+  keepRest(): void {
+    if (!this.transient || this.total === 0) return;
+    const need = this.total;
+    const carry = this.carry !== undefined && this.carry.length >= need ? this.carry : new Uint8Array(Math.max(need, MIN_CARRY));
+    let filled = 0;
+    for (let i = this.head; i < this.chunks.length; i++) {
+      const c = this.chunks[i];
+      const from = i === this.head ? this.offset : 0;
+      // Only the head can be the old carry (filled is still 0 then): copyWithin handles the overlap.
+      if (c.buffer === carry.buffer) carry.copyWithin(filled, c.byteOffset + from, c.byteOffset + c.length);
+      else carry.set(from === 0 ? c : c.subarray(from), filled);
+      filled += c.length - from;
+    }
+    this.carry = carry;
+    this.chunks = [carry.subarray(0, filled)];
+    this.head = 0;
+    this.offset = 0;
   }
 
   /** Bytes received but not yet returned as messages (a consumed length prefix excluded). */
@@ -397,7 +439,14 @@ export class WireFramer {
       this.advance(n);
       return view;
     }
-    const out = new Uint8Array(n);
+    let out: Uint8Array;
+    if (this.transient) {
+      // Views of transient messages live only until the next call: one reused buffer will do.
+      if (this.scratch === undefined || this.scratch.length < n) this.scratch = new Uint8Array(Math.max(n, MIN_CARRY));
+      out = this.scratch;
+    } else {
+      out = new Uint8Array(n);
+    }
     let filled = 0;
     while (filled < n) {
       const chunk = this.chunks[this.head];

@@ -31,9 +31,19 @@ export interface TcpConnection {
   readonly local: Endpoint;
   readonly remote: Endpoint;
   write(data: Uint8Array): void;
-  /** Writes several buffers as one batch (one system call where possible), in order. */
-  writev(chunks: readonly Uint8Array[]): void;
+  /**
+   * Writes several buffers as one batch (one system call where possible), in order. `done`, if
+   * given, is called once (asynchronously) when the runtime no longer reads any of `chunks`: they
+   * were handed to the operating system or copied, or dropped because the connection is closed.
+   */
+  writev(chunks: readonly Uint8Array[], done?: () => void): void;
   onData(handler: (data: Uint8Array) => void): void;
+  /**
+   * Optional: like `onData` (and replacing its handler), but `data` may be a view of a buffer the
+   * runtime reuses for its next read: it is valid only during the call, so the handler must copy
+   * whatever it keeps. Saves an allocation per read; runtimes without it deliver through `onData`.
+   */
+  onTransientData?(handler: (data: Uint8Array) => void): void;
   /** Called once, when the connection ends for any reason (`error` set when it failed). */
   onClose(handler: (error?: Error) => void): void;
   close(): void;
@@ -53,6 +63,11 @@ export interface TcpServer {
 export interface FileHandle {
   /** Reads `length` bytes at `position` (fewer only at end of file). */
   read(position: number, length: number): Promise<Uint8Array>;
+  /**
+   * Optional: reads into `buffer` (all of it, fewer bytes only at end of file) at `position`, and
+   * resolves with the number of bytes read. Lets callers reuse their buffers.
+   */
+  readInto?(buffer: Uint8Array, position: number): Promise<number>;
   /** Writes all of `data` at `position`, extending the file as needed (a gap reads as zeros). */
   write(data: Uint8Array, position: number): Promise<void>;
   /** fsync: once it resolves, what was written survives a crash. */

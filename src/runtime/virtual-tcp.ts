@@ -53,6 +53,9 @@ export class VirtualTcpServer implements TcpServer {
 class VirtualTcpConnection implements TcpConnection {
   peer!: VirtualTcpConnection;
   private dataHandler: ((data: Uint8Array) => void) | undefined;
+  /** Set by `onTransientData`: chunks are delivered in `readBuffer`, which is poisoned after each call. */
+  private transient = false;
+  private readBuffer: Uint8Array | undefined;
   private closeHandler: ((error?: Error) => void) | undefined;
   private inbox: Uint8Array[] = [];
   private flushScheduled = false;
@@ -77,13 +80,25 @@ class VirtualTcpConnection implements TcpConnection {
     this.transmit(() => this.peer.receive(chunk));
   }
 
-  writev(chunks: readonly Uint8Array[]): void {
-    this.write(Buffer.concat(chunks));
+  writev(chunks: readonly Uint8Array[], done?: () => void): void {
+    this.write(Buffer.concat(chunks)); // copied: the chunks are free at once
+    if (done) queueMicrotask(done);
   }
 
   onData(handler: (data: Uint8Array) => void): void {
     this.dataHandler = handler;
+    this.transient = false;
     if (this.inbox.length > 0) this.scheduleFlush();
+  }
+
+  /**
+   * Like a runtime that reads into one reused buffer: each chunk is a view of this end's read
+   * buffer, overwritten with 0xEE as soon as the handler returns, so a handler that keeps a view
+   * instead of copying sees garbage (and tests catch it).
+   */
+  onTransientData(handler: (data: Uint8Array) => void): void {
+    this.onData(handler);
+    this.transient = true;
   }
 
   onClose(handler: (error?: Error) => void): void {
@@ -114,11 +129,23 @@ class VirtualTcpConnection implements TcpConnection {
   private receive(chunk: Uint8Array): void {
     if (this.ended) return;
     if (this.dataHandler !== undefined && this.inbox.length === 0 && !this.flushScheduled) {
-      this.dataHandler(chunk);
+      this.deliver(this.dataHandler, chunk);
     } else {
       this.inbox.push(chunk);
       this.scheduleFlush();
     }
+  }
+
+  private deliver(handler: (data: Uint8Array) => void, chunk: Uint8Array): void {
+    if (!this.transient) {
+      handler(chunk);
+      return;
+    }
+    if (this.readBuffer === undefined || this.readBuffer.length < chunk.length) this.readBuffer = new Uint8Array(Math.max(chunk.length, 64 * 1024));
+    const view = this.readBuffer.subarray(0, chunk.length);
+    view.set(chunk);
+    handler(view);
+    view.fill(0xee);
   }
 
   private remoteClosed(): void {
@@ -145,7 +172,7 @@ class VirtualTcpConnection implements TcpConnection {
   private flush(): void {
     const handler = this.dataHandler;
     if (handler !== undefined) {
-      while (this.inbox.length > 0) handler(this.inbox.shift() as Uint8Array);
+      while (this.inbox.length > 0) this.deliver(handler, this.inbox.shift() as Uint8Array);
     }
     if (this.ended && !this.closeReported && this.closeHandler !== undefined) {
       this.closeReported = true;

@@ -8,6 +8,7 @@ import { encodeBlockMessages, encodeMessage, encodePieceHeader, WireFramer, type
 import type { Endpoint, TcpConnection, Timer } from '../runtime/interfaces.js';
 import type { AfterHandshake } from './handshake.js';
 import { RateMeter } from './rate-meter.js';
+import type { BlockOwner } from './upload-cache.js';
 
 const IDLE_TIMEOUT_MS = 120_000;
 const KEEPALIVE_MS = 60_000;
@@ -34,11 +35,15 @@ export class PeerConnection {
   readonly connectedAt: number;
   private lastReceived: number;
   private lastSent: number;
-  private readonly framer = new WireFramer();
+  private readonly framer: WireFramer;
+  /** Received chunks are views of a buffer the runtime reuses (`onTransientData`): copy what is kept. */
+  private readonly transient: boolean;
   private handlers?: PeerConnectionHandlers;
   private pending: PeerMessage[] = [];
   /** Writes of this turn of the event loop, sent together (one system call instead of one per message). */
   private outbox: Uint8Array[] = [];
+  /** Owners of blocks in `outbox`, released once the runtime is done with the batch. */
+  private outboxOwners: BlockOwner[] = [];
   private closed = false;
   private tick?: Timer;
 
@@ -52,7 +57,10 @@ export class PeerConnection {
     this.download = new RateMeter(deps.now);
     this.upload = new RateMeter(deps.now);
     this.connectedAt = this.lastReceived = this.lastSent = deps.now();
-    conn.onData((chunk) => this.receive(chunk));
+    this.transient = conn.onTransientData !== undefined;
+    this.framer = new WireFramer({ transient: this.transient });
+    if (conn.onTransientData) conn.onTransientData((chunk) => this.receive(chunk));
+    else conn.onData((chunk) => this.receive(chunk));
     conn.onClose((error) => this.ended(error ? `connection error: ${error.message}` : 'closed by peer'));
     for (const chunk of after.chunks) this.receive(chunk);
     if (after.closed) this.ended(after.closed.error ? `connection error: ${after.closed.error.message}` : 'closed by peer');
@@ -90,11 +98,18 @@ export class PeerConnection {
     this.write(encodeBlockMessages('request', blocks));
   }
 
-  /** Sends a block without copying it into a new message buffer. */
-  sendPiece(index: number, begin: number, block: Uint8Array): void {
-    if (this.closed) return;
+  /**
+   * Sends a block without copying it into a new message buffer. `owner.release()` is called once
+   * the runtime no longer reads `block` (at once if the connection is closed).
+   */
+  sendPiece(index: number, begin: number, block: Uint8Array, owner?: BlockOwner): void {
+    if (this.closed) {
+      owner?.release();
+      return;
+    }
     this.write(encodePieceHeader(index, begin, block.length));
     this.write(block);
+    if (owner) this.outboxOwners.push(owner);
     this.upload.add(block.length);
   }
 
@@ -115,8 +130,15 @@ export class PeerConnection {
   private flush(): void {
     if (this.outbox.length === 0) return;
     const batch = this.outbox;
+    const owners = this.outboxOwners;
     this.outbox = [];
-    if (!this.closed) this.conn.writev(batch);
+    if (owners.length > 0) this.outboxOwners = [];
+    if (this.closed) {
+      for (const owner of owners) owner.release();
+      return;
+    }
+    if (owners.length === 0) this.conn.writev(batch);
+    else this.conn.writev(batch, () => releaseAll(owners));
   }
 
   private receive(chunk: Uint8Array): void {
@@ -131,11 +153,30 @@ export class PeerConnection {
         this.close(`protocol violation: ${(error as Error).message}`);
         return;
       }
-      if (!message) return;
+      if (!message) break;
+      if (this.transient) message = this.owned(message);
       this.track(message);
       if (this.handlers) this.handlers.onMessage(message);
       else this.pending.push(message);
       if (this.closed) return;
+    }
+    this.framer.keepRest();
+  }
+
+  /**
+   * A transient message with copies of the bytes a handler may keep. Blocks are not copied once
+   * handlers are attached: the torrent copies a block into its piece buffer before returning.
+   */
+  private owned(message: PeerMessage): PeerMessage {
+    switch (message.type) {
+      case 'bitfield':
+        return { type: 'bitfield', bitfield: message.bitfield.slice() };
+      case 'extended':
+        return { type: 'extended', id: message.id, payload: message.payload.slice() };
+      case 'piece':
+        return this.handlers ? message : { type: 'piece', index: message.index, begin: message.begin, block: message.block.slice() };
+      default:
+        return message;
     }
   }
 
@@ -178,4 +219,8 @@ export class PeerConnection {
     this.tick?.cancel();
     this.handlers?.onClose(reason);
   }
+}
+
+function releaseAll(owners: readonly BlockOwner[]): void {
+  for (const owner of owners) owner.release();
 }

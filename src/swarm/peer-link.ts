@@ -54,8 +54,6 @@ export class PeerLink {
   private early: PeerMessage[] = [];
   private peerPieces = 0;
   private peerHasAll = false;
-  /** Our requests in flight to this peer, by `requestKey`. */
-  private readonly outstanding = new Map<number, Block>();
   private readonly allowedFast = new Set<number>();
   private uploadsPending = 0;
   private readonly cancelled = new Set<number>();
@@ -98,8 +96,8 @@ export class PeerLink {
     if (!this.peerHasAll && this.peerPieces < (this.torrent.info?.pieceCount ?? 0)) this.conn.send({ type: 'have', index });
   }
 
+  /** Cancels a request of ours the picker has just forgotten (another peer delivered the block). */
   cancel(block: Block): void {
-    if (!this.outstanding.delete(this.requestKey(block.index, block.begin))) return;
     this.conn.send({ type: 'cancel', ...block });
   }
 
@@ -149,7 +147,7 @@ export class PeerLink {
   onTick(): void {
     this.ticks++;
     const now = this.torrent.deps.runtime.now();
-    if (this.outstanding.size > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
+    if (this.outstandingCount() > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
       this.snubbed = true;
       this.releaseRequests(true);
     }
@@ -160,32 +158,26 @@ export class PeerLink {
   /** Keeps enough requests in flight to cover QUEUE_SECONDS of this peer's rate. */
   fillRequests(): void {
     const picker = this.torrent.picker;
-    if (!picker || this.torrent.state !== 'downloading' || this.conn.isClosed) return;
+    if (!picker || this.torrent.state !== 'downloading' || this.conn.isClosed || this.torrent.backlogged) return;
     const choked = this.conn.peerChoking;
     if (choked && this.allowedFast.size === 0) return;
     if (!this.conn.amInterested) return;
     const limit = Math.min(this.remoteQueueLimit, this.snubbed ? 1 : this.queueTarget());
-    const wanted = limit - this.outstanding.size;
+    const wanted = limit - picker.outstanding(this.key);
     // Refill in batches rather than one request per block received: fewer, fuller writes.
     if (wanted < Math.max(1, Math.min(REFILL_BATCH, Math.floor(limit / 4)))) return;
     const blocks = picker.pick(this.key, wanted, {
       sequential: this.torrent.options.sequential,
       onlyFrom: choked ? this.allowedFast : undefined,
     });
-    for (const block of blocks) this.outstanding.set(this.requestKey(block.index, block.begin), block);
     this.conn.sendRequests(blocks);
   }
 
   // ---------------------------------------------------------------------------------------------
 
-  /**
-   * Key of one of our requests in `outstanding`: the block's global number, a small integer (V8
-   * hashes those fastest), or -1 when `begin` is not on a block boundary (never one of ours).
-   * Callers still compare index and begin: a bad `begin` may land on another piece's key.
-   */
-  private requestKey(index: number, begin: number): number {
-    if (begin % BLOCK_SIZE !== 0) return -1;
-    return index * this.torrent.picker!.geometry.blocksPerPiece + begin / BLOCK_SIZE;
+  /** Our requests in flight to this peer (the picker keeps them: one record per request). */
+  private outstandingCount(): number {
+    return this.torrent.picker?.outstanding(this.key) ?? 0;
   }
 
   private queueTarget(): number {
@@ -232,11 +224,11 @@ export class PeerLink {
   /** Gives this peer's requests back to the picker (choked, snubbed, or gone). */
   private releaseRequests(sendCancel: boolean): void {
     const picker = this.torrent.picker;
-    for (const block of this.outstanding.values()) {
-      picker?.requestFailed(this.key, block);
+    if (!picker || picker.outstanding(this.key) === 0) return;
+    for (const block of picker.outstandingBlocks(this.key)) {
+      picker.requestFailed(this.key, block);
       if (sendCancel) this.conn.send({ type: 'cancel', index: block.index, begin: block.begin, length: block.length });
     }
-    this.outstanding.clear();
   }
 
   private protocolError(reason: string): void {
@@ -287,15 +279,10 @@ export class PeerLink {
       case 'piece':
         this.onPiece(message.index, message.begin, message.block);
         return;
-      case 'reject': {
-        const key = this.requestKey(message.index, message.begin);
-        const block = this.outstanding.get(key);
-        if (block && block.index === message.index && block.begin === message.begin && block.length === message.length) {
-          this.outstanding.delete(key);
-          picker?.requestFailed(this.key, block);
-        }
+      case 'reject':
+        // Forgets the request if it is one of ours; anything else is ignored.
+        picker?.requestFailed(this.key, { index: message.index, begin: message.begin, length: message.length });
         return;
-      }
       case 'allowed-fast':
         if (this.validIndex(message.index) || !picker) this.allowedFast.add(message.index);
         this.fillRequests();
@@ -360,18 +347,17 @@ export class PeerLink {
     }
     const key = blockKey(request);
     if (this.cancelled.size > 0) this.cancelled.delete(key);
-    const cached = this.torrent.cachedBlock(request.index, request.begin, request.length);
-    if (cached) {
-      this.conn.sendPiece(request.index, request.begin, cached);
-      return;
-    }
+    if (this.torrent.uploadCached(this.conn, request.index, request.begin, request.length)) return;
     if (this.uploadsPending >= MAX_PEER_REQUESTS) return this.protocolError('too many outstanding requests');
     this.uploadsPending++;
     this.torrent
-      .readBlock(request.index, request.begin, request.length)
-      .then((block) => {
-        if (this.cancelled.delete(key) || this.conn.amChoking) return;
-        this.conn.sendPiece(request.index, request.begin, block);
+      .uploadBlock(request.index, request.begin, request.length)
+      .then(({ block, owner }) => {
+        if (this.cancelled.delete(key) || this.conn.amChoking) {
+          owner.release();
+          return;
+        }
+        this.conn.sendPiece(request.index, request.begin, block, owner);
       })
       .catch((error: Error) => {
         this.torrent.deps.log('warn', `cannot read piece ${request.index} for a peer: ${error.message}`);
@@ -381,11 +367,8 @@ export class PeerLink {
   }
 
   private onPiece(index: number, begin: number, block: Uint8Array): void {
-    const key = this.requestKey(index, begin);
-    const asked = this.outstanding.get(key);
     // Not asked for, or already cancelled: ignore.
-    if (!asked || asked.index !== index || asked.begin !== begin || asked.length !== block.length) return;
-    this.outstanding.delete(key);
+    if (!this.torrent.picker?.isRequested(this.key, { index, begin, length: block.length })) return;
     this.lastBlockAt = this.torrent.deps.runtime.now();
     this.snubbed = false;
     this.torrent.blockArrived(this, index, begin, block);

@@ -54,7 +54,7 @@ export class PieceGeometry {
     if (!Number.isInteger(index) || index < 0 || index >= this.pieceCount) return -1;
     if (!Number.isInteger(begin) || begin < 0 || begin % BLOCK_SIZE !== 0) return -1;
     const j = begin / BLOCK_SIZE;
-    if (j >= this.blockCount(index) || length !== this.block(index, j).length) return -1;
+    if (j >= this.blockCount(index) || length !== Math.min(BLOCK_SIZE, this.pieceSize(index) - begin)) return -1;
     return j;
   }
 

@@ -50,13 +50,16 @@ export interface BlockReceipt {
   wanted: boolean;
 }
 
+/** Per peer: how many blocks are requested from it (which ones is recorded in each piece's `requesters`). */
+interface PeerRequests {
+  count: number;
+}
+
 /** Block picking for one torrent; see the file comment for the policy. */
 export class PiecePicker {
   /** Piece and block boundaries. */
   readonly geometry: PieceGeometry;
   private readonly pieceCount: number;
-  /** Stride of global block ids: `index * stride + block number`. */
-  private readonly stride: number;
   private readonly random: () => number;
   private readonly randomFirst: number;
   private readonly have: Uint8Array;
@@ -75,14 +78,18 @@ export class PiecePicker {
   private unrequested = 0;
   /** Who has what. */
   private readonly peers: PeerAvailability;
-  /** Per peer, the global ids of blocks requested from it and not yet received, failed or cancelled. */
-  private readonly requests = new Map<string, Set<number>>();
+  /** Blocks of started pieces not received yet (requested or not). */
+  private missingInProgress = 0;
+  /**
+   * Per peer, the number of blocks requested from it and not yet received, failed or cancelled.
+   * Which blocks is kept once, in `PieceProgress.requesters` (the hot path touches no Set or Map).
+   */
+  private readonly requests = new Map<string, PeerRequests>();
 
   constructor(options: PiecePickerOptions) {
     const pieceCount = options.pieceCount;
     this.geometry = new PieceGeometry(pieceCount, options.pieceLength, options.totalLength);
     this.pieceCount = pieceCount;
-    this.stride = this.geometry.blocksPerPiece;
     this.random = options.random;
     this.randomFirst = options.randomFirstPieces ?? 4;
     this.have = new Uint8Array(pieceCount);
@@ -141,7 +148,7 @@ export class PiecePicker {
   /** The peer disconnected: its availability goes, and its outstanding requests become pickable. */
   peerGone(peer: string): void {
     const mine = this.requests.get(peer);
-    if (mine) for (const id of [...mine]) this.release(peer, mine, id);
+    if (mine && mine.count > 0) for (const block of this.outstandingBlocks(peer)) this.requestFailed(peer, block);
     this.requests.delete(peer);
     this.peers.forget(peer);
   }
@@ -171,7 +178,7 @@ export class PiecePicker {
     const out: Block[] = [];
     if (bits === undefined || max <= 0 || this.complete) return out;
     let mine = this.requests.get(peer);
-    if (!mine) this.requests.set(peer, (mine = new Set()));
+    if (!mine) this.requests.set(peer, (mine = { count: 0 }));
     const only = options.onlyFrom;
     const usable = (i: number): boolean => (bits === null || hasBit(bits, i)) && (!only || only.has(i));
     if (options.sequential) {
@@ -193,7 +200,8 @@ export class PiecePicker {
         }
       }
     }
-    if (out.length < max && this.inEndgame) {
+    // Endgame; nothing to duplicate when every missing block is already requested from this peer.
+    if (out.length < max && this.inEndgame && mine.count < this.missingInProgress) {
       for (const cap of [1, Infinity]) {
         for (const i of this.partials) {
           if (out.length >= max) break;
@@ -215,8 +223,6 @@ export class PiecePicker {
     const j = this.geometry.blockNumber(block);
     if (j < 0) return receipt;
     const index = block.index;
-    const id = index * this.stride + j;
-    this.requests.get(peer)?.delete(id);
     if (this.have[index]) return receipt;
     if (this.free.contains(index)) this.start(index);
     const prog = this.progress.get(index)!;
@@ -224,9 +230,8 @@ export class PiecePicker {
     const requesters = prog.requesters[j];
     if (requesters) {
       for (const other of requesters) {
-        if (other === peer) continue;
-        this.requests.get(other)?.delete(id);
-        receipt.duplicates.push(other);
+        this.requests.get(other)!.count--;
+        if (other !== peer) receipt.duplicates.push(other);
       }
     } else {
       prog.unrequested--;
@@ -234,6 +239,7 @@ export class PiecePicker {
       if (prog.unrequested === 0) this.open.delete(index);
     }
     prog.markReceived(j, peer);
+    this.missingInProgress--;
     receipt.wanted = true;
     if (prog.receivedCount === prog.blockCount) {
       this.partials.delete(index);
@@ -247,7 +253,15 @@ export class PiecePicker {
     const mine = this.requests.get(peer);
     const j = this.geometry.blockNumber(block);
     if (!mine || j < 0) return;
-    this.release(peer, mine, block.index * this.stride + j);
+    this.release(peer, mine, block.index, j);
+  }
+
+  /** Whether `block` (exactly one of ours) is outstanding from `peer`. */
+  isRequested(peer: string, block: Block): boolean {
+    const j = this.geometry.blockNumber(block);
+    if (j < 0) return false;
+    const requesters = this.progress.get(block.index)?.requesters[j];
+    return requesters !== undefined && requesters.includes(peer);
   }
 
   /**
@@ -271,15 +285,17 @@ export class PiecePicker {
 
   /** Blocks outstanding from `peer`. */
   outstanding(peer: string): number {
-    return this.requests.get(peer)?.size ?? 0;
+    return this.requests.get(peer)?.count ?? 0;
   }
 
-  /** The blocks outstanding from `peer` (e.g. to re-request them elsewhere when it chokes us). */
+  /** The blocks outstanding from `peer` (e.g. to re-request them elsewhere when it chokes us). O(blocks in progress). */
   outstandingBlocks(peer: string): Block[] {
-    return [...(this.requests.get(peer) ?? [])].map((id) => {
-      const index = Math.floor(id / this.stride);
-      return this.geometry.block(index, id - index * this.stride);
-    });
+    const out: Block[] = [];
+    if (!this.requests.get(peer)?.count) return out;
+    for (const prog of this.progress.values()) {
+      for (let j = 0; j < prog.blockCount; j++) if (prog.requesters[j]?.includes(peer)) out.push(this.geometry.block(prog.index, j));
+    }
+    return out;
   }
 
   /** Every missing block is requested from someone (and something is missing). */
@@ -298,12 +314,17 @@ export class PiecePicker {
       if ((prog.receivedCount < prog.blockCount) !== this.partials.has(index)) return `partial set wrong for piece ${index}`;
     }
     if (unrequested !== this.unrequested) return `unrequested ${this.unrequested} != ${unrequested}`;
-    for (const [peer, mine] of this.requests) {
-      for (const id of mine) {
-        const index = Math.floor(id / this.stride);
-        if (!this.progress.get(index)?.requesters[id - index * this.stride]?.includes(peer)) return `stray request ${peer} ${id}`;
-      }
+    const counts = new Map<string, number>();
+    let missing = 0;
+    for (const prog of this.progress.values()) {
+      missing += prog.blockCount - prog.receivedCount;
+      for (const requesters of prog.requesters) for (const peer of requesters ?? []) counts.set(peer, (counts.get(peer) ?? 0) + 1);
     }
+    if (missing !== this.missingInProgress) return `missing in progress ${this.missingInProgress} != ${missing}`;
+    for (const [peer, mine] of this.requests) {
+      if (mine.count !== (counts.get(peer) ?? 0)) return `peer ${peer} has ${mine.count} requests counted, ${counts.get(peer) ?? 0} recorded`;
+    }
+    for (const peer of counts.keys()) if (!this.requests.has(peer)) return `stray requests from ${peer}`;
     return undefined;
   }
 
@@ -341,6 +362,7 @@ export class PiecePicker {
     this.partials.add(index);
     this.open.add(index);
     this.unrequested += prog.blockCount;
+    this.missingInProgress += prog.blockCount;
   }
 
   /** Forgets the progress on a piece, and the requests still outstanding for it. */
@@ -348,16 +370,17 @@ export class PiecePicker {
     const prog = this.progress.get(index);
     if (!prog) return;
     for (let j = 0; j < prog.blockCount; j++) {
-      for (const peer of prog.requesters[j] ?? []) this.requests.get(peer)?.delete(index * this.stride + j);
+      for (const peer of prog.requesters[j] ?? []) this.requests.get(peer)!.count--;
     }
     this.unrequested -= prog.unrequested;
+    this.missingInProgress -= prog.blockCount - prog.receivedCount;
     this.progress.delete(index);
     this.partials.delete(index);
     this.open.delete(index);
   }
 
   /** Requests the not-yet-requested blocks of `prog` from `peer`, up to `max` in `out`. */
-  private takeUnrequested(prog: PieceProgress, peer: string, mine: Set<number>, max: number, out: Block[]): void {
+  private takeUnrequested(prog: PieceProgress, peer: string, mine: PeerRequests, max: number, out: Block[]): void {
     const index = prog.index;
     while (prog.unrequested > 0 && out.length < max) {
       const j = prog.nextUnrequested();
@@ -365,33 +388,31 @@ export class PiecePicker {
       prog.unrequested--;
       this.unrequested--;
       if (prog.unrequested === 0) this.open.delete(index);
-      mine.add(index * this.stride + j);
+      mine.count++;
       out.push(this.geometry.block(index, j));
     }
   }
 
   /** Endgame: requests blocks of `prog` already requested elsewhere (at most `cap` requesters), not from `peer`. */
-  private takeDuplicates(prog: PieceProgress, peer: string, mine: Set<number>, max: number, cap: number, out: Block[]): void {
+  private takeDuplicates(prog: PieceProgress, peer: string, mine: PeerRequests, max: number, cap: number, out: Block[]): void {
     const index = prog.index;
     for (let j = 0; j < prog.blockCount && out.length < max; j++) {
       const requesters = prog.requesters[j];
       if (prog.received[j] || !requesters || requesters.length > cap || requesters.includes(peer)) continue;
       requesters.push(peer);
-      mine.add(index * this.stride + j);
+      mine.count++;
       out.push(this.geometry.block(index, j));
     }
   }
 
   /** Forgets one outstanding request; a piece left with no progress at all goes back to the free order. */
-  private release(peer: string, mine: Set<number>, id: number): void {
-    if (!mine.delete(id)) return;
-    const index = Math.floor(id / this.stride);
-    const j = id - index * this.stride;
+  private release(peer: string, mine: PeerRequests, index: number, j: number): void {
     const prog = this.progress.get(index);
     if (!prog) return;
     const requesters = prog.requesters[j];
     const at = requesters ? requesters.indexOf(peer) : -1;
     if (!requesters || at < 0) return;
+    mine.count--;
     requesters.splice(at, 1);
     if (requesters.length > 0) return;
     prog.markUnrequested(j);

@@ -121,9 +121,19 @@ export class TorrentStorage {
     return this.readRange(index * this.info.pieceLength + begin, length);
   }
 
-  /** Reads the whole piece `index`. */
-  async readPiece(index: number): Promise<Uint8Array> {
-    return this.readRange(index * this.info.pieceLength, pieceSize(this.info, index));
+  /**
+   * Reads the whole piece `index`; into `into` (which must be the piece's size) when given, and
+   * then returns `into`. Settles only once no read is still filling `into`.
+   */
+  async readPiece(index: number, into?: Uint8Array): Promise<Uint8Array> {
+    const offset = index * this.info.pieceLength;
+    const size = pieceSize(this.info, index);
+    if (!into) return this.readRange(offset, size);
+    if (into.length !== size) throw new RangeError(`piece ${index} is ${size} bytes, got a buffer of ${into.length}`);
+    const spans = this.spans(offset, size);
+    const results = await Promise.allSettled(spans.map((s) => this.readSpanInto(s, into.subarray(s.bufferOffset, s.bufferOffset + s.length))));
+    for (const r of results) if (r.status === 'rejected') throw r.reason;
+    return into;
   }
 
   /**
@@ -231,6 +241,23 @@ export class TorrentStorage {
       throw new StorageError('MISSING_FILE', `${path} is too short (data missing at byte ${span.fileOffset + data.length})`, path);
     }
     return data;
+  }
+
+  private async readSpanInto(span: FileSpan, target: Uint8Array): Promise<void> {
+    if (this.info.files[span.fileIndex]!.padding) {
+      target.fill(0);
+      return;
+    }
+    const read = await this.withFile(span.fileIndex, 'r', async (handle) => {
+      if (handle.readInto) return handle.readInto(target, span.fileOffset);
+      const data = await handle.read(span.fileOffset, span.length);
+      target.set(data);
+      return data.length;
+    });
+    if (read < span.length) {
+      const path = this.paths[span.fileIndex]!;
+      throw new StorageError('MISSING_FILE', `${path} is too short (data missing at byte ${span.fileOffset + read})`, path);
+    }
   }
 
   private async syncFile(fileIndex: number): Promise<void> {

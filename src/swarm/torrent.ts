@@ -27,6 +27,8 @@ import type { ResumeStore } from './resume.js';
 import { SmartBan } from './smart-ban.js';
 import { TorrentStorage } from './storage.js';
 import { TransferLimiter } from './transfer-limiter.js';
+import { PieceBufferPool } from './piece-buffer-pool.js';
+import { UploadCache, type BlockOwner } from './upload-cache.js';
 import type { PeerId } from './types.js';
 
 const TICK_MS = 1000;
@@ -34,6 +36,11 @@ const CHOKE_EVERY_TICKS = 10;
 const CONNECT_TIMEOUT_MS = 10_000;
 const PIECE_CACHE = 16;
 const UNCHOKE_SLOTS = 4;
+/**
+ * Bytes of whole pieces being hashed or written at which we stop asking peers for more, until the
+ * disk catches up: without it a network faster than the disk piles pieces up in memory.
+ */
+const MAX_FINISHING_BYTES = 48 * 1024 * 1024;
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
@@ -115,8 +122,8 @@ export class Torrent {
   private readonly choker: Choker;
   private readonly candidates: PeerCandidates;
   private readonly listeners = new Set<(event: TorrentEvent) => void>();
-  /** Pieces read for uploading (the most recent `PIECE_CACHE`): the data once read, a promise while reading. */
-  private readonly pieceCache = new Map<number, Uint8Array | Promise<Uint8Array>>();
+  /** Pieces read for uploading (the most recent `PIECE_CACHE`), in reused buffers; made with the metadata. */
+  private uploads?: UploadCache;
   private readonly uploadLimiter?: TransferLimiter;
   /** Verified pieces whose write failed, kept to be written when the torrent resumes. */
   private readonly unwritten = new Map<number, Uint8Array>();
@@ -125,6 +132,8 @@ export class Torrent {
   private resumeKeeper?: ResumeKeeper;
   private closed = false;
   private downloadedTotal = 0;
+  /** Bytes of complete pieces being hashed or written (see `MAX_FINISHING_BYTES`). */
+  private finishingBytes = 0;
   private uploadedTotal = 0;
 
   constructor(
@@ -227,44 +236,73 @@ export class Torrent {
     if (!wanted) return;
     this.assembler!.add(index, begin, block, link.key);
     for (const other of duplicates) this.links.get(other)?.cancel({ index, begin, length: block.length });
-    if (pieceComplete) void this.completePiece(index);
+    if (pieceComplete) void this.finishPiece(index);
+  }
+
+  /** Too many complete pieces wait for hashing or writing: requests wait for the disk. */
+  get backlogged(): boolean {
+    return this.finishingBytes >= MAX_FINISHING_BYTES;
+  }
+
+  private async finishPiece(index: number): Promise<void> {
+    const size = pieceSize(this.info!, index);
+    this.finishingBytes += size;
+    try {
+      await this.completePiece(index);
+    } finally {
+      const wasBacklogged = this.backlogged;
+      this.finishingBytes -= size;
+      if (wasBacklogged && !this.backlogged && !this.closed) for (const link of this.links.values()) link.fillRequests();
+    }
   }
 
   /**
-   * A block for uploading, at once, when its piece is in the cache and no upload limit applies;
-   * else `undefined` (use `readBlock`). The common case of a busy upload: no promise, no waiting.
+   * Sends a block at once when its piece is in the upload cache and no upload limit applies, and
+   * says whether it did (else use `uploadBlock`). The common case of a busy upload: no promise.
    */
-  cachedBlock(index: number, begin: number, length: number): Uint8Array | undefined {
-    if (this.uploadLimiter) return undefined;
-    const piece = this.pieceCache.get(index);
-    if (!(piece instanceof Uint8Array)) return undefined;
+  uploadCached(conn: PeerConnection, index: number, begin: number, length: number): boolean {
+    if (this.uploadLimiter) return false;
+    const piece = this.uploads?.ready(index);
+    if (!piece) return false;
     this.uploadedTotal += length;
-    return new Uint8Array(piece.buffer, piece.byteOffset + begin, length);
+    conn.sendPiece(index, begin, piece.hold().block(begin, length), piece);
+    return true;
   }
 
-  /** Reads a block for uploading, through a small cache of whole pieces. */
-  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
-    let piece = this.pieceCache.get(index);
-    if (!piece) {
-      const reading = this.storage!.readPiece(index);
-      piece = reading;
-      this.pieceCache.set(index, reading);
-      reading.then(
-        (data) => {
-          if (this.pieceCache.get(index) === reading) this.pieceCache.set(index, data);
-        },
-        (error: Error) => {
-          if (this.pieceCache.get(index) === reading) this.pieceCache.delete(index);
+  /**
+   * A block for uploading, read through a small cache of whole pieces. The caller must pass
+   * `owner` to `PeerConnection.sendPiece` or call `owner.release()`: until then the piece's
+   * buffer is not reused.
+   */
+  async uploadBlock(index: number, begin: number, length: number): Promise<{ block: Uint8Array; owner: BlockOwner }> {
+    this.uploads ??= new UploadCache(
+      (i, into) =>
+        this.storage!.readPiece(i, into).catch((error: Error) => {
           // Our data vanished or became unreadable: stop with the reason rather than keep failing peers.
           if (this.state !== 'error') this.fail(error);
-        },
-      );
-      if (this.pieceCache.size > PIECE_CACHE) this.pieceCache.delete(this.pieceCache.keys().next().value as number);
+          throw error;
+        }),
+      new PieceBufferPool(this.info!.pieceLength),
+      PIECE_CACHE,
+    );
+    const piece = this.uploads.acquire(index, pieceSize(this.info!, index));
+    try {
+      await piece.loaded;
+      await this.uploadLimiter?.take(length);
+    } catch (error) {
+      piece.release();
+      throw error;
     }
-    const data = await piece;
-    await this.uploadLimiter?.take(length);
     this.uploadedTotal += length;
-    return new Uint8Array(data.buffer, data.byteOffset + begin, length);
+    return { block: piece.block(begin, length), owner: piece };
+  }
+
+  /** Reads a block for uploading (a copy the caller may keep), through the upload cache. */
+  async readBlock(index: number, begin: number, length: number): Promise<Uint8Array> {
+    const { block, owner } = await this.uploadBlock(index, begin, length);
+    const copy = block.slice();
+    owner.release();
+    return copy;
   }
 
   /** Pauses (disconnecting every peer) or resumes. Verified pieces are kept either way. */

@@ -357,3 +357,40 @@ describe('WireFramer', () => {
     assert.ok(errors > 0, 'some mutations must be detected');
   });
 });
+
+describe('WireFramer, transient mode', () => {
+  /** A deep copy of a message's bytes: a transient message is only valid until the next call. */
+  const copyOf = (m: PeerMessage): PeerMessage => structuredClone(m);
+
+  test('chunks in one reused buffer, overwritten after each keepRest(): every message intact', () => {
+    const rng = new Mulberry32(7);
+    const messages = [...ALL, ...Array.from({ length: 300 }, () => randomMessage(rng))];
+    const stream = concat(...messages.map(encodeMessage));
+    const f = new WireFramer({ transient: true });
+    const reused = new Uint8Array(70_000);
+    const out: PeerMessage[] = [];
+    for (let at = 0; at < stream.length; ) {
+      const n = Math.min(stream.length - at, 1 + (rng.nextUint32() % (rng.nextUint32() % 4 === 0 ? 20 : reused.length)));
+      const chunk = reused.subarray(0, n);
+      chunk.set(stream.subarray(at, at + n));
+      at += n;
+      f.push(chunk);
+      for (let m = f.next(); m !== undefined; m = f.next()) out.push(copyOf(m));
+      f.keepRest();
+      reused.fill(0xee); // the socket's next read
+    }
+    assert.equal(f.buffered, 0);
+    assert.deepEqual(out, messages);
+  });
+
+  test('keepRest() is a no-op in normal mode', () => {
+    const f = new WireFramer();
+    const chunk = encodeMessage({ type: 'have', index: 0x01020304 });
+    f.push(chunk.subarray(0, 6));
+    assert.equal(f.next(), undefined);
+    f.keepRest();
+    chunk[5] = 0xff; // a normal framer keeps the caller's chunk: this changes the message
+    f.push(chunk.subarray(6));
+    assert.deepEqual(f.next(), { type: 'have', index: 0xff020304 });
+  });
+});

@@ -88,6 +88,54 @@ describe('createNodeRuntime', () => {
     await assert.rejects(rt.tcpConnect(server.local), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
   });
 
+  test('an outgoing connection: onTransientData sees every byte, onData gets copies; writev calls done', async () => {
+    const server = await rt.tcpListen({ host: '127.0.0.1', port: 0 });
+    const total = 3 * 1024 * 1024 + 7;
+    const pattern = (i: number): number => (i * 7 + (i >> 11)) & 0xff;
+    const data = new Uint8Array(total).map((_, i) => pattern(i));
+    let doneCalls = 0;
+    const sent = new Promise<void>((resolve) => {
+      server.onConnection((conn) => {
+        // Early bytes, before the client installs a handler, must not be lost either.
+        conn.writev([data.subarray(0, 1000), data.subarray(1000, total)], () => {
+          doneCalls++;
+          resolve();
+        });
+      });
+    });
+    const client = await rt.tcpConnect(server.local);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      const first: Uint8Array[] = [];
+      let received = 0;
+      let mismatches = 0;
+      const all = new Promise<void>((resolve) => {
+        client.onData((d) => {
+          first.push(d);
+          // Hand over to a transient handler after the first chunk.
+          client.onTransientData!((t) => {
+            for (let k = 0; k < t.length; k++) if (t[k] !== pattern(received + k)) mismatches++;
+            received += t.length;
+            if (received === total) resolve();
+          });
+          for (let k = 0; k < d.length; k++) if (d[k] !== pattern(k)) mismatches++;
+          received += d.length;
+        });
+      });
+      await all;
+      await sent;
+      assert.equal(mismatches, 0);
+      assert.equal(doneCalls, 1);
+      assert.ok(first[0]!.every((b, k) => b === pattern(k)), 'an onData chunk stays valid after later reads');
+      client.close();
+      // done is called for a write on a closed connection too (else this never resolves).
+      await new Promise<void>((resolve) => client.writev([new Uint8Array(4)], resolve));
+    } finally {
+      client.close();
+      server.close();
+    }
+  });
+
   test('atomic writeFile / readFile; a missing file reads as undefined', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'warren-rt-'));
     try {

@@ -108,4 +108,29 @@ describe('VirtualNetwork host services', () => {
     assert.equal(await rt.resolveHost('Router.Example.org'), '10.0.0.9');
     await assert.rejects(rt.resolveHost('nowhere.example'), hasCode('ENOTFOUND'));
   });
+
+  test('onTransientData: chunks are views overwritten after the handler; writev calls done once copied', async () => {
+    const net = new VirtualNetwork({ seed: 6 });
+    const server = await net.runtime('10.0.0.1').tcpListen({ host: '0.0.0.0', port: 80 });
+    const kept: Uint8Array[] = [];
+    const copies: number[] = [];
+    server.onConnection((conn) => {
+      conn.onTransientData!((d) => {
+        kept.push(d);
+        copies.push(...d);
+      });
+    });
+    const client = await net.clock.run(net.runtime('10.0.0.2').tcpConnect({ host: '10.0.0.1', port: 80 }));
+    let done = 0;
+    const parts = [new Uint8Array([1, 2, 3]), new Uint8Array([4, 5])];
+    client.writev(parts, () => done++);
+    await Promise.resolve();
+    assert.equal(done, 1, 'copied at once: done before delivery');
+    parts[0]![0] = 9; // the writer may reuse its buffers now
+    client.writev([new Uint8Array([6])]);
+    await net.clock.run(new Promise<void>((resolve) => net.clock.setTimer(100, resolve)));
+    assert.deepEqual(copies, [1, 2, 3, 4, 5, 6]);
+    assert.ok(kept.length >= 1);
+    for (const view of kept) assert.ok(view.every((b) => b === 0xee), 'a kept view sees the poison');
+  });
 });
