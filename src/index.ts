@@ -1,5 +1,6 @@
 /**
- * warren's library entry point: `import { Dht } from 'warren'`.
+ * warren's library entry point: `import { Dht, WarrenNode } from 'warren'`: the DHT alone, the swarm
+ * session, or a whole node (state store, DHT, swarm) with the HTTP API in front of it.
  */
 export { Dht } from './dht/dht.js';
 export { DEFAULT_BOOTSTRAP, type DhtOptions, type DhtStats, type LogLevel } from './dht/options.js';
@@ -13,3 +14,9 @@ export type { Endpoint, Runtime } from './runtime/interfaces.js';
 export { createNodeRuntime } from './runtime/node-runtime.js';
 export { VirtualNetwork } from './runtime/virtual-network.js';
 export { createTestnet, type Testnet } from './dht/testnet.js';
+export { SwarmSession, type SwarmSessionOptions, type AddTorrentOptions } from './swarm/session.js';
+export { WarrenNode, type WarrenNodeOptions } from './node/warren-node.js';
+export { NodeError } from './node/errors.js';
+export type { NodeControl } from './node/node-control.js';
+export type * from './node/view-types.js';
+export { startApiServer, type ApiServer, type ApiServerOptions } from './api/server.js';
