@@ -239,6 +239,15 @@ export class Torrent {
     if (pieceComplete) void this.finishPiece(index);
   }
 
+  /** Our requests in flight over all peers. */
+  outstandingRequests(): number {
+    const picker = this.picker;
+    if (!picker) return 0;
+    let count = 0;
+    for (const key of this.links.keys()) count += picker.outstanding(key);
+    return count;
+  }
+
   /** Too many complete pieces wait for hashing or writing: requests wait for the disk. */
   get backlogged(): boolean {
     return this.finishingBytes >= MAX_FINISHING_BYTES;
