@@ -38,12 +38,6 @@ const MIN_QUEUE = 16;
  */
 const REFILL_BATCH = 128;
 const MAX_QUEUE = 2000;
-/**
- * Requests in flight over all of a torrent's peers (48 MiB of blocks). Each in-flight block lives
- * in a partial piece buffer, so this bounds the leecher's memory when several fast peers each
- * want a deep queue; one peer alone (at most MAX_QUEUE) never meets it.
- */
-const MAX_TORRENT_QUEUE = 3072;
 /** Seconds of data to keep requested from a peer (request pipelining). */
 const QUEUE_SECONDS = 1.5;
 const SNUB_MS = 30_000;
@@ -172,7 +166,7 @@ export class PeerLink {
     const wanted = limit - picker.outstanding(this.key);
     // Refill in batches rather than one request per block received: fewer, fuller writes.
     if (wanted < Math.max(1, Math.min(REFILL_BATCH, Math.floor(limit / 4)))) return;
-    const room = MAX_TORRENT_QUEUE - this.torrent.outstandingRequests();
+    const room = this.torrent.maxRequestsInFlight - this.torrent.outstandingRequests();
     if (room <= 0) return;
     const blocks = picker.pick(this.key, Math.min(wanted, room), {
       sequential: this.torrent.options.sequential,

@@ -47,6 +47,8 @@ export interface AddTorrentOptions {
   uploadLimit?: number;
   /** Add without connecting to peers or announcing (see `resume`). */
   paused?: boolean;
+  /** Block requests in flight over all peers (see `TorrentOptions`). */
+  maxRequestsInFlight?: number;
 }
 
 interface Entry {
@@ -115,7 +117,7 @@ export class SwarmSession {
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, paused: options.paused },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
     );
     const entry: Entry = { torrent, trackers: options.trackers ?? [] };
     this.torrents.set(key, entry);

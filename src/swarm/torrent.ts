@@ -60,6 +60,12 @@ export interface TorrentOptions {
   uploadLimit?: number;
   /** Start paused: existing data is still checked, but no peer is connected until `resume()`. */
   paused?: boolean;
+  /**
+   * Block requests in flight over all peers (default 3,072: 48 MiB). Each lives in a partial piece
+   * buffer, so this bounds memory when several fast peers each want a deep queue; one peer's queue
+   * (at most 2,000) never meets the default.
+   */
+  maxRequestsInFlight?: number;
 }
 
 export interface TorrentDeps {
@@ -237,6 +243,10 @@ export class Torrent {
     this.assembler!.add(index, begin, block, link.key);
     for (const other of duplicates) this.links.get(other)?.cancel({ index, begin, length: block.length });
     if (pieceComplete) void this.finishPiece(index);
+  }
+
+  get maxRequestsInFlight(): number {
+    return this.options.maxRequestsInFlight ?? 3072;
   }
 
   /** Our requests in flight over all peers. */

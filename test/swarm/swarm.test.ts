@@ -88,6 +88,33 @@ describe('swarm on the virtual network', () => {
     assert.ok(bans.length >= 1 && bans.every((b) => b.startsWith('10.0.0.4:')), `bans: ${bans}`);
   });
 
+  test('requests in flight over all peers stay under the per-torrent cap', async () => {
+    const net = new VirtualNetwork({ seed: 9, latency: () => 20 });
+    const data = content(3);
+    const seeds: SwarmSession[] = [];
+    let created;
+    for (let i = 1; i <= 4; i++) {
+      const rt = net.runtime(`10.0.0.${i}`);
+      await writeFile(rt, '/share/file.bin', data);
+      created = await net.clock.run(createTorrent(rt.fs, '/share/file.bin', { pieceLength: 65536 }));
+      const s = await session(net, `10.0.0.${i}`);
+      await net.clock.run(s.add({ infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, dir: '/share', assumeComplete: true }));
+      seeds.push(s);
+    }
+    const leech = await session(net, '10.0.1.1');
+    const cap = 40;
+    const t = await net.clock.run(
+      leech.add({ infoHash: toInfoHash(created!.infoHash), infoBytes: created!.infoBytes, dir: '/down', peers: seeds.map((s) => s.address), maxRequestsInFlight: cap }),
+    );
+    let most = 0;
+    t.on((e) => {
+      if (e.type === 'piece') most = Math.max(most, t.outstandingRequests());
+    });
+    assert.ok(await untilComplete(net, t));
+    assert.equal(sha(await readAll(net.runtime('10.0.1.1'), '/down/file.bin')), sha(data));
+    assert.ok(most > 16 && most <= cap, `at most ${most} requests in flight (cap ${cap})`);
+  });
+
   test('a magnet link alone is enough: metadata comes from the seed (BEP 9)', async () => {
     const net = new VirtualNetwork({ seed: 5, latency: () => 3 });
     const seedRt = net.runtime('10.0.0.1');
