@@ -178,11 +178,6 @@ class Driver:
 
     def handle(self, cmd):
         name = cmd.get("cmd")
-        if name == "start":
-            self.start(cmd)
-            return
-        if self.ses is None:
-            raise RuntimeError("send start first")
         if name == "wait_bootstrap":
             if self.bootstrapped:
                 emit({"event": "bootstrapped"})

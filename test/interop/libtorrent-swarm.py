@@ -154,11 +154,6 @@ class Driver:
 
     def handle(self, cmd):
         name = cmd.get("cmd")
-        if name == "start":
-            self.start(cmd)
-            return
-        if self.ses is None:
-            raise RuntimeError("send start first")
         if name == "create":
             self.create(cmd)
         elif name == "add":

@@ -1,7 +1,8 @@
 """Shared plumbing of the libtorrent test drivers: JSON-lines commands on stdin, events on stdout.
 
-A driver object has `handle(cmd)`, `pump(timeout_s)` (process libtorrent alerts), `close()` and a
-`ses` attribute (None until started). `run(driver)` serves commands until `quit`, the end of stdin,
+A driver object has `start(cmd)` (creates the session), `handle(cmd)` (every other command, only
+once started), `pump(timeout_s)` (process libtorrent alerts), `close()` and a `ses` attribute (None
+until started). `run(driver)` serves commands until `quit`, the end of stdin,
 or LIFETIME_S seconds, whichever comes first, so a forgotten driver never outlives its test.
 """
 import json
@@ -60,7 +61,12 @@ def serve(commands, driver):
                 if cmd.get("cmd") == "quit":
                     emit({"event": "bye"})
                     return 0
-                driver.handle(cmd)
+                if cmd.get("cmd") == "start":
+                    driver.start(cmd)
+                elif driver.ses is None:
+                    raise RuntimeError("send start first")
+                else:
+                    driver.handle(cmd)
             except Exception as error:  # report, keep serving: the test decides what is fatal
                 emit({"event": "error", "message": "%s: %s" % (type(error).__name__, error)})
         if driver.ses is None:
