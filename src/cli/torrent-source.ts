@@ -3,26 +3,20 @@
  * bare infohash. A bad one is a one-line error with exit code 2.
  */
 import { readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { parseMagnet } from '../codec/magnet.js';
 import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
-import { toInfoHash, type InfoHash } from '../dht/types.js';
-import type { Endpoint } from '../runtime/interfaces.js';
+import { toInfoHash } from '../dht/types.js';
+import { fromMagnet, fromMetainfo, type TorrentInput } from '../node/torrent-input.js';
 import { CliError } from './errors.js';
 
-export interface TorrentSource {
-  infoHash: InfoHash;
+/** A torrent as the node takes it, plus the whole .torrent file when there was one. */
+export interface TorrentSource extends TorrentInput {
   metainfo?: Metainfo;
-  name?: string;
-  trackers: string[];
-  peers: Endpoint[];
 }
 
 export async function readTorrentSource(arg: string): Promise<TorrentSource> {
   if (arg.startsWith('magnet:')) {
     try {
-      const magnet = parseMagnet(arg);
-      return { infoHash: toInfoHash(magnet.infoHash), name: magnet.name, trackers: magnet.trackers, peers: magnet.peers };
+      return fromMagnet(arg);
     } catch (error) {
       throw new CliError((error as Error).message, 2);
     }
@@ -45,12 +39,5 @@ export function fromTorrentFile(path: string, bytes: Uint8Array): TorrentSource 
   } catch (error) {
     throw new CliError(`${path}: not a valid .torrent file: ${(error as Error).message}`, 2);
   }
-  const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
-  return {
-    infoHash: toInfoHash(createHash('sha1').update(metainfo.infoBytes).digest()),
-    metainfo,
-    name: metainfo.info.name,
-    trackers,
-    peers: [],
-  };
+  return { ...fromMetainfo(metainfo), metainfo };
 }

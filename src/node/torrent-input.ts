@@ -6,7 +6,7 @@
  */
 import { base32Decode } from '../codec/base32.js';
 import { parseMagnet } from '../codec/magnet.js';
-import { parseMetainfo, METAINFO_MAX_BYTES } from '../codec/metainfo.js';
+import { parseMetainfo, METAINFO_MAX_BYTES, type Metainfo } from '../codec/metainfo.js';
 import { toInfoHash, type InfoHash } from '../dht/types.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import { sha1 } from '../swarm/storage.js';
@@ -45,11 +45,17 @@ export function fromInfoHash(text: string): TorrentInput {
 /** The bytes of a .torrent file. */
 export function fromTorrentFile(bytes: Uint8Array): TorrentInput {
   if (bytes.length > METAINFO_MAX_BYTES) throw bad(`torrent: larger than ${METAINFO_MAX_BYTES} bytes`);
+  let metainfo: Metainfo;
   try {
-    const metainfo = parseMetainfo(bytes);
-    const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
-    return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [] };
+    metainfo = parseMetainfo(bytes);
   } catch (error) {
     throw bad(`torrent: not a valid .torrent file: ${(error as Error).message}`);
   }
+  return fromMetainfo(metainfo);
+}
+
+/** A parsed .torrent file: its infohash, info dictionary, name and trackers (every tier, once each). */
+export function fromMetainfo(metainfo: Metainfo): TorrentInput {
+  const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
+  return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [] };
 }
