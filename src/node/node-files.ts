@@ -16,12 +16,9 @@ export interface ApiInfo {
 
 /** The API token, created on first use. Only the owner may read it. */
 export async function loadOrCreateApiToken(dataDir: string): Promise<string> {
+  const existing = await readApiToken(dataDir);
+  if (existing !== undefined && /^[A-Za-z0-9_-]{20,200}$/.test(existing)) return existing;
   const path = join(dataDir, 'api-token');
-  const existing = await readFile(path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return undefined;
-    throw error;
-  });
-  if (existing !== undefined && /^[A-Za-z0-9_-]{20,200}$/.test(existing.trim())) return existing.trim();
   const token = randomBytes(24).toString('base64url');
   const tmp = `${path}.${process.pid}.tmp`;
   await writeFile(tmp, `${token}\n`, { mode: 0o600 });

@@ -6,7 +6,7 @@ import { encodeMagnet } from '../codec/magnet.js';
 import { pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { toInfoHash } from '../dht/types.js';
 import { bitfieldOf } from '../swarm/piece-geometry.js';
-import type { Torrent } from '../swarm/torrent.js';
+import type { Torrent, TorrentStats } from '../swarm/torrent.js';
 import type { TorrentRow } from './state-store.js';
 import type { TorrentDetail, TorrentFileView, TorrentSummary } from './view-types.js';
 
@@ -17,7 +17,10 @@ export function magnetOf(infoHash: string, name: string | null, trackers: string
 
 /** `failure`: why the torrent could not start, shown as its error. */
 export function summarize(torrent: Torrent, row: TorrentRow, failure?: string): TorrentSummary {
-  const s = torrent.stats();
+  return summaryOf(torrent.stats(), row, failure);
+}
+
+function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined): TorrentSummary {
   if (failure !== undefined) {
     s.state = 'error';
     s.error = failure;
@@ -66,13 +69,14 @@ function fileViews(info: InfoDict, has: (index: number) => boolean): TorrentFile
 }
 
 export function detail(torrent: Torrent, row: TorrentRow, failure?: string): TorrentDetail {
-  const summary = summarize(torrent, row, failure);
+  const stats = torrent.stats();
+  const summary = summaryOf(stats, row, failure);
   const { info, picker } = torrent;
   const has = (i: number) => picker?.has(i) ?? false;
   return {
     ...summary,
     files: info ? fileViews(info, has) : [],
-    peerList: torrent.stats().peers.map((p) => ({ ...p, downloadRate: Math.round(p.downloadRate), uploadRate: Math.round(p.uploadRate) })),
+    peerList: stats.peers.map((p) => ({ ...p, downloadRate: Math.round(p.downloadRate), uploadRate: Math.round(p.uploadRate) })),
     pieces: info ? Buffer.from(bitfieldOf(info.pieceCount, has)).toString('base64') : '',
     pieceLength: info?.pieceLength ?? 0,
     trackers: row.trackers,

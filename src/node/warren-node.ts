@@ -69,6 +69,8 @@ export class WarrenNode implements NodeControl {
   /** This run's transfer of torrents since removed, and what of this run's totals is in the store. */
   private removedTransfer = { downloaded: 0, uploaded: 0 };
   private persistedTransfer = { downloaded: 0, uploaded: 0 };
+  /** The node's lifetime totals from earlier runs. */
+  private readonly totalsBefore: { downloaded: number; uploaded: number };
   private closed = false;
 
   private constructor(
@@ -76,7 +78,10 @@ export class WarrenNode implements NodeControl {
     private readonly store: StateStore,
     private readonly session: SwarmSession,
     private readonly dhtNode: Dht | undefined,
-  ) {}
+  ) {
+    const counters = store.counters();
+    this.totalsBefore = { downloaded: counters['downloaded'] ?? 0, uploaded: counters['uploaded'] ?? 0 };
+  }
 
   /** Opens the store, starts the DHT and the swarm, and restarts every stored torrent. */
   static async start(options: WarrenNodeOptions): Promise<WarrenNode> {
@@ -113,17 +118,7 @@ export class WarrenNode implements NodeControl {
   }
 
   node(): NodeView {
-    let downloadRate = 0;
-    let uploadRate = 0;
-    let peers = 0;
-    for (const { torrent } of this.entries.values()) {
-      const s = torrent.stats();
-      downloadRate += s.downloadRate;
-      uploadRate += s.uploadRate;
-      peers += s.peers.length;
-    }
-    const counters = this.store.counters();
-    const run = this.runTransfer();
+    const run = this.runTotals();
     return {
       version: this.options.version,
       startedAt: this.startedAt,
@@ -131,11 +126,11 @@ export class WarrenNode implements NodeControl {
       swarmAddress: `${this.session.address.host}:${this.session.address.port}`,
       ...(this.dhtNode ? { dhtAddress: `${this.dhtNode.address.host}:${this.dhtNode.address.port}`, nodeId: toHex(this.dhtNode.nodeId) } : {}),
       torrents: this.entries.size,
-      peers,
-      downloadRate: Math.round(downloadRate),
-      uploadRate: Math.round(uploadRate),
-      downloaded: (counters['downloaded'] ?? 0) + run.downloaded - this.persistedTransfer.downloaded,
-      uploaded: (counters['uploaded'] ?? 0) + run.uploaded - this.persistedTransfer.uploaded,
+      peers: run.peers,
+      downloadRate: Math.round(run.downloadRate),
+      uploadRate: Math.round(run.uploadRate),
+      downloaded: this.totalsBefore.downloaded + run.downloaded,
+      uploaded: this.totalsBefore.uploaded + run.uploaded,
     };
   }
 
@@ -343,21 +338,24 @@ export class WarrenNode implements NodeControl {
     return this.addOnce(input, dirname(path), request, true);
   }
 
-  /** This run's payload totals over all torrents, present and removed. */
-  private runTransfer(): { downloaded: number; uploaded: number } {
-    const total = { ...this.removedTransfer };
+  /** This run's rates and peers, and its payload totals over all torrents, present and removed. */
+  private runTotals(): { downloadRate: number; uploadRate: number; peers: number; downloaded: number; uploaded: number } {
+    const totals = { downloadRate: 0, uploadRate: 0, peers: 0, ...this.removedTransfer };
     for (const { torrent } of this.entries.values()) {
       const s = torrent.stats();
-      total.downloaded += s.downloaded;
-      total.uploaded += s.uploaded;
+      totals.downloadRate += s.downloadRate;
+      totals.uploadRate += s.uploadRate;
+      totals.peers += s.peers.length;
+      totals.downloaded += s.downloaded;
+      totals.uploaded += s.uploaded;
     }
-    return total;
+    return totals;
   }
 
   private persistTransfer(): void {
-    const run = this.runTransfer();
-    this.store.addCounters({ downloaded: run.downloaded - this.persistedTransfer.downloaded, uploaded: run.uploaded - this.persistedTransfer.uploaded });
-    this.persistedTransfer = run;
+    const { downloaded, uploaded } = this.runTotals();
+    this.store.addCounters({ downloaded: downloaded - this.persistedTransfer.downloaded, uploaded: uploaded - this.persistedTransfer.uploaded });
+    this.persistedTransfer = { downloaded, uploaded };
     for (const { row, torrent } of this.entries.values()) {
       const s = torrent.stats();
       if (s.downloaded > 0 || s.uploaded > 0) this.store.updateTorrent(row.infoHash, { downloaded: row.downloaded + s.downloaded, uploaded: row.uploaded + s.uploaded });

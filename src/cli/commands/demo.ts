@@ -108,7 +108,7 @@ export async function demoCommand(flags: { nodes: string; size: string; once?: b
     const done = new Promise<void>((resolve, reject) => {
       watching.subscribe((event) => {
         if (event.type !== 'piece' || event.id !== id) return;
-        const t = watching.get(id)!;
+        const t = watching.list().find((torrent) => torrent.id === id)!;
         if (!sawMetadata) {
           sawMetadata = true;
           out.event({ event: 'metadata' }, 'got the metadata from the seeds (BEP 9)');
