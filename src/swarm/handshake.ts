@@ -1,12 +1,15 @@
 /**
- * Opening a peer connection: the 68-byte BitTorrent handshake in both directions. An outgoing
- * connection sends ours first and checks that the answer names the same torrent; an incoming one
- * reads the peer's handshake first so the session can find the torrent it asks for.
+ * Opening a peer connection: the 68-byte BitTorrent handshake in both directions, behind an MSE
+ * handshake when the encryption policy asks for one (`mse-handshake.ts`). An outgoing connection
+ * sends ours first and checks that the answer names the same torrent; an incoming one reads the
+ * peer's handshake first so the session can find the torrent it asks for.
  */
 import { decodeHandshake, encodeHandshake, HANDSHAKE_LENGTH, type Handshake } from '../codec/peer-wire.js';
+import type { InfoHash } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
 import type { Endpoint, Runtime, TcpConnection } from '../runtime/interfaces.js';
 import { SwarmError } from './errors.js';
+import { HandshakeReader, isPlainHandshakeStart, mseAccept, mseConnect, type EncryptionPolicy } from './mse-handshake.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -26,11 +29,15 @@ export interface OpenedConnection {
   after: AfterHandshake;
 }
 
-/** Reads the remote handshake from `conn`; rejects on timeout, close, or bytes that are not a handshake. */
+/**
+ * Reads the remote handshake from `conn`, after the bytes in `prefix` (already read from it);
+ * rejects on timeout, close, or bytes that are not a handshake.
+ */
 export function readHandshake(
   runtime: Pick<Runtime, 'setTimer'>,
   conn: TcpConnection,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
+  prefix: Uint8Array = new Uint8Array(0),
 ): Promise<{ remote: Handshake; after: AfterHandshake }> {
   return new Promise((resolve, reject) => {
     let buffered = new Uint8Array(0);
@@ -43,7 +50,7 @@ export function readHandshake(
       reject(error);
     };
     conn.onClose((error) => fail(new SwarmError('HANDSHAKE', `connection closed during handshake${error ? `: ${error.message}` : ''}`)));
-    conn.onData((chunk) => {
+    const onChunk = (chunk: Uint8Array) => {
       const joined = new Uint8Array(buffered.length + chunk.length);
       joined.set(buffered);
       joined.set(chunk, buffered.length);
@@ -62,21 +69,66 @@ export function readHandshake(
       conn.onData((more) => after.chunks.push(more));
       conn.onClose((error) => (after.closed = { error }));
       resolve({ remote, after });
-    });
+    };
+    conn.onData(onChunk);
+    if (prefix.length > 0) onChunk(prefix);
   });
 }
 
-/** Connects to a peer, exchanges handshakes, and checks the peer serves `infoHash` and is not us. */
+/**
+ * Connects to a peer, exchanges handshakes (inside MSE unless the policy is `allow`), and checks
+ * the peer serves `infoHash` and is not us. With `prefer`, a peer that fails the MSE handshake is
+ * dialled again without it.
+ */
 export async function connectPeer(
   runtime: Runtime,
   to: Endpoint,
   ours: Handshake,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
+  encryption: EncryptionPolicy = 'allow',
 ): Promise<OpenedConnection> {
-  const conn = await runtime.tcpConnect(to);
-  conn.write(encodeHandshake(ours));
-  const { remote, after } = await readHandshake(runtime, conn, timeoutMs);
+  let conn = await runtime.tcpConnect(to);
+  let prefix: Uint8Array | undefined;
+  if (encryption !== 'allow') {
+    try {
+      ({ conn, initial: prefix } = await mseConnect(runtime, conn, ours.infoHash, encodeHandshake(ours), { rc4Only: encryption === 'require', timeoutMs }));
+    } catch (error) {
+      if (encryption === 'require' || (error as SwarmError).code !== 'ENCRYPTION') throw error;
+      conn = await runtime.tcpConnect(to);
+    }
+  }
+  if (!prefix) conn.write(encodeHandshake(ours));
+  const { remote, after } = await readHandshake(runtime, conn, timeoutMs, prefix);
   checkRemote(conn, ours, remote);
+  return { conn, remote, after };
+}
+
+/**
+ * Takes an incoming connection up to the peer's BitTorrent handshake: a plain one (refused under
+ * `require`), or one inside MSE for a torrent among `infoHashes()`. The caller answers with its own
+ * handshake through the returned `conn` (which encrypts if RC4 was agreed).
+ */
+export async function acceptPeer(
+  runtime: Runtime,
+  conn: TcpConnection,
+  infoHashes: () => Iterable<InfoHash>,
+  encryption: EncryptionPolicy,
+  timeoutMs = HANDSHAKE_TIMEOUT_MS,
+): Promise<{ conn: TcpConnection; remote: Handshake; after: AfterHandshake }> {
+  const reader = new HandshakeReader(runtime, conn, timeoutMs);
+  const plain = isPlainHandshakeStart(await reader.peek(20));
+  if (plain && encryption === 'require') {
+    const refused = new SwarmError('ENCRYPTION', 'plain handshake refused: encryption is required');
+    reader.abort(refused);
+    throw refused;
+  }
+  let prefix: Uint8Array;
+  if (plain) {
+    prefix = reader.finish();
+  } else {
+    ({ conn, initial: prefix } = await mseAccept(runtime, conn, reader, infoHashes, { rc4Only: encryption === 'require' }));
+  }
+  const { remote, after } = await readHandshake(runtime, conn, timeoutMs, prefix);
   return { conn, remote, after };
 }
 

@@ -8,7 +8,8 @@ import type { Dht } from '../dht/dht.js';
 import { toHex, type InfoHash } from '../dht/types.js';
 import type { Endpoint, Runtime, TcpServer } from '../runtime/interfaces.js';
 import { SwarmError } from './errors.js';
-import { readHandshake } from './handshake.js';
+import { acceptPeer } from './handshake.js';
+import type { EncryptionPolicy } from './mse-handshake.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerDiscovery } from './peer-discovery.js';
 import { createWorkerHasher, inlineHasher, type PieceHasher } from './piece-hasher.js';
@@ -31,6 +32,8 @@ export interface SwarmSessionOptions {
   maxConnections?: number;
   /** Hash pieces on a worker thread (default: inline; the real node turns this on). */
   hashInWorker?: boolean;
+  /** Protocol encryption (MSE) for peer connections (default `prefer`; see `EncryptionPolicy`). */
+  encryption?: EncryptionPolicy;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -75,6 +78,10 @@ export class SwarmSession {
     this.resumeStore = options.resumeStore ?? (options.dataDir ? fileResumeStore(runtime.fs, `${options.dataDir}/resume`) : undefined);
   }
 
+  private get encryption(): EncryptionPolicy {
+    return this.options.encryption ?? 'prefer';
+  }
+
   /** The bound TCP address (after `start`). */
   get address(): Endpoint {
     if (!this.server) throw new SwarmError('STATE', 'the session is not started');
@@ -83,9 +90,10 @@ export class SwarmSession {
 
   async start(): Promise<void> {
     this.server = await this.runtime.tcpListen({ host: this.options.host ?? '0.0.0.0', port: this.options.port ?? 6881 });
-    this.server.onConnection((conn) => {
-      readHandshake(this.runtime, conn)
-        .then(({ remote, after }) => {
+    const infoHashes = () => [...this.torrents.values()].map((entry) => entry.torrent.infoHash);
+    this.server.onConnection((incoming) => {
+      acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
+        .then(({ conn, remote, after }) => {
           const entry = this.torrents.get(toHex(remote.infoHash));
           if (!entry || this.closed) {
             conn.close();
@@ -116,6 +124,7 @@ export class SwarmSession {
         onDhtPort: (node) => void this.options.dht?.addNode(node).catch((error: Error) => this.log('debug', `DHT port hint dropped: ${error.message}`)),
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
+        encryption: this.encryption,
       },
       { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
     );

@@ -15,6 +15,7 @@ import type { InfoHash } from '../dht/types.js';
 import { toHex } from '../dht/types.js';
 import { Choker } from './choker.js';
 import { connectPeer } from './handshake.js';
+import type { EncryptionPolicy } from './mse-handshake.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
@@ -80,6 +81,8 @@ export interface TorrentDeps {
   hasConnectionRoom(): boolean;
   /** Where pieces are hashed (default: inline, on the calling thread). */
   hasher?: PieceHasher;
+  /** Protocol encryption for the connections this torrent opens (default `allow`: plain). */
+  encryption?: EncryptionPolicy;
 }
 
 export type TorrentEvent =
@@ -536,7 +539,7 @@ export class Torrent {
     if (!this.deps.hasConnectionRoom()) return;
     const room = this.maxPeers - this.links.size - this.candidates.dialingCount;
     for (const { key, endpoint } of this.candidates.takeDialable(room, (k) => this.links.has(k))) {
-      connectPeer(this.deps.runtime, endpoint, this.handshake(), CONNECT_TIMEOUT_MS)
+      connectPeer(this.deps.runtime, endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption)
         .then((opened) => {
           this.candidates.dialed(key, true);
           this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after));

@@ -8,8 +8,11 @@ no DHT, LSD, UPnP or NAT-PMP: peers are given by hand with `connect`. The proces
 on end of stdin, or by itself after LIFETIME_S seconds, whichever comes first.
 
 Commands and the events they produce:
-  {"cmd":"start","debug":bool}                  -> {"event":"ready","port":N}
-                                                   (debug: peer and torrent log alerts go to stderr)
+  {"cmd":"start","debug":bool,"encryption":"forced"?}
+                                                -> {"event":"ready","port":N}
+                                                   (debug: peer and torrent log alerts go to stderr;
+                                                   encryption "forced": MSE with RC4 only, both ways,
+                                                   plain connections refused)
   {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool}
                                                 -> {"event":"created","infohash":hex,"pieces":n}: a .torrent
                                                    of file or folder p written to f, v1 only unless
@@ -76,6 +79,13 @@ class Driver:
             "enable_incoming_utp": False,
             "alert_mask": mask,
         }
+        if cmd.get("encryption") == "forced":
+            settings.update({
+                "out_enc_policy": int(lt.enc_policy.pe_forced),
+                "in_enc_policy": int(lt.enc_policy.pe_forced),
+                "allowed_enc_level": int(lt.enc_level.pe_rc4),
+                "prefer_rc4": True,
+            })
         self.ses = lt.session(settings)
         deadline = time.monotonic() + 10
         while self.port is None:

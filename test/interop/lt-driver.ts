@@ -71,9 +71,9 @@ export class LibtorrentDriver {
   }
 
   /** Starts the swarm driver and its session; resolves with the driver and libtorrent's TCP port. */
-  static async startSwarm(): Promise<{ driver: LibtorrentDriver; port: number }> {
+  static async startSwarm(options: { encryption?: 'forced' } = {}): Promise<{ driver: LibtorrentDriver; port: number }> {
     const driver = LibtorrentDriver.spawn(SWARM_DRIVER);
-    const ready = await driver.request({ cmd: 'start', debug: Boolean(process.env.WARREN_LT_LOG) }, 'ready');
+    const ready = await driver.request({ cmd: 'start', debug: Boolean(process.env.WARREN_LT_LOG), ...options }, 'ready');
     return { driver, port: Number(ready.port) };
   }
 

@@ -2,6 +2,7 @@
  * Swarm interop with aria2c on 127.0.0.1, no DHT: peers meet through a tiny HTTP tracker run by the
  * test (aria2c takes peers from nowhere else). aria2c downloads a random multi-file folder from
  * warren, and warren downloads it from aria2c seeding; both bytes must match the source exactly.
+ * Both again with aria2c and warren accepting only MSE-encrypted connections with RC4.
  * Fails, never skips, when aria2c is missing.
  */
 import { after, before, describe, test } from 'node:test';
@@ -94,8 +95,8 @@ describe('interop: aria2c swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     assert.ok(tracker, 'the tracker did not start');
     return tracker;
   };
-  const warren = async () => {
-    const session = await startWarren();
+  const warren = async (options: Parameters<typeof startWarren>[0] = {}) => {
+    const session = await startWarren(options);
     sessions.push(session);
     return session;
   };
@@ -121,41 +122,53 @@ describe('interop: aria2c swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     await removeDir(root);
   });
 
-  test('aria2c downloads from warren', { timeout: 30_000 }, async () => {
-    const session = await warren();
-    const file = join(root!, 'to-aria2.torrent');
-    const { created, infoHash, hex } = await makeTorrent(session, 32768, file);
+  /** aria2c downloads from warren; `crypto` are aria2c's flags, `warrenOptions` warren's session options. */
+  const aria2FromWarren = async (pieceLength: number, crypto: string[], warrenOptions: Parameters<typeof startWarren>[0]) => {
+    const session = await warren(warrenOptions);
+    const file = join(root!, `to-aria2-${pieceLength}.torrent`);
+    const { created, infoHash, hex } = await makeTorrent(session, pieceLength, file);
     const warrenPort = session.address.port;
     const announced = theTracker().nextAnnounce((a) => a.infoHash === hex && a.port === warrenPort);
     await session.add({ infoHash, infoBytes: created.infoBytes, dir: srcDir, trackers: [theTracker().url], assumeComplete: true });
     // warren announces itself (left=0) before aria2c asks the tracker, so aria2c learns of it at once.
     assert.equal((await announced).left, 0, 'warren, a seed, announced bytes left');
-    const out = await dir('aria2-from-warren');
-    const aria2 = Aria2.run([`--dir=${out}`, '--seed-time=0', file]);
+    const out = await dir(`aria2-from-warren-${pieceLength}`);
+    const aria2 = Aria2.run([`--dir=${out}`, '--seed-time=0', ...crypto, file]);
     aria2s.push(aria2);
     const { code, signal } = await aria2.exited;
     assert.equal(code, 0, `aria2c failed (exit ${code}, signal ${signal}):\n${aria2.log}`);
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
     assert.ok(theTracker().announces.some((a) => a.infoHash === hex && a.port !== warrenPort), 'aria2c never announced');
-  });
+  };
 
-  test('warren downloads from aria2c seeding', { timeout: 30_000 }, async () => {
-    const session = await warren();
-    const file = join(root!, 'from-aria2.torrent');
-    // Another piece length than above: another infohash, so the two tests' swarms never mix.
-    const { created, infoHash, hex } = await makeTorrent(session, 65536, file);
+  /** warren downloads from aria2c seeding, with the same parameters as above. */
+  const warrenFromAria2 = async (pieceLength: number, crypto: string[], warrenOptions: Parameters<typeof startWarren>[0]) => {
+    const session = await warren(warrenOptions);
+    const file = join(root!, `from-aria2-${pieceLength}.torrent`);
+    const { created, infoHash, hex } = await makeTorrent(session, pieceLength, file);
     const seeding = theTracker().nextAnnounce((a) => a.infoHash === hex && a.left === 0);
-    const aria2 = Aria2.run([`--dir=${srcDir}`, '--check-integrity=true', '--seed-ratio=0.0', file]);
+    const aria2 = Aria2.run([`--dir=${srcDir}`, '--check-integrity=true', '--seed-ratio=0.0', ...crypto, file]);
     aria2s.push(aria2);
     const gone = aria2.exited.then(({ code, signal }) => {
       throw new Error(`aria2c exited while seeding (exit ${code}, signal ${signal}):\n${aria2.log}`);
     });
     // aria2c announces once its check found every piece; warren then finds it through the tracker.
     await Promise.race([seeding, gone]);
-    const out = await dir('warren-from-aria2');
+    const out = await dir(`warren-from-aria2-${pieceLength}`);
     const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: out, trackers: [theTracker().url] });
     await Promise.race([torrentComplete(torrent), gone]);
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
     assert.ok(torrent.stats().downloaded >= created.info.totalLength, 'warren says it downloaded less than the whole torrent');
-  });
+  };
+
+  // Each test has its own piece length: another infohash, so the swarms never mix.
+  test('aria2c downloads from warren', { timeout: 30_000 }, () => aria2FromWarren(32768, [], {}));
+  test('warren downloads from aria2c seeding', { timeout: 30_000 }, () => warrenFromAria2(65536, [], {}));
+
+  /** aria2c accepting only encrypted connections with RC4 payload (its strictest setting). */
+  const ARIA2_RC4_ONLY = ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'];
+  test('encrypted (MSE, RC4): aria2c requiring it downloads from warren requiring it', { timeout: 30_000 }, () =>
+    aria2FromWarren(16384, ARIA2_RC4_ONLY, { encryption: 'require' }));
+  test('encrypted (MSE, RC4): warren requiring it downloads from aria2c requiring it', { timeout: 30_000 }, () =>
+    warrenFromAria2(131072, ARIA2_RC4_ONLY, { encryption: 'require' }));
 });

@@ -12,6 +12,7 @@ import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
+import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 
 /** One file of the shared folder: its path below the folder and its size. */
 export interface FixtureFile {
@@ -83,8 +84,8 @@ export function infoHashOf(infoBytes: Uint8Array): InfoHash {
 }
 
 /** A started warren swarm session on 127.0.0.1 (any port), no DHT: peers come by hand or trackers. */
-export async function startWarren(): Promise<SwarmSession> {
-  const session = new SwarmSession({ host: '127.0.0.1', port: 0, hashInWorker: true }, createNodeRuntime());
+export async function startWarren(options: { encryption?: EncryptionPolicy } = {}): Promise<SwarmSession> {
+  const session = new SwarmSession({ host: '127.0.0.1', port: 0, hashInWorker: true, ...options }, createNodeRuntime());
   await session.start();
   return session;
 }

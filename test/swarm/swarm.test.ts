@@ -170,7 +170,8 @@ describe('swarm on the virtual network', () => {
     const disk = leechRt.fs as MemoryFileStore;
     disk.quotaBytes = disk.usedBytes + 400 * 1024;
     const leech = await session(net, '10.0.0.2', '/state');
-    const t = await net.clock.run(leech.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    // In order, so the file grows piece by piece (a random first piece near its end would fill the quota at once).
+    const t = await net.clock.run(leech.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address], sequential: true }));
     await net.clock.runUntil(() => t.state === 'error', 600_000);
     assert.equal(t.state, 'error');
     assert.match(t.error!.message, /disk full/);
