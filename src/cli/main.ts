@@ -3,7 +3,7 @@
  * The `warren` command line. Every command exits 0 on success and non-zero with a one-line
  * reason on stderr on failure; `--json` switches output to JSON lines on stdout.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { announceCommand } from './commands/announce.js';
 import { createCommand } from './commands/create.js';
 import { getCommand } from './commands/get.js';
@@ -55,12 +55,19 @@ withNetworkOptions(item.command('get').description("print an item's value"))
   .argument('<target>', '40 hex characters')
   .action(itemGetCommand);
 
+const encryptionOption = () =>
+  new Option(
+    '--encryption <policy>',
+    'protocol encryption (MSE/PE) with peers: prefer (encrypted handshake first, plain allowed), require (RC4 only), allow (plain first, encrypted accepted); default prefer',
+  ).choices(['prefer', 'require', 'allow']);
+
 function withSwarmOptions(command: Command): Command {
   return withNetworkOptions(command)
     .option('--port <port>', 'TCP port for peers (default 6881, 0 for any)')
     .option('--dht-port <port>', 'UDP port of the DHT (default 6881, 0 for any)')
     .option('--no-dht', 'do not use the DHT to find peers')
-    .option('--data-dir <dir>', 'where to keep resume data and the DHT table (default: $XDG_DATA_HOME/warren)');
+    .option('--data-dir <dir>', 'where to keep resume data and the DHT table (default: $XDG_DATA_HOME/warren)')
+    .addOption(encryptionOption());
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -122,6 +129,7 @@ program
   .option('--download-dir <dir>', 'where downloads go (default: <data dir>/downloads)')
   .option('--max-connections <n>', 'peer connections over all torrents (default 200)')
   .option('--upload-limit <KiB/s>', 'upload limit per torrent (default: none)')
+  .addOption(encryptionOption())
   .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')
   .option('--json', 'JSON lines on stdout')
   .action(nodeCommand);

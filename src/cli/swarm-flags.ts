@@ -4,6 +4,7 @@
 import { resolveDataDir } from '../node/data-dir.js';
 import type { StandaloneNode } from '../node/standalone-node.js';
 import { startStandaloneNode } from '../node/standalone-node.js';
+import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { CliError } from './errors.js';
 import { parseBootstrap, parseHost, parsePort, type NetworkFlags } from './options.js';
 import type { Output } from './output.js';
@@ -13,6 +14,7 @@ export interface SwarmFlags extends NetworkFlags {
   dhtPort?: string;
   dht?: boolean;
   dataDir?: string;
+  encryption?: string;
 }
 
 export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promise<StandaloneNode> {
@@ -28,6 +30,8 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
       bootstrap,
       useDht: flags.dht !== false,
       dataDir: resolveDataDir(flags.dataDir),
+      // commander checked it is one of the policies
+      encryption: flags.encryption as EncryptionPolicy | undefined,
       log: (level, message) => {
         if (level === 'warn') out.note(`warning: ${message}`);
       },

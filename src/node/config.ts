@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { isValidIpv4 } from '../codec/compact.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
+import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { NodeError } from './errors.js';
 
 export type LogLevelName = 'debug' | 'info' | 'warn' | 'error';
@@ -43,11 +44,14 @@ export interface NodeConfig {
   maxConnections: number;
   /** Global upload limit in bytes/s; 0 for unlimited. */
   uploadLimit: number;
+  /** Protocol encryption with peers (MSE/PE). */
+  encryption: EncryptionPolicy;
   /** Lowest level shown on the terminal (the log file always gets debug). */
   logLevel: LogLevelName;
 }
 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const ENCRYPTION_POLICIES = ['prefer', 'require', 'allow'] as const satisfies readonly EncryptionPolicy[];
 
 const toInt = (v: unknown): unknown => (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : v);
 const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
@@ -103,6 +107,10 @@ const SCHEMAS = {
   downloadDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }),
   maxConnections: integer(1, 5000),
   uploadLimit: z.preprocess(toNumber, z.number({ error: UPLOAD_ERROR }).min(0, { error: UPLOAD_ERROR }).max(1e9, { error: UPLOAD_ERROR })),
+  encryption: z.preprocess(
+    (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
+    z.enum(ENCRYPTION_POLICIES, { error: `must be one of ${ENCRYPTION_POLICIES.join(', ')}` }),
+  ),
   logLevel: z.preprocess(
     (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
     z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }),
@@ -126,6 +134,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   downloadDir: 'WARREN_DOWNLOAD_DIR',
   maxConnections: 'WARREN_MAX_CONNECTIONS',
   uploadLimit: 'WARREN_UPLOAD_LIMIT',
+  encryption: 'WARREN_ENCRYPTION',
   logLevel: 'WARREN_LOG_LEVEL',
 };
 
@@ -206,6 +215,7 @@ export function loadConfig(dataDir: string, flags: Record<string, unknown>, env:
     downloadDir: pick('downloadDir') ?? join(root, 'downloads'),
     maxConnections: pick('maxConnections') ?? 200,
     uploadLimit: Math.round((pick('uploadLimit') ?? 0) * 1024),
+    encryption: pick('encryption') ?? 'prefer',
     logLevel: pick('logLevel') ?? 'info',
   };
 }

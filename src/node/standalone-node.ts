@@ -7,6 +7,7 @@ import { Dht } from '../dht/dht.js';
 import type { LogLevel } from '../dht/options.js';
 import type { Runtime } from '../runtime/interfaces.js';
 import { createNodeRuntime } from '../runtime/node-runtime.js';
+import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { SwarmSession } from '../swarm/session.js';
 
 export interface StandaloneNodeOptions {
@@ -19,6 +20,8 @@ export interface StandaloneNodeOptions {
   bootstrap: string[] | false;
   useDht: boolean;
   dataDir: string;
+  /** Protocol encryption for peer connections (default `prefer`). */
+  encryption?: EncryptionPolicy;
   log(level: LogLevel, message: string): void;
 }
 
@@ -39,7 +42,7 @@ export async function startStandaloneNode(options: StandaloneNodeOptions, runtim
     );
     await dht.start();
   }
-  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, log: options.log, hashInWorker: true }, runtime);
+  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, encryption: options.encryption, log: options.log, hashInWorker: true }, runtime);
   try {
     await session.start();
   } catch (error) {

@@ -22,6 +22,7 @@ import type { NodeControl } from './node-control.js';
 import { StateStore, type TorrentRow } from './state-store.js';
 import { fromInfoHash, fromMagnet, fromTorrentFile, type TorrentInput } from './torrent-input.js';
 import { detail, magnetOf, summarize } from './torrent-views.js';
+import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import type { AddRequest, DhtView, LookupView, NodeEvent, NodeView, TorrentDetail, TorrentSummary } from './view-types.js';
 
 const TICK_MS = 1000;
@@ -45,6 +46,8 @@ export interface WarrenNodeOptions {
   maxConnections: number;
   /** Upload limit per torrent in bytes per second; 0 for none. */
   uploadLimit: number;
+  /** Protocol encryption with peers (default `prefer`). */
+  encryption?: EncryptionPolicy;
   version: string;
   log(level: LogLevel, message: string): void;
 }
@@ -98,7 +101,7 @@ export class WarrenNode implements NodeControl {
         await dht.start();
       }
       session = new SwarmSession(
-        { host: options.host, port: options.port, dht, resumeStore: store.resumeStore(), maxConnections: options.maxConnections, hashInWorker: true, log: options.log },
+        { host: options.host, port: options.port, dht, resumeStore: store.resumeStore(), maxConnections: options.maxConnections, encryption: options.encryption, hashInWorker: true, log: options.log },
         runtime,
       );
       await session.start();

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         downloadDir: join(dir, 'downloads'),
         maxConnections: 200,
         uploadLimit: 0,
+        encryption: 'prefer',
         logLevel: 'info',
       };
       assert.deepEqual(loadConfig(dir, {}, {}), expected);
@@ -56,8 +57,8 @@ describe('loadConfig', () => {
 
   test('precedence: flags over environment over config.json over defaults', async () => {
     await withDir(async (dir) => {
-      await writeConfig(dir, { port: 1001, dhtPort: 2001, api: '127.0.0.1:3001', maxConnections: 11, uploadLimit: 1.5, logLevel: 'warn', downloadDir: 'dl', host: '127.0.0.5' });
-      const env = { WARREN_PORT: '1002', WARREN_DHT_PORT: '2002', WARREN_MAX_CONNECTIONS: '12', WARREN_DOWNLOAD_DIR: '/env/dl', WARREN_DHT: 'false' };
+      await writeConfig(dir, { port: 1001, dhtPort: 2001, api: '127.0.0.1:3001', maxConnections: 11, uploadLimit: 1.5, logLevel: 'warn', downloadDir: 'dl', host: '127.0.0.5', encryption: 'allow' });
+      const env = { WARREN_PORT: '1002', WARREN_DHT_PORT: '2002', WARREN_MAX_CONNECTIONS: '12', WARREN_DOWNLOAD_DIR: '/env/dl', WARREN_DHT: 'false', WARREN_ENCRYPTION: 'Require' };
       const flags = { port: '1003', api: 'localhost:0', logLevel: 'debug' };
       const config = loadConfig(dir, flags, env);
       assert.equal(config.port, 1003);
@@ -69,6 +70,9 @@ describe('loadConfig', () => {
       assert.equal(config.dht, false);
       assert.equal(config.uploadLimit, 1536, 'KiB/s become bytes/s');
       assert.equal(config.host, '127.0.0.5');
+      assert.equal(config.encryption, 'require', 'the environment beats config.json; case does not matter');
+      assert.equal(loadConfig(dir, { encryption: 'prefer' }, {}).encryption, 'prefer');
+      assert.equal(loadConfig(dir, {}, {}).encryption, 'allow');
       assert.equal(loadConfig(dir, {}, {}).downloadDir, join(dir, 'dl'), "config.json's relative paths are from the data directory");
       assert.equal(loadConfig(dir, { downloadDir: 'rel' }, {}).downloadDir, resolve('rel'), "a flag's relative path is from the current directory");
       assert.equal(loadConfig(dir, { dht: false, maxConnections: 5000, uploadLimit: 0 }, {}).dht, false);
@@ -108,6 +112,7 @@ describe('loadConfig', () => {
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_BOOTSTRAP: '127.0.0.1:1,nope' })), 'WARREN_BOOTSTRAP: must be a list of host:port: bad entry "nope"');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_UPLOAD_LIMIT: '-1' })), 'WARREN_UPLOAD_LIMIT: must be a number of KiB/s, 0 (unlimited) or more');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_LOG_LEVEL: 'loud' })), 'WARREN_LOG_LEVEL: must be one of debug, info, warn, error');
+      assert.equal(configError(() => loadConfig(dir, { encryption: 'always' }, {})), '--encryption: must be one of prefer, require, allow');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_DHT: 'off-ish' })), 'WARREN_DHT: must be true or false');
 
       await writeConfig(dir, { port: 1.5 });
