@@ -22,11 +22,15 @@ export interface AfterHandshake {
   closed?: { error?: Error };
 }
 
+/** How a peer connection is protected: not at all, an MSE handshake with plain payload, or RC4 throughout. */
+export type WireProtection = 'plain' | 'mse' | 'rc4';
+
 /** A connection whose handshakes are done. */
 export interface OpenedConnection {
   conn: TcpConnection;
   remote: Handshake;
   after: AfterHandshake;
+  protection: WireProtection;
 }
 
 /**
@@ -89,9 +93,12 @@ export async function connectPeer(
 ): Promise<OpenedConnection> {
   let conn = await runtime.tcpConnect(to);
   let prefix: Uint8Array | undefined;
+  let protection: WireProtection = 'plain';
   if (encryption !== 'allow') {
     try {
-      ({ conn, initial: prefix } = await mseConnect(runtime, conn, ours.infoHash, encodeHandshake(ours), { rc4Only: encryption === 'require', timeoutMs }));
+      const mse = await mseConnect(runtime, conn, ours.infoHash, encodeHandshake(ours), { rc4Only: encryption === 'require', timeoutMs });
+      ({ conn, initial: prefix } = mse);
+      protection = mse.rc4 ? 'rc4' : 'mse';
     } catch (error) {
       if (encryption === 'require' || (error as SwarmError).code !== 'ENCRYPTION') throw error;
       conn = await runtime.tcpConnect(to);
@@ -100,7 +107,7 @@ export async function connectPeer(
   if (!prefix) conn.write(encodeHandshake(ours));
   const { remote, after } = await readHandshake(runtime, conn, timeoutMs, prefix);
   checkRemote(conn, ours, remote);
-  return { conn, remote, after };
+  return { conn, remote, after, protection };
 }
 
 /**
@@ -114,7 +121,7 @@ export async function acceptPeer(
   infoHashes: () => Iterable<InfoHash>,
   encryption: EncryptionPolicy,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
-): Promise<{ conn: TcpConnection; remote: Handshake; after: AfterHandshake }> {
+): Promise<OpenedConnection> {
   const reader = new HandshakeReader(runtime, conn, timeoutMs);
   const plain = isPlainHandshakeStart(await reader.peek(20));
   if (plain && encryption === 'require') {
@@ -123,13 +130,16 @@ export async function acceptPeer(
     throw refused;
   }
   let prefix: Uint8Array;
+  let protection: WireProtection = 'plain';
   if (plain) {
     prefix = reader.finish();
   } else {
-    ({ conn, initial: prefix } = await mseAccept(runtime, conn, reader, infoHashes, { rc4Only: encryption === 'require' }));
+    const mse = await mseAccept(runtime, conn, reader, infoHashes, { rc4Only: encryption === 'require' });
+    ({ conn, initial: prefix } = mse);
+    protection = mse.rc4 ? 'rc4' : 'mse';
   }
   const { remote, after } = await readHandshake(runtime, conn, timeoutMs, prefix);
-  return { conn, remote, after };
+  return { conn, remote, after, protection };
 }
 
 /** Rejects (and closes) a handshake for another torrent, or one from ourselves. */

@@ -6,7 +6,7 @@
  */
 import { encodeBlockMessages, encodeMessage, encodePieceHeader, WireFramer, type Handshake, type PeerMessage } from '../codec/peer-wire.js';
 import type { Endpoint, TcpConnection, Timer } from '../runtime/interfaces.js';
-import type { AfterHandshake } from './handshake.js';
+import type { AfterHandshake, WireProtection } from './handshake.js';
 import { RateMeter } from './rate-meter.js';
 import type { BlockOwner } from './upload-cache.js';
 
@@ -53,6 +53,8 @@ export class PeerConnection {
     readonly remote: Handshake,
     readonly outgoing: boolean,
     after: AfterHandshake,
+    /** How the connection is protected (shown in the peer's flags). */
+    readonly protection: WireProtection = 'plain',
   ) {
     this.download = new RateMeter(deps.now);
     this.upload = new RateMeter(deps.now);

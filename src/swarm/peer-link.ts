@@ -133,7 +133,8 @@ export class PeerLink {
       (c.peerInterested ? (c.amChoking ? 'u' : 'U') : '') +
       (c.outgoing ? '' : 'I') +
       (this.snubbed ? 'S' : '') +
-      (this.isSeed() ? 's' : '');
+      (this.isSeed() ? 's' : '') +
+      (c.protection === 'rc4' ? 'E' : c.protection === 'mse' ? 'e' : '');
     return {
       address: endpointKey(c.address),
       client: this.clientName,

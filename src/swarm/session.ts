@@ -93,14 +93,14 @@ export class SwarmSession {
     const infoHashes = () => [...this.torrents.values()].map((entry) => entry.torrent.infoHash);
     this.server.onConnection((incoming) => {
       acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
-        .then(({ conn, remote, after }) => {
+        .then(({ conn, remote, after, protection }) => {
           const entry = this.torrents.get(toHex(remote.infoHash));
           if (!entry || this.closed) {
             conn.close();
             return;
           }
           conn.write(encodeHandshake(entry.torrent.handshake()));
-          entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after));
+          entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after, protection));
         })
         .catch((error: Error) => this.log('debug', `incoming connection dropped: ${error.message}`));
     });

@@ -542,7 +542,7 @@ export class Torrent {
       connectPeer(this.deps.runtime, endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption)
         .then((opened) => {
           this.candidates.dialed(key, true);
-          this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after));
+          this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after, opened.protection));
         })
         .catch((error: Error) => {
           this.candidates.dialed(key, false);

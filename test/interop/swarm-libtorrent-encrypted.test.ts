@@ -17,6 +17,7 @@ import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { connectPeer } from '../../src/swarm/handshake.js';
 import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
+import type { Torrent } from '../../src/swarm/torrent.js';
 import { assertSameTree, infoHashOf, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
 
@@ -40,6 +41,15 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
     sessions.push(session);
     return session;
   };
+  /** The flags of the torrent's peers when its first piece arrives. */
+  const flagsAtFirstPiece = (torrent: Torrent) =>
+    new Promise<string[]>((resolve) => {
+      const off = torrent.on((event) => {
+        if (event.type !== 'piece') return;
+        off();
+        resolve(torrent.stats().peers.map((p) => p.flags));
+      });
+    });
   const dir = async (name: string) => {
     assert.ok(root);
     const path = join(root, name);
@@ -80,7 +90,9 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
     const out = await dir('warren-from-torrent');
     const session = await warren('require');
     const torrent = await session.add({ infoHash: infoHashOf(metainfo.infoBytes), infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    const flags = flagsAtFirstPiece(torrent);
     await torrentComplete(torrent);
+    assert.match((await flags).join(' '), /E/, 'the peer list shows the connection as encrypted (RC4)');
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
   });
 
@@ -89,7 +101,9 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
     const session = await warren('prefer');
     const torrent = await session.add({ infoHash: toInfoHash(Buffer.from(ltInfoHash, 'hex')), dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
     assert.equal(torrent.state, 'metadata');
+    const flags = flagsAtFirstPiece(torrent);
     await torrentComplete(torrent);
+    assert.match((await flags).join(' '), /E/, 'libtorrent, offered both, chose RC4 (the only one it allows)');
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
   });
 

@@ -77,9 +77,15 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const out = await dir('warren-from-torrent');
     const session = await warren();
     const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    let flags: string[] = [];
+    const off = torrent.on((event) => {
+      if (event.type === 'piece') (off(), (flags = torrent.stats().peers.map((p) => p.flags)));
+    });
     await torrentComplete(torrent);
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
     assert.ok(torrent.stats().downloaded >= metainfo.info.totalLength, 'warren says it downloaded less than the whole torrent');
+    // warren's default (prefer) opens with MSE offering RC4 and plain payload; libtorrent's default picks plain.
+    assert.match(flags.join(' '), /e/, `expected an MSE handshake with plain payload, flags: ${flags.join(' ')}`);
   });
 
   test('warren downloads from libtorrent, given only a magnet link (metadata over BEP 9)', { timeout: 30_000 }, async () => {
