@@ -79,7 +79,9 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
     let flags: string[] = [];
     const off = torrent.on((event) => {
-      if (event.type === 'piece') (off(), (flags = torrent.stats().peers.map((p) => p.flags)));
+      if (event.type !== 'piece') return;
+      off();
+      flags = torrent.stats().peers.map((p) => p.flags);
     });
     await torrentComplete(torrent);
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
