@@ -97,6 +97,8 @@ withSwarmOptions(program.command('get').description('download a torrent'))
   .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
   .option('--sequential', 'download pieces in order (for streaming)')
   .option('--stop-timeout <seconds>', 'give up (exit 1) after this long without receiving any data')
+  .option('--download-limit <KiB/s>', 'limit the download rate')
+  .option('--upload-limit <KiB/s>', 'limit the upload rate (while seeding with --seed, and to other leechers)')
   .action(getCommand);
 
 program
@@ -129,6 +131,7 @@ program
   .option('--download-dir <dir>', 'where downloads go (default: <data dir>/downloads)')
   .option('--max-connections <n>', 'peer connections over all torrents (default 200)')
   .option('--upload-limit <KiB/s>', 'upload limit per torrent (default: none)')
+  .option('--download-limit <KiB/s>', 'download limit per torrent (default: none)')
   .addOption(encryptionOption())
   .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')
   .option('--json', 'JSON lines on stdout')

@@ -62,3 +62,11 @@ export function parseTargetArg(text: string): ItemTarget {
     throw new CliError(`bad item target: ${(error as Error).message}`, 2);
   }
 }
+
+/** A rate limit flag (`--upload-limit`, `--download-limit`) in KiB/s, as Transmission's `-u`/`-d`: bytes/s, or undefined when not given. */
+export function parseRateLimit(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const kib = Number(text);
+  if (!/^\d+$/.test(text) || kib < 1) throw new CliError(`bad ${flag} "${text}": expected KiB/s, a whole number >= 1`, 2);
+  return kib * 1024;
+}

@@ -44,6 +44,8 @@ export interface NodeConfig {
   maxConnections: number;
   /** Global upload limit in bytes/s; 0 for unlimited. */
   uploadLimit: number;
+  /** Download limit per torrent in bytes/s; 0 for unlimited. */
+  downloadLimit: number;
   /** Protocol encryption with peers (MSE/PE). */
   encryption: EncryptionPolicy;
   /** Lowest level shown on the terminal (the log file always gets debug). */
@@ -94,7 +96,8 @@ const bootstrap = z
   });
 
 const bool = z.preprocess(toBool, z.boolean({ error: 'must be true or false' }));
-const UPLOAD_ERROR = 'must be a number of KiB/s, 0 (unlimited) or more';
+const RATE_ERROR = 'must be a number of KiB/s, 0 (unlimited) or more';
+const rateLimit = z.preprocess(toNumber, z.number({ error: RATE_ERROR }).min(0, { error: RATE_ERROR }).max(1e9, { error: RATE_ERROR }));
 
 const SCHEMAS = {
   host,
@@ -106,7 +109,8 @@ const SCHEMAS = {
   dht: bool,
   downloadDir: z.string({ error: 'must be a directory path' }).min(1, { error: 'must be a directory path' }),
   maxConnections: integer(1, 5000),
-  uploadLimit: z.preprocess(toNumber, z.number({ error: UPLOAD_ERROR }).min(0, { error: UPLOAD_ERROR }).max(1e9, { error: UPLOAD_ERROR })),
+  uploadLimit: rateLimit,
+  downloadLimit: rateLimit,
   encryption: z.preprocess(
     (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
     z.enum(ENCRYPTION_POLICIES, { error: `must be one of ${ENCRYPTION_POLICIES.join(', ')}` }),
@@ -134,6 +138,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   downloadDir: 'WARREN_DOWNLOAD_DIR',
   maxConnections: 'WARREN_MAX_CONNECTIONS',
   uploadLimit: 'WARREN_UPLOAD_LIMIT',
+  downloadLimit: 'WARREN_DOWNLOAD_LIMIT',
   encryption: 'WARREN_ENCRYPTION',
   logLevel: 'WARREN_LOG_LEVEL',
 };
@@ -215,6 +220,7 @@ export function loadConfig(dataDir: string, flags: Record<string, unknown>, env:
     downloadDir: pick('downloadDir') ?? join(root, 'downloads'),
     maxConnections: pick('maxConnections') ?? 200,
     uploadLimit: Math.round((pick('uploadLimit') ?? 0) * 1024),
+    downloadLimit: Math.round((pick('downloadLimit') ?? 0) * 1024),
     encryption: pick('encryption') ?? 'prefer',
     logLevel: pick('logLevel') ?? 'info',
   };

@@ -46,6 +46,8 @@ export interface WarrenNodeOptions {
   maxConnections: number;
   /** Upload limit per torrent in bytes per second; 0 for none. */
   uploadLimit: number;
+  /** Download limit per torrent in bytes per second; 0 or absent for none (applies to every torrent, not stored with it). */
+  downloadLimit?: number;
   /** Protocol encryption with peers (default `prefer`). */
   encryption?: EncryptionPolicy;
   version: string;
@@ -309,6 +311,7 @@ export class WarrenNode implements NodeControl {
       assumeComplete: extra.assumeComplete,
       sequential: row.sequential,
       uploadLimit: row.uploadLimit ?? undefined,
+      downloadLimit: this.options.downloadLimit || undefined,
       paused: row.paused,
     });
     const torrent = this.session.get(infoHash)!;

@@ -169,12 +169,24 @@ export class PeerLink {
     if (wanted < Math.max(1, Math.min(REFILL_BATCH, Math.floor(limit / 4)))) return;
     const room = this.torrent.maxRequestsInFlight - this.torrent.outstandingRequests();
     if (room <= 0) return;
-    const blocks = picker.pick(this.key, Math.min(wanted, room), {
+    let count = Math.min(wanted, room);
+    const limiter = this.torrent.downloadLimiter;
+    if (limiter) {
+      const granted = limiter.takeNow(count * BLOCK_SIZE, BLOCK_SIZE) / BLOCK_SIZE;
+      if (granted < count) limiter.whenRefilled(this.refillLater);
+      if (granted === 0) return;
+      count = granted;
+    }
+    const blocks = picker.pick(this.key, count, {
       sequential: this.torrent.options.sequential,
       onlyFrom: choked ? this.allowedFast : undefined,
     });
+    if (limiter && blocks.length < count) limiter.giveBack((count - blocks.length) * BLOCK_SIZE);
     this.conn.sendRequests(blocks);
   }
+
+  /** `fillRequests` for the download limiter to call back (one function, so it is registered once). */
+  private readonly refillLater = (): void => this.fillRequests();
 
   // ---------------------------------------------------------------------------------------------
 

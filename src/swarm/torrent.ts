@@ -59,6 +59,8 @@ export interface TorrentOptions {
   maxPeers?: number;
   /** Upload limit in bytes per second (default: none). */
   uploadLimit?: number;
+  /** Download limit in bytes per second (requests wait for it; default none). */
+  downloadLimit?: number;
   /** Start paused: existing data is still checked, but no peer is connected until `resume()`. */
   paused?: boolean;
   /**
@@ -134,6 +136,8 @@ export class Torrent {
   /** Pieces read for uploading (the most recent `PIECE_CACHE`), in reused buffers; made with the metadata. */
   private uploads?: UploadCache;
   private readonly uploadLimiter?: TransferLimiter;
+  /** Gates our requests when a download limit is set (`PeerLink.fillRequests`). */
+  readonly downloadLimiter?: TransferLimiter;
   /** Verified pieces whose write failed, kept to be written when the torrent resumes. */
   private readonly unwritten = new Map<number, Uint8Array>();
   private tick?: Timer;
@@ -153,6 +157,7 @@ export class Torrent {
     this.candidates = new PeerCandidates(() => deps.runtime.now());
     this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
     if (options.uploadLimit) this.uploadLimiter = new TransferLimiter(deps.runtime, options.uploadLimit);
+    if (options.downloadLimit) this.downloadLimiter = new TransferLimiter(deps.runtime, options.downloadLimit);
   }
 
   get infoHash(): InfoHash {

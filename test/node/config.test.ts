@@ -47,6 +47,7 @@ describe('loadConfig', () => {
         downloadDir: join(dir, 'downloads'),
         maxConnections: 200,
         uploadLimit: 0,
+        downloadLimit: 0,
         encryption: 'prefer',
         logLevel: 'info',
       };
@@ -69,6 +70,7 @@ describe('loadConfig', () => {
       assert.equal(config.downloadDir, '/env/dl');
       assert.equal(config.dht, false);
       assert.equal(config.uploadLimit, 1536, 'KiB/s become bytes/s');
+      assert.equal(loadConfig(dir, {}, { WARREN_DOWNLOAD_LIMIT: '2' }).downloadLimit, 2048);
       assert.equal(config.host, '127.0.0.5');
       assert.equal(config.encryption, 'require', 'the environment beats config.json; case does not matter');
       assert.equal(loadConfig(dir, { encryption: 'prefer' }, {}).encryption, 'prefer');
@@ -113,6 +115,7 @@ describe('loadConfig', () => {
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_UPLOAD_LIMIT: '-1' })), 'WARREN_UPLOAD_LIMIT: must be a number of KiB/s, 0 (unlimited) or more');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_LOG_LEVEL: 'loud' })), 'WARREN_LOG_LEVEL: must be one of debug, info, warn, error');
       assert.equal(configError(() => loadConfig(dir, { encryption: 'always' }, {})), '--encryption: must be one of prefer, require, allow');
+      assert.equal(configError(() => loadConfig(dir, { downloadLimit: 'fast' }, {})), '--download-limit: must be a number of KiB/s, 0 (unlimited) or more');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_DHT: 'off-ish' })), 'WARREN_DHT: must be true or false');
 
       await writeConfig(dir, { port: 1.5 });

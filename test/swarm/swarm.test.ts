@@ -204,6 +204,32 @@ describe('swarm on the virtual network', () => {
     assert.ok(seeding.stats().peers.some((p) => p.address.startsWith('10.0.0.3:')));
   });
 
+  test('a download limit holds the rate to it; without one the same transfer is far faster', async () => {
+    const net = new VirtualNetwork({ seed: 12, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    const data = content(12, 1024 * 1024);
+    await writeFile(seedRt, '/s/limited.bin', data);
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/limited.bin', { pieceLength: 32768 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true }));
+    const limit = 128 * 1024;
+    const timed = async (host: string, downloadLimit?: number) => {
+      const leech = await session(net, host);
+      const t = await net.clock.run(leech.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address], downloadLimit }));
+      const start = net.clock.now();
+      assert.ok(await untilComplete(net, t));
+      assert.equal(sha(await readAll(net.runtime(host), '/d/limited.bin')), sha(data));
+      return net.clock.now() - start;
+    };
+    const limitedMs = await timed('10.0.0.2', limit);
+    // The bucket starts with one second's worth; the rest arrives at the limit.
+    const expectedMs = ((data.length - limit) / limit) * 1000;
+    assert.ok(limitedMs >= expectedMs * 0.9 && limitedMs <= expectedMs * 1.3, `took ${limitedMs} ms at ${limit} B/s, expected about ${expectedMs}`);
+    const freeMs = await timed('10.0.0.3');
+    assert.ok(freeMs * 4 < limitedMs, `unlimited took ${freeMs} ms, limited ${limitedMs} ms`);
+  });
+
   test('the overall connection limit holds across torrents', async () => {
     const net = new VirtualNetwork({ seed: 9, latency: () => 5 });
     const seeds: SwarmSession[] = [];

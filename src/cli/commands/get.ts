@@ -13,6 +13,7 @@ import type { Torrent } from '../../swarm/torrent.js';
 import { CliError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { createOutput, type Output } from '../output.js';
+import { parseRateLimit } from '../options.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { readTorrentSource } from '../torrent-source.js';
 
@@ -22,6 +23,8 @@ export interface GetFlags extends SwarmFlags {
   seed?: boolean;
   sequential?: boolean;
   stopTimeout?: string;
+  uploadLimit?: string;
+  downloadLimit?: string;
 }
 
 export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
@@ -32,6 +35,8 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
     if (!/^\d+$/.test(flags.stopTimeout) || seconds < 1) throw new CliError(`bad --stop-timeout "${flags.stopTimeout}": expected whole seconds >= 1`, 2);
     stopAfterMs = seconds * 1000;
   }
+  const uploadLimit = parseRateLimit('--upload-limit', flags.uploadLimit);
+  const downloadLimit = parseRateLimit('--download-limit', flags.downloadLimit);
   const source = await readTorrentSource(arg);
   const peers: Endpoint[] = (flags.peer ?? []).map((text) => {
     try {
@@ -57,6 +62,8 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       trackers: source.trackers,
       peers: [...source.peers, ...peers],
       sequential: flags.sequential,
+      uploadLimit,
+      downloadLimit,
     });
     const outcome = await watch(torrent, out, stopAfterMs);
     if (outcome === 'interrupted') {

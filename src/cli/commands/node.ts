@@ -60,6 +60,7 @@ export async function nodeCommand(flags: { dataDir?: string; json?: boolean }, c
     downloadDir: config.downloadDir,
     maxConnections: config.maxConnections,
     uploadLimit: config.uploadLimit,
+    downloadLimit: config.downloadLimit,
     encryption: config.encryption,
     version: VERSION,
     log: logger.log,

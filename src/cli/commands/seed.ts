@@ -10,19 +10,13 @@ import { createNodeRuntime } from '../../runtime/node-runtime.js';
 import { createTorrent } from '../../swarm/create-torrent.js';
 import { CliError } from '../errors.js';
 import { createOutput } from '../output.js';
+import { parseRateLimit } from '../options.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { fromTorrentFile } from '../torrent-source.js';
 
-/** `--upload-limit` in KiB/s, as Transmission's `-u`. */
-function parseKibPerSecond(text: string): number {
-  const kib = Number(text);
-  if (!/^\d+$/.test(text) || kib < 1) throw new CliError(`bad --upload-limit "${text}": expected KiB/s, a whole number >= 1`, 2);
-  return kib * 1024;
-}
-
 export async function seedCommand(target: string, flags: SwarmFlags & { dir?: string; uploadLimit?: string }): Promise<void> {
   const out = createOutput(flags.json === true);
-  const uploadLimit = flags.uploadLimit === undefined ? undefined : parseKibPerSecond(flags.uploadLimit);
+  const uploadLimit = parseRateLimit('--upload-limit', flags.uploadLimit);
   const absolute = resolve(target);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new CliError(`${target}: no such file or folder`, 2);
