@@ -13,7 +13,8 @@
  * RSS run), `--profile` (adds a warren 1 → 1 run under `node --cpu-prof` and prints the top
  * self-time functions of seed and leecher), `--keep-profiles=DIR` (where to keep them),
  * `--no-libtorrent`, `--quick` (only warren 1 → 1, `--repeat=N` times in a row: for A/B comparisons
- * of CPU seconds per GiB). MB/s are 10^6 bytes per second. The child processes run from a copy of the
+ * of CPU seconds per GiB), `--encryption=prefer|require|allow` (every warren peer's policy; default
+ * prefer, whose payload is plain: `require` measures RC4). MB/s are 10^6 bytes per second. The child processes run from a copy of the
  * compiled code taken at the start, so a rebuild during the run does not disturb them. The work
  * directory under /tmp is removed at the end.
  */
@@ -27,7 +28,8 @@ import { runLibtorrent } from './lib/swarm-libtorrent.js';
 import { snapshotBuild } from './lib/swarm-proc.js';
 import { sha1FileMs, tcpCopy } from './lib/swarm-physical.js';
 import { selfTimes } from './lib/swarm-profile.js';
-import { runWarren, type WarrenRunResult } from './lib/swarm-warren.js';
+import { runWarren, type WarrenRunOptions, type WarrenRunResult } from './lib/swarm-warren.js';
+import type { EncryptionPolicy } from '../src/swarm/mse-handshake.js';
 
 const GiB = 1024 ** 3;
 
@@ -81,6 +83,9 @@ async function printProfile(path: string, who: string): Promise<void> {
   for (const row of rows.slice(0, 25)) console.log(`    ${fmt(row.percent, 1).padStart(5)}%  ${fmt(row.ms, 0).padStart(6)} ms  ${row.name}`);
 }
 
+/** Options every warren run of this benchmark shares. */
+type Common = Pick<WarrenRunOptions, 'encryption'>;
+
 /** Runs the swarm benchmark, prints its figures, returns the headline. */
 export async function runSwarmBench(flags: string[]): Promise<string> {
   const size = parseSize(flagValue(flags, '--size') ?? '1G');
@@ -89,6 +94,9 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   const keepProfiles = flagValue(flags, '--keep-profiles');
   const withLibtorrent = !flags.includes('--no-libtorrent');
   const quick = flags.includes('--quick');
+  const encryption = flagValue(flags, '--encryption');
+  if (encryption !== undefined && !['prefer', 'require', 'allow'].includes(encryption)) throw new Error(`bad --encryption '${encryption}' (prefer, require or allow)`);
+  const common: Common = { encryption: encryption as EncryptionPolicy | undefined };
   console.log(
     `# swarm benchmark — node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? '?'}), load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, ${new Date().toISOString()}`,
   );
@@ -108,7 +116,7 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
         `generated + hashed by warren's createTorrent in ${fmt((performance.now() - t0) / 1000, 1)} s (createTorrent alone ${fmt(mbps(size, data.createMs), 0)} MB/s); ${mb(free)} free`,
     );
 
-    if (quick) return await quickRuns(data, Number(flagValue(flags, '--repeat') ?? '1'), profile, keepProfiles);
+    if (quick) return await quickRuns(data, common, Number(flagValue(flags, '--repeat') ?? '1'), profile, keepProfiles);
 
     console.log('## physical limit');
     const shaMs = Math.min(await sha1FileMs(data.sourcePath), await sha1FileMs(data.sourcePath));
@@ -127,7 +135,7 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
 
     console.log('## 1 seed → 1 leecher');
     const timeoutMs = timeoutFor(size);
-    const w11 = warrenLine('warren → warren', await runWarren(data, { seeds: 1, leechers: 1, timeoutMs }));
+    const w11 = warrenLine('warren → warren', await runWarren(data, { ...common, seeds: 1, leechers: 1, timeoutMs }));
     console.log(w11.line);
     settle();
     let ltRate = NaN;
@@ -144,10 +152,10 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
     console.log(`  warren / libtorrent = ${ratio(w11.rate, ltRate)} (target ≥ 2); warren / physical = ${ratio(w11.rate, physical)} (target ≥ 0.5)`);
 
     console.log('## warren, several peers');
-    const w41 = warrenLine('4 seeds → 1 leecher', await runWarren(data, { seeds: 4, leechers: 1, timeoutMs }));
+    const w41 = warrenLine('4 seeds → 1 leecher', await runWarren(data, { ...common, seeds: 4, leechers: 1, timeoutMs }));
     console.log(w41.line);
     settle();
-    const w14 = warrenLine('1 seed → 4 leechers (aggregate)', await runWarren(data, { seeds: 1, leechers: 4, timeoutMs: timeoutMs * 2 }));
+    const w14 = warrenLine('1 seed → 4 leechers (aggregate)', await runWarren(data, { ...common, seeds: 1, leechers: 4, timeoutMs: timeoutMs * 2 }));
     console.log(w14.line);
     settle();
 
@@ -161,7 +169,7 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
         console.log(`## 4 GiB: ${rssBig}`);
       } else {
         const bigData = await makeBenchData(work, 'payload-4g.bin', bigSize);
-        const r = await runWarren(bigData, { seeds: 1, leechers: 1, timeoutMs: timeoutFor(bigSize) });
+        const r = await runWarren(bigData, { ...common, seeds: 1, leechers: 1, timeoutMs: timeoutFor(bigSize) });
         const wb = warrenLine('4 GiB: warren → warren', r);
         console.log('## 4 GiB file');
         console.log(wb.line);
@@ -171,7 +179,7 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
       }
     }
 
-    if (profile) await profileRun(data, timeoutMs, keepProfiles);
+    if (profile) await profileRun(data, common, timeoutMs, keepProfiles);
 
     headline.push(
       `warren 1→1 ${fmt(w11.rate, 0)} MB/s, libtorrent ${fmt(ltRate, 0)} MB/s, physical ${fmt(physical, 0)} MB/s ` +
@@ -185,13 +193,13 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
 }
 
 /** `--quick`: warren 1 → 1 only, `repeat` times back to back; the headline lists every run. */
-async function quickRuns(data: BenchData, repeat: number, profile: boolean, keep: string | undefined): Promise<string> {
+async function quickRuns(data: BenchData, common: Common, repeat: number, profile: boolean, keep: string | undefined): Promise<string> {
   const timeoutMs = timeoutFor(data.size);
   const gib = data.size / GiB;
   const runs: string[] = [];
   console.log(`## warren 1 seed → 1 leecher, ${repeat} run(s)`);
   for (let i = 0; i < repeat; i++) {
-    const r = await runWarren(data, { seeds: 1, leechers: 1, timeoutMs });
+    const r = await runWarren(data, { ...common, seeds: 1, leechers: 1, timeoutMs });
     console.log(warrenLine(`run ${i + 1}`, r).line);
     const threads = (t: Record<string, number>) =>
       Object.entries(t).sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05).map(([name, s]) => `${name} ${fmt(s, 2)}`).join(', ');
@@ -199,14 +207,14 @@ async function quickRuns(data: BenchData, repeat: number, profile: boolean, keep
     runs.push(`${fmt(mbps(data.size, r.leechMs[0]!), 0)} MB/s ${fmt((r.seedCpu + r.leechCpu) / gib, 2)} CPU s/GiB`);
     settle();
   }
-  if (profile) await profileRun(data, timeoutMs, keep);
+  if (profile) await profileRun(data, common, timeoutMs, keep);
   return `warren 1→1 (quick): ${runs.join('; ')}`;
 }
 
-async function profileRun(data: BenchData, timeoutMs: number, keep: string | undefined): Promise<void> {
+async function profileRun(data: BenchData, common: Common, timeoutMs: number, keep: string | undefined): Promise<void> {
   const dir = join(data.dir, 'profiles');
   console.log('## profile: warren 1 seed → 1 leecher under node --cpu-prof');
-  const r = await runWarren(data, { seeds: 1, leechers: 1, timeoutMs, profileDir: dir });
+  const r = await runWarren(data, { ...common, seeds: 1, leechers: 1, timeoutMs, profileDir: dir });
   console.log(warrenLine('warren → warren (profiled)', r).line);
   for (const who of ['leech-0', 'seed-0']) {
     const files = await readdir(join(dir, who)).catch(() => [] as string[]);

@@ -2,8 +2,9 @@
  * A warren peer in its own process, for the swarm benchmark (`bench/lib/swarm-warren.ts` spawns
  * it), so seeds and leechers never share an event loop. JSON lines on stdout, commands on stdin:
  *
- *   node swarm-warren-child.js seed  <info-file> <dir>   → {"event":"ready","port"}
- *   node swarm-warren-child.js leech <info-file> <dir>   → {"event":"ready","port"}
+ *   node swarm-warren-child.js seed  <info-file> <dir> [encryption]  → {"event":"ready","port"}
+ *   node swarm-warren-child.js leech <info-file> <dir> [encryption]  → {"event":"ready","port"}
+ *   (`encryption`: the session's policy, prefer|require|allow; default the session's default.)
  *   stdin `go <json endpoints>` (leech): adds the torrent with those peers → progress lines each
  *     second, then {"event":"complete","ms","cpu","peakRss",...}; it then keeps seeding.
  *   (`peakMemory`: peaks of process.memoryUsage() and of the piece buffers, sampled every 100 ms.)
@@ -19,6 +20,7 @@ import { toInfoHash } from '../../src/dht/types.js';
 import type { Endpoint } from '../../src/runtime/interfaces.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { SwarmSession } from '../../src/swarm/session.js';
+import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { peakRss, threadCpu } from './swarm-proc.js';
 
@@ -32,12 +34,12 @@ function cpuSince(start: NodeJS.CpuUsage): number {
 }
 
 async function main(): Promise<void> {
-  const [mode, infoFile, dir] = process.argv.slice(2);
+  const [mode, infoFile, dir, encryption] = process.argv.slice(2);
   if ((mode !== 'seed' && mode !== 'leech') || !infoFile || !dir) throw new Error('usage: seed|leech <info-file> <dir>');
   const infoBytes = new Uint8Array(readFileSync(infoFile));
   const infoHash = toInfoHash(new Uint8Array(createHash('sha1').update(infoBytes).digest()));
   const session = new SwarmSession(
-    { host: '127.0.0.1', port: 0, hashInWorker: true, log: (level, message) => level !== 'debug' && process.stderr.write(`[${level}] ${message}\n`) },
+    { host: '127.0.0.1', port: 0, hashInWorker: true, encryption: encryption as EncryptionPolicy | undefined, log: (level, message) => level !== 'debug' && process.stderr.write(`[${level}] ${message}\n`) },
     createNodeRuntime(),
   );
   await session.start();

@@ -6,6 +6,7 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 import type { BenchData } from './swarm-data.js';
 import { benchScript, JsonChild, type ChildEvent } from './swarm-proc.js';
 
@@ -16,6 +17,8 @@ export interface WarrenRunOptions {
   profileDir?: string;
   /** Give up after this many ms (the run then fails, naming where each leecher was). */
   timeoutMs: number;
+  /** Every child's protocol encryption policy (default: the session's default, `prefer`). */
+  encryption?: EncryptionPolicy;
 }
 
 export interface WarrenRunResult {
@@ -36,11 +39,12 @@ export interface WarrenRunResult {
   leechThreads: Record<string, number>;
 }
 
-function spawnPeer(label: string, mode: 'seed' | 'leech', data: BenchData, dir: string, profileDir?: string): JsonChild {
+function spawnPeer(label: string, mode: 'seed' | 'leech', data: BenchData, dir: string, options: WarrenRunOptions): JsonChild {
+  const { profileDir, encryption } = options;
   // One directory per child: each of its threads (the hashing worker too) writes its own profile
   // there, named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile (the main thread is id 0).
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : [];
-  return new JsonChild(label, process.execPath, [...nodeArgs, benchScript('swarm-warren-child.js'), mode, data.infoPath, dir]);
+  return new JsonChild(label, process.execPath, [...nodeArgs, benchScript('swarm-warren-child.js'), mode, data.infoPath, dir, ...(encryption ? [encryption] : [])]);
 }
 
 function describe(child: JsonChild): string {
@@ -56,13 +60,13 @@ export async function runWarren(data: BenchData, options: WarrenRunOptions): Pro
   const leechers: JsonChild[] = [];
   const leechDirs: string[] = [];
   try {
-    for (let i = 0; i < options.seeds; i++) seeds.push(spawnPeer(`seed-${i}`, 'seed', data, data.sourceDir, options.profileDir));
+    for (let i = 0; i < options.seeds; i++) seeds.push(spawnPeer(`seed-${i}`, 'seed', data, data.sourceDir, options));
     for (let i = 0; i < options.leechers; i++) {
       const dir = join(data.dir, `leech-${i}`);
       await rm(dir, { recursive: true, force: true });
       await mkdir(dir);
       leechDirs.push(dir);
-      leechers.push(spawnPeer(`leech-${i}`, 'leech', data, dir, options.profileDir));
+      leechers.push(spawnPeer(`leech-${i}`, 'leech', data, dir, options));
     }
     const seedPorts = (await Promise.all(seeds.map((c) => c.next('ready')))).map((e) => e.port as number);
     const leechPorts = (await Promise.all(leechers.map((c) => c.next('ready')))).map((e) => e.port as number);

@@ -28,7 +28,6 @@ import type { ResumeStore } from './resume.js';
 import { SmartBan } from './smart-ban.js';
 import { TorrentStorage } from './storage.js';
 import { TransferLimiter } from './transfer-limiter.js';
-import { PieceBufferPool } from './piece-buffer-pool.js';
 import { UploadCache, type BlockOwner } from './upload-cache.js';
 import type { PeerId } from './types.js';
 
@@ -309,7 +308,8 @@ export class Torrent {
           if (this.state !== 'error') this.fail(error);
           throw error;
         }),
-      new PieceBufferPool(this.info!.pieceLength),
+      // The same pool as the downloads': one torrent keeps at most one pool's worth of idle buffers.
+      this.assembler!.buffers,
       PIECE_CACHE,
     );
     const piece = this.uploads.acquire(index, pieceSize(this.info!, index));
