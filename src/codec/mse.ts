@@ -97,17 +97,19 @@ export class Rc4 {
 
   /** XORs the next `data.length` bytes of keystream into `data`, in place; returns `data`. */
   apply(data: Uint8Array): Uint8Array {
+    // Always loop over a plain Uint8Array: mixing in Node's Buffer subclass halves V8's speed here.
+    const bytes = Object.getPrototypeOf(data) === Uint8Array.prototype ? data : new Uint8Array(data.buffer, data.byteOffset, data.length);
     const s = this.s;
     let i = this.i;
     let j = this.j;
-    for (let k = 0; k < data.length; k++) {
+    for (let k = 0; k < bytes.length; k++) {
       i = (i + 1) & 255;
       const a = s[i]!;
       j = (j + a) & 255;
       const b = s[j]!;
       s[i] = b;
       s[j] = a;
-      data[k]! ^= s[(a + b) & 255]!;
+      bytes[k]! ^= s[(a + b) & 255]!;
     }
     this.i = i;
     this.j = j;
