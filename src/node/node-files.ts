@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { NodeError } from './errors.js';
 
@@ -67,10 +68,29 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Refuses to start a second node on a data directory whose node is still running. */
+/** Whether something accepts TCP connections where `api` (http://host:port) says the API is. */
+function apiAnswers(api: string): Promise<boolean> {
+  const { hostname, port } = new URL(api);
+  return new Promise((resolve) => {
+    const socket = connect({ host: hostname, port: Number(port) });
+    const done = (answers: boolean) => {
+      socket.destroy();
+      resolve(answers);
+    };
+    socket.setTimeout(1000, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * Refuses to start a second node on a data directory whose node is still running: its `api.json`
+ * names a live process and its API answers. A file left by a killed node is ignored, even when
+ * its pid now belongs to another process (the state store's lock is the last word either way).
+ */
 export async function checkNoRunningNode(dataDir: string): Promise<void> {
   const info = await readApiInfo(dataDir);
-  if (info && info.pid !== process.pid && isAlive(info.pid)) {
+  if (info && info.pid !== process.pid && isAlive(info.pid) && (await apiAnswers(info.api))) {
     throw new NodeError('CONFLICT', `a warren node (pid ${info.pid}, ${info.api}) is already running with data dir ${dataDir}`);
   }
 }

@@ -143,6 +143,8 @@ export class Torrent {
   private ticks = 0;
   private resumeKeeper?: ResumeKeeper;
   private closed = false;
+  /** Whether the data on disk is being checked (which a pause does not stop). */
+  private checking = false;
   private downloadedTotal = 0;
   /** Bytes of complete pieces being hashed or written (see `MAX_FINISHING_BYTES`). */
   private finishingBytes = 0;
@@ -343,7 +345,8 @@ export class Torrent {
   resume(): void {
     if (this.state !== 'paused' && this.state !== 'error') return;
     this.error = undefined;
-    this.setState(!this.info ? 'metadata' : this.picker!.complete ? 'seeding' : 'downloading');
+    // Resumed while its data is still being checked: the check's end moves it on (no downloading before).
+    this.setState(!this.info ? 'metadata' : this.checking ? 'checking' : this.picker!.complete ? 'seeding' : 'downloading');
     const unwritten = [...this.unwritten];
     this.unwritten.clear();
     for (const [index, data] of unwritten) void this.storePiece(index, data);
@@ -413,6 +416,7 @@ export class Torrent {
       random: () => this.deps.runtime.random(),
     });
     this.emit({ type: 'metadata' });
+    this.checking = true;
     this.setRunningState('checking');
     this.resumeKeeper = new ResumeKeeper(
       { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m) },
@@ -422,7 +426,11 @@ export class Torrent {
       this.storage,
       (i) => this.picker!.has(i),
     );
-    await this.resumeKeeper.restore(this.options.assumeComplete === true, (i) => this.picker!.setHave(i), () => this.closed);
+    try {
+      await this.resumeKeeper.restore(this.options.assumeComplete === true, (i) => this.picker!.setHave(i), () => this.closed);
+    } finally {
+      this.checking = false;
+    }
     if (this.closed) return;
     this.setRunningState(this.picker.complete ? 'seeding' : 'downloading');
     if (this.picker.complete) this.emit({ type: 'complete' });

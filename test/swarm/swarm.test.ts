@@ -230,6 +230,27 @@ describe('swarm on the virtual network', () => {
     assert.ok(freeMs * 4 < limitedMs, `unlimited took ${freeMs} ms, limited ${limitedMs} ms`);
   });
 
+  test('a paused torrent resumed while its data is checked waits for the check before downloading', async () => {
+    const net = new VirtualNetwork({ seed: 13, latency: () => 5 });
+    const rt = net.runtime('10.0.0.1');
+    const data = content(13, 512 * 1024);
+    await writeFile(rt, '/d/checked.bin', data);
+    const created = await net.clock.run(createTorrent(rt.fs, '/d/checked.bin', { pieceLength: 16384 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const s = await session(net, '10.0.0.1');
+    const adding = s.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', paused: true });
+    const t = s.get(infoHash)!;
+    const states: string[] = [];
+    t.on((event) => {
+      if (event.type === 'state') states.push(event.state);
+    });
+    await Promise.resolve();
+    t.resume();
+    await net.clock.run(adding);
+    assert.deepEqual(states, ['checking', 'seeding'], 'never "downloading" while the data on disk was unchecked');
+    assert.equal(t.stats().piecesHad, 32);
+  });
+
   test('the overall connection limit holds across torrents', async () => {
     const net = new VirtualNetwork({ seed: 9, latency: () => 5 });
     const seeds: SwarmSession[] = [];
