@@ -81,6 +81,8 @@ export interface FileStat {
   size: number;
   mtimeMs: number;
   isDirectory: boolean;
+  /** A regular file (not a folder, FIFO, socket or device). */
+  isFile: boolean;
 }
 
 /**

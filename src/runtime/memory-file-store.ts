@@ -201,9 +201,9 @@ export class MemoryFileStore implements FileStore {
   async stat(path: string): Promise<FileStat | undefined> {
     const key = normalize(path);
     const file = this.files.get(key);
-    if (file) return { size: file.size, mtimeMs: file.mtimeMs, isDirectory: false };
+    if (file) return { size: file.size, mtimeMs: file.mtimeMs, isDirectory: false, isFile: true };
     const dirTime = this.dirs.get(key);
-    return dirTime === undefined ? undefined : { size: 0, mtimeMs: dirTime, isDirectory: true };
+    return dirTime === undefined ? undefined : { size: 0, mtimeMs: dirTime, isDirectory: true, isFile: false };
   }
 
   async list(path: string): Promise<string[]> {

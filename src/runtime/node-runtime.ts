@@ -408,7 +408,7 @@ const nodeFileStore: FileStore = {
   async stat(path: string): Promise<FileStat | undefined> {
     try {
       const s = await stat(path);
-      return { size: s.size, mtimeMs: s.mtimeMs, isDirectory: s.isDirectory() };
+      return { size: s.size, mtimeMs: s.mtimeMs, isDirectory: s.isDirectory(), isFile: s.isFile() };
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;

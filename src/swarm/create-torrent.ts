@@ -67,7 +67,10 @@ interface SourceFile {
   length: number;
 }
 
-/** Regular files under `dir`, depth first in sorted order (what `FileStore.list` gives). */
+/**
+ * Regular files under `dir`, depth first in sorted order (what `FileStore.list` gives). FIFOs,
+ * sockets and devices are left out: reading one would block or never end.
+ */
 async function walk(fs: FileStore, dir: string, prefix: string[], out: SourceFile[]): Promise<void> {
   if (prefix.length > MAX_DEPTH) throw new Error(`${dir}: folders nested deeper than ${MAX_DEPTH} levels (a link loop?)`);
   for (const name of await fs.list(dir)) {
@@ -75,7 +78,7 @@ async function walk(fs: FileStore, dir: string, prefix: string[], out: SourceFil
     const s = await fs.stat(diskPath);
     if (s === undefined) continue; // vanished while listing, or a dangling link: nothing to share
     if (s.isDirectory) await walk(fs, diskPath, [...prefix, name], out);
-    else out.push({ diskPath, components: [...prefix, name], length: s.size });
+    else if (s.isFile) out.push({ diskPath, components: [...prefix, name], length: s.size });
   }
 }
 
@@ -143,7 +146,7 @@ function trackerTiers(trackers: string[][] | string[] | undefined): string[][] {
 
 /**
  * Builds a .torrent for the file or folder at `path` (a folder: every regular file below it,
- * recursively, in sorted path order; links are followed). Throws an `Error` with a helpful
+ * recursively, in sorted path order; links are followed; FIFOs, sockets and devices are skipped). Throws an `Error` with a helpful
  * one-line message when the path does not exist or holds nothing to share, and `RangeError`
  * for a bad piece length.
  */
@@ -156,7 +159,8 @@ export async function createTorrent(fs: FileStore, path: string, options: Create
 
   const sources: SourceFile[] = [];
   if (top.isDirectory) await walk(fs, root, [], sources);
-  else sources.push({ diskPath: root, components: [name], length: top.size });
+  else if (top.isFile) sources.push({ diskPath: root, components: [name], length: top.size });
+  else throw new Error(`${path} is not a regular file or a folder`);
   const totalLength = sources.reduce((sum, f) => sum + f.length, 0);
   if (totalLength === 0) throw new Error(`nothing to share: ${path} is empty`);
 

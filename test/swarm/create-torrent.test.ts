@@ -1,5 +1,6 @@
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -134,6 +135,18 @@ describe('createTorrent', () => {
     const made = await createTorrent(fs, '/f', {});
     assert.equal(made.info.pieceLength, 32 * KiB);
     assert.equal(made.info.pieceCount, 751);
+  });
+
+  test('FIFOs in a folder are skipped (reading one would block); a FIFO on its own is refused', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'warren-create-'));
+    tempDirs.push(dir);
+    const root = join(dir, 'with-fifo');
+    await mkdir(root);
+    await writeFile(join(root, 'a.bin'), data(5000, 9));
+    execFileSync('mkfifo', [join(root, 'pipe'), join(dir, 'lone-pipe')]);
+    const made = await createTorrent(createNodeRuntime().fs, root);
+    assert.deepEqual(made.info.files.map((f) => f.path.join('/')), ['a.bin']);
+    await assert.rejects(createTorrent(createNodeRuntime().fs, join(dir, 'lone-pipe')), /lone-pipe is not a regular file or a folder/);
   });
 
   test('helpful errors: missing path, nothing to share, bad piece length', async () => {
