@@ -79,6 +79,7 @@ program
   .option('-o, --output <file>', 'where to write the .torrent (default: <name>.torrent)')
   .option('--piece-length <bytes>', 'piece length, a power of two >= 16384 (default: chosen from the size)')
   .option('--tracker <url>', 'tracker URL (repeatable)', collect)
+  .option('--web-seed <url>', 'HTTP URL where the files can also be downloaded (BEP 19; repeatable)', collect)
   .option('--private', 'private torrent (BEP 27: trackers only, no DHT or peer exchange)')
   .option('--comment <text>', 'comment stored in the torrent')
   .option('--json', 'JSON lines on stdout')

@@ -21,7 +21,7 @@ export async function readTorrentSource(arg: string): Promise<TorrentSource> {
       throw new CliError((error as Error).message, 2);
     }
   }
-  if (/^[0-9a-fA-F]{40}$/.test(arg)) return { infoHash: toInfoHash(arg), trackers: [], peers: [] };
+  if (/^[0-9a-fA-F]{40}$/.test(arg)) return { infoHash: toInfoHash(arg), trackers: [], peers: [], webSeeds: [] };
   let bytes: Uint8Array;
   try {
     bytes = await readFile(arg);

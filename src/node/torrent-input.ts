@@ -18,6 +18,8 @@ export interface TorrentInput {
   name?: string;
   trackers: string[];
   peers: Endpoint[];
+  /** BEP 19 web seeds (`ws=` of a magnet link, `url-list` of a .torrent). */
+  webSeeds: string[];
   /** The magnet link as given, when it came from one. */
   magnet?: string;
 }
@@ -29,7 +31,7 @@ function bad(message: string): NodeError {
 export function fromMagnet(uri: string): TorrentInput {
   try {
     const magnet = parseMagnet(uri);
-    return { infoHash: toInfoHash(magnet.infoHash), name: magnet.name, trackers: magnet.trackers, peers: magnet.peers, magnet: uri };
+    return { infoHash: toInfoHash(magnet.infoHash), name: magnet.name, trackers: magnet.trackers, peers: magnet.peers, webSeeds: magnet.webSeeds, magnet: uri };
   } catch (error) {
     throw bad((error as Error).message);
   }
@@ -37,8 +39,8 @@ export function fromMagnet(uri: string): TorrentInput {
 
 /** A bare infohash: 40 hex or 32 base32 characters. */
 export function fromInfoHash(text: string): TorrentInput {
-  if (/^[0-9a-fA-F]{40}$/.test(text)) return { infoHash: toInfoHash(text.toLowerCase()), trackers: [], peers: [] };
-  if (/^[A-Za-z2-7]{32}$/.test(text)) return { infoHash: toInfoHash(base32Decode(text.toUpperCase())), trackers: [], peers: [] };
+  if (/^[0-9a-fA-F]{40}$/.test(text)) return { infoHash: toInfoHash(text.toLowerCase()), trackers: [], peers: [], webSeeds: [] };
+  if (/^[A-Za-z2-7]{32}$/.test(text)) return { infoHash: toInfoHash(base32Decode(text.toUpperCase())), trackers: [], peers: [], webSeeds: [] };
   throw bad('infoHash: expected 40 hex or 32 base32 characters');
 }
 
@@ -54,8 +56,9 @@ export function fromTorrentFile(bytes: Uint8Array): TorrentInput {
   return fromMetainfo(metainfo);
 }
 
-/** A parsed .torrent file: its infohash, info dictionary, name and trackers (every tier, once each). */
+/** A parsed .torrent file: its infohash, info dictionary, name, trackers (every tier, once each) and web seeds. */
 export function fromMetainfo(metainfo: Metainfo): TorrentInput {
   const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
-  return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [] };
+  const webSeeds = [...new Set(metainfo.urlList)];
+  return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [], webSeeds };
 }

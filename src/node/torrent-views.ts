@@ -2,7 +2,7 @@
  * The API's views of a torrent (`TorrentSummary`, `TorrentDetail`), computed from the engine's
  * `Torrent` and the node's stored row.
  */
-import { encodeMagnet } from '../codec/magnet.js';
+import { encodeMagnet, parseMagnet } from '../codec/magnet.js';
 import { pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { toInfoHash } from '../dht/types.js';
 import { bitfieldOf } from '../swarm/piece-geometry.js';
@@ -11,8 +11,18 @@ import type { TorrentRow } from './state-store.js';
 import type { TorrentDetail, TorrentFileView, TorrentSummary } from './view-types.js';
 
 /** A magnet link for a stored torrent: its infohash, name and trackers. */
-export function magnetOf(infoHash: string, name: string | null, trackers: string[]): string {
-  return encodeMagnet({ infoHash: toInfoHash(infoHash), name: name ?? undefined, trackers });
+export function magnetOf(infoHash: string, name: string | null, trackers: string[], webSeeds: string[] = []): string {
+  return encodeMagnet({ infoHash: toInfoHash(infoHash), name: name ?? undefined, trackers, webSeeds });
+}
+
+/** The web seeds kept in a torrent's stored magnet link (none if it holds no valid one). */
+export function storedWebSeeds(row: TorrentRow): string[] {
+  if (!row.magnet.startsWith('magnet:')) return [];
+  try {
+    return parseMagnet(row.magnet).webSeeds;
+  } catch {
+    return [];
+  }
 }
 
 /** `failure`: why the torrent could not start, shown as its error. */
@@ -43,7 +53,7 @@ function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined
     peers: s.peers.length,
     eta: s.totalLength > 0 && left > 0 && s.downloadRate > 0 && s.state === 'downloading' ? Math.ceil(left / s.downloadRate) : null,
     dir: row.dir,
-    magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers),
+    magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers, storedWebSeeds(row)),
     addedAt: row.addedAt,
   };
 }

@@ -58,7 +58,8 @@ export interface PeerView {
   /**
    * Flags in the style of libtorrent's peer list: `D` we download from it (`d`: we want to but it
    * chokes us), `U` we upload to it (`u`: it wants to but we choke it), `I` it connected to us,
-   * `S` snubbed, `s` it is a seed, `E` encrypted with RC4, `e` only the handshake encrypted (MSE).
+   * `S` snubbed, `s` it is a seed, `E` encrypted with RC4, `e` only the handshake encrypted (MSE),
+   * `W` a web seed (BEP 19; its `address` is the URL).
    */
   flags: string;
 }

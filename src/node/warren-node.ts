@@ -177,7 +177,7 @@ export class WarrenNode implements NodeControl {
       const dir = join(shared, id);
       await mkdir(dir, { recursive: true });
       await rename(incoming, join(dir, name));
-      const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name, trackers: [], peers: [] };
+      const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name, trackers: [], peers: [], webSeeds: [] };
       return await this.addOnce(input, dir, {}, true);
     } finally {
       await rm(incoming, { force: true });
@@ -277,7 +277,8 @@ export class WarrenNode implements NodeControl {
         downloaded: 0,
         uploaded: 0,
       };
-      row.magnet = input.magnet ?? magnetOf(id, row.name, row.trackers);
+      // Kept with the torrent so its web seeds (ws=) and x.pe peers are used again after a restart.
+      row.magnet = input.magnet ?? magnetOf(id, row.name, row.trackers, input.webSeeds);
       this.store.insertTorrent(row);
       try {
         const entry = await this.startTorrent(row, { assumeComplete, peers: input.peers });
@@ -301,13 +302,15 @@ export class WarrenNode implements NodeControl {
    */
   private async startTorrent(row: TorrentRow, extra: { assumeComplete?: boolean; peers?: TorrentInput['peers'] }): Promise<Entry> {
     const infoHash = toInfoHash(row.infoHash);
+    const stored = row.magnet.startsWith('magnet:') ? fromMagnet(row.magnet) : undefined;
     const starting = this.session.add({
       infoHash,
       infoBytes: row.infoBytes ?? undefined,
       dir: row.dir,
       trackers: row.trackers,
       // Peers named in the magnet (x.pe) are asked again after every restart.
-      peers: extra.peers ?? (row.magnet.startsWith('magnet:') ? fromMagnet(row.magnet).peers : []),
+      peers: extra.peers ?? stored?.peers ?? [],
+      webSeeds: stored?.webSeeds,
       assumeComplete: extra.assumeComplete,
       sequential: row.sequential,
       uploadLimit: row.uploadLimit ?? undefined,
@@ -340,7 +343,7 @@ export class WarrenNode implements NodeControl {
     });
     if (!found.isFile() && !found.isDirectory()) throw new NodeError('BAD_REQUEST', `path: not a file or folder: ${path}`);
     const created = await createTorrent(this.session.runtime.fs, path, {});
-    const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name: created.info.name, trackers: [], peers: [] };
+    const input = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, name: created.info.name, trackers: [], peers: [], webSeeds: [] };
     return this.addOnce(input, dirname(path), request, true);
   }
 

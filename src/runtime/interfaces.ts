@@ -121,6 +121,11 @@ export interface Runtime {
   readonly fs: FileStore;
   /** Resolves a host name to an IPv4 address (a dotted IPv4 string resolves to itself). */
   resolveHost(name: string): Promise<string>;
-  /** GETs a URL (HTTP trackers); resolves with the body of a 2xx answer, rejects otherwise. */
-  httpGet(url: string, options: { timeoutMs: number }): Promise<Uint8Array>;
+  /**
+   * GETs a URL (HTTP trackers, web seeds); resolves with the body of a 2xx answer, rejects
+   * otherwise. With `range` (inclusive byte offsets) only those bytes are asked for, and the
+   * answer must be exactly them: a server that ignores the range is an error, not a download of
+   * the whole file.
+   */
+  httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number } }): Promise<Uint8Array>;
 }

@@ -439,10 +439,27 @@ async function resolveHost(name: string): Promise<string> {
   return address;
 }
 
-/** GETs a URL with Node's fetch; a non-2xx status or a timeout rejects with a one-line reason. */
-async function httpGet(url: string, options: { timeoutMs: number }): Promise<Uint8Array> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow' });
-  if (!response.ok) throw new Error(`HTTP ${response.status} from ${new URL(url).host}`);
+/** GETs a URL with Node's fetch; a non-2xx status, a wrong range or a timeout rejects with a one-line reason. */
+async function httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number } }): Promise<Uint8Array> {
+  const { range } = options;
+  const headers: Record<string, string> = range ? { range: `bytes=${range.first}-${range.last}` } : {};
+  const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow', headers });
+  const host = new URL(url).host;
+  if (!response.ok) throw new Error(`HTTP ${response.status} from ${host}`);
+  if (range) {
+    const wanted = range.last - range.first + 1;
+    // 206 with our range, or 200 with exactly the bytes asked for (a range that is the whole file).
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    const contentRange = response.headers.get('content-range');
+    const rightRange = response.status === 206 ? contentRange?.startsWith(`bytes ${range.first}-${range.last}/`) : range.first === 0;
+    if (!rightRange || (Number.isFinite(declared) && declared !== wanted)) {
+      await response.body?.cancel();
+      throw new Error(`${host} did not answer with bytes ${range.first}-${range.last} (HTTP ${response.status}${contentRange ? `, ${contentRange}` : ''})`);
+    }
+    const body = new Uint8Array(await response.arrayBuffer());
+    if (body.length !== wanted) throw new Error(`${host} sent ${body.length} bytes for a range of ${wanted}`);
+    return body;
+  }
   return new Uint8Array(await response.arrayBuffer());
 }
 

@@ -23,6 +23,8 @@ export interface CreateTorrentOptions {
   creationDate?: number;
   /** The torrent's name; default the last component of `path`. */
   name?: string;
+  /** BEP 19 web seeds (`url-list`): HTTP URLs where the files can also be fetched. */
+  webSeeds?: string[];
 }
 
 /** A created torrent: the .torrent bytes, the exact info dictionary bytes and its SHA-1. */
@@ -185,6 +187,7 @@ export async function createTorrent(fs: FileStore, path: string, options: Create
     info: { name, pieceLength, pieces, files, multiFile: top.isDirectory, private: options.private ?? false },
     announce: tiers[0]?.[0],
     announceList: tiers.flat().length > 1 ? tiers : undefined,
+    urlList: options.webSeeds,
     comment: options.comment,
     createdBy: options.createdBy ?? 'warren',
     creationDate: options.creationDate,

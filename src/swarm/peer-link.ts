@@ -386,7 +386,7 @@ export class PeerLink {
     if (!this.torrent.picker?.isRequested(this.key, { index, begin, length: block.length })) return;
     this.lastBlockAt = this.torrent.deps.runtime.now();
     this.snubbed = false;
-    this.torrent.blockArrived(this, index, begin, block);
+    this.torrent.blockArrived(this.key, index, begin, block);
     this.fillRequests();
   }
 

@@ -50,6 +50,8 @@ export interface AddTorrentOptions {
   uploadLimit?: number;
   /** Download limit in bytes per second. */
   downloadLimit?: number;
+  /** BEP 19 web seeds (HTTP servers holding the files). */
+  webSeeds?: string[];
   /** Add without connecting to peers or announcing (see `resume`). */
   paused?: boolean;
   /** Block requests in flight over all peers (see `TorrentOptions`). */
@@ -128,7 +130,7 @@ export class SwarmSession {
         hasher: this.hasher,
         encryption: this.encryption,
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
+      { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
     );
     const entry: Entry = { torrent, trackers: options.trackers ?? [] };
     this.torrents.set(key, entry);

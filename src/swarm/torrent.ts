@@ -16,6 +16,7 @@ import { toHex } from '../dht/types.js';
 import { Choker } from './choker.js';
 import { connectPeer } from './handshake.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
+import { WebSeed, type WebSeedHost } from './web-seed.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
@@ -60,6 +61,8 @@ export interface TorrentOptions {
   uploadLimit?: number;
   /** Download limit in bytes per second (requests wait for it; default none). */
   downloadLimit?: number;
+  /** BEP 19 web seeds: URLs of HTTP servers holding the files. */
+  webSeeds?: readonly string[];
   /** Start paused: existing data is still checked, but no peer is connected until `resume()`. */
   paused?: boolean;
   /**
@@ -126,6 +129,8 @@ export class Torrent {
   picker?: PiecePicker;
   storage?: TorrentStorage;
   readonly links = new Map<string, PeerLink>();
+  /** Web seeds by key (made once the metadata is known). */
+  private readonly webSeeds = new Map<string, WebSeed>();
   private readonly smartBan = new SmartBan();
   private assembler?: PieceAssembler;
   private readonly metadata: MetadataFetcher;
@@ -220,6 +225,13 @@ export class Torrent {
 
   /** Bans a peer's address for the torrent's lifetime and disconnects it. */
   ban(key: string, reason: string): void {
+    const webSeed = this.webSeeds.get(key);
+    if (webSeed) {
+      webSeed.ban();
+      this.emit({ type: 'banned', peer: key, reason });
+      this.deps.log('info', `banned web seed ${webSeed.url}: ${reason}`);
+      return;
+    }
     const link = this.links.get(key);
     const host = link?.conn.address.host ?? key.slice(0, key.lastIndexOf(':'));
     this.candidates.ban(host);
@@ -244,12 +256,12 @@ export class Torrent {
   }
 
   /** A block from `link`: assemble, and verify and store the piece when it is whole. */
-  blockArrived(link: PeerLink, index: number, begin: number, block: Uint8Array): void {
+  blockArrived(key: string, index: number, begin: number, block: Uint8Array): void {
     const picker = this.picker!;
-    const { duplicates, pieceComplete, wanted } = picker.blockReceived(link.key, { index, begin, length: block.length });
+    const { duplicates, pieceComplete, wanted } = picker.blockReceived(key, { index, begin, length: block.length });
     this.downloadedTotal += block.length;
     if (!wanted) return;
-    this.assembler!.add(index, begin, block, link.key);
+    this.assembler!.add(index, begin, block, key);
     for (const other of duplicates) this.links.get(other)?.cancel({ index, begin, length: block.length });
     if (pieceComplete) void this.finishPiece(index);
   }
@@ -264,6 +276,7 @@ export class Torrent {
     if (!picker) return 0;
     let count = 0;
     for (const key of this.links.keys()) count += picker.outstanding(key);
+    for (const key of this.webSeeds.keys()) count += picker.outstanding(key);
     return count;
   }
 
@@ -280,7 +293,7 @@ export class Torrent {
     } finally {
       const wasBacklogged = this.backlogged;
       this.finishingBytes -= size;
-      if (wasBacklogged && !this.backlogged && !this.closed) for (const link of this.links.values()) link.fillRequests();
+      if (wasBacklogged && !this.backlogged && !this.closed) this.requestMore();
     }
   }
 
@@ -364,6 +377,10 @@ export class Torrent {
       uploadRate += link.conn.upload.rate;
       peers.push(link.stats());
     }
+    for (const webSeed of this.state === 'downloading' ? this.webSeeds.values() : []) {
+      downloadRate += webSeed.download.rate;
+      peers.push(webSeed.stats());
+    }
     const had = this.picker?.haveCount ?? 0;
     let bytesHad = 0;
     if (info && this.picker) {
@@ -433,7 +450,34 @@ export class Torrent {
     }
     if (this.closed) return;
     this.setRunningState(this.picker.complete ? 'seeding' : 'downloading');
-    if (this.picker.complete) this.emit({ type: 'complete' });
+    if (this.picker.complete) return void this.emit({ type: 'complete' });
+    for (const url of new Set(this.options.webSeeds ?? [])) {
+      const webSeed = new WebSeed(this.webSeedHost(), url);
+      this.webSeeds.set(webSeed.key, webSeed);
+      webSeed.fill();
+    }
+  }
+
+  /** What the web seeds see of this torrent. */
+  private webSeedHost(): WebSeedHost {
+    return {
+      runtime: this.deps.runtime,
+      info: this.info!,
+      picker: this.picker!,
+      wantsBlocks: () => this.state === 'downloading' && !this.backlogged && !this.closed,
+      acceptsBlocks: () => this.state === 'downloading' && !this.closed,
+      requestRoom: () => this.maxRequestsInFlight - this.outstandingRequests(),
+      downloadLimiter: this.downloadLimiter,
+      sequential: this.options.sequential === true,
+      blockArrived: (key, index, begin, block) => this.blockArrived(key, index, begin, block),
+      log: (level, message) => this.deps.log(level, message),
+    };
+  }
+
+  /** Asks every peer and web seed for more blocks (after something held requests back). */
+  private requestMore(): void {
+    for (const link of this.links.values()) link.fillRequests();
+    for (const webSeed of this.webSeeds.values()) webSeed.fill();
   }
 
   private async completePiece(index: number): Promise<void> {
@@ -453,7 +497,7 @@ export class Torrent {
       this.assembler!.buffers.give(piece.data);
       for (const key of guilty) this.ban(key, `sent piece ${index} that failed its hash check`);
       this.deps.log('info', `piece ${index} failed its hash check; fetching it again`);
-      for (const link of this.links.values()) link.fillRequests();
+      this.requestMore();
       return;
     }
     await this.storePiece(index, piece.data);
@@ -518,6 +562,7 @@ export class Torrent {
       if (this.closed) return;
       this.ticks++;
       for (const link of this.links.values()) link.onTick();
+      for (const webSeed of this.webSeeds.values()) webSeed.fill();
       if (this.ticks % CHOKE_EVERY_TICKS === 0) this.rechoke();
       this.connectMore();
       this.resumeKeeper?.tick();

@@ -4,7 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,6 +14,9 @@ import { encodeMagnet, parseMagnet } from '../../src/codec/magnet.js';
 import { NodeError } from '../../src/node/errors.js';
 import type { NodeEvent } from '../../src/node/view-types.js';
 import { WarrenNode } from '../../src/node/warren-node.js';
+import send from 'send';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { testNodeOptions } from './node-options.js';
 
 const dirs: string[] = [];
@@ -154,6 +159,36 @@ describe('WarrenNode', () => {
       );
     } finally {
       await node.close();
+    }
+  });
+
+  test('web seeds of a .torrent are kept across a restart and the download comes from them', async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir, 'data');
+    const files = join(dir, 'www', 'pack');
+    await mkdir(join(files, 'sub'), { recursive: true });
+    await writeFile(join(files, 'one.bin'), randomBytes(70_000));
+    await writeFile(join(files, 'sub', 'two.bin'), randomBytes(45_000));
+    const server = createServer((req, res) => send(req, decodeURIComponent(new URL(req.url!, 'http://x').pathname), { root: join(dir, 'www') }).pipe(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const created = await createTorrent(createNodeRuntime().fs, files, { pieceLength: 16384, webSeeds: [url] });
+    let node = await WarrenNode.start(testNodeOptions(dataDir));
+    try {
+      const out = join(dir, 'out');
+      const added = await node.add({ torrent: Buffer.from(created.bytes).toString('base64'), dir: out, paused: true });
+      assert.deepEqual(parseMagnet(added.torrent.magnet).webSeeds, [url], 'the magnet shown carries the web seed');
+      await node.close();
+      node = await WarrenNode.start(testNodeOptions(dataDir));
+      const id = added.torrent.id;
+      await eventually(() => (node.get(id)?.state === 'paused' ? true : undefined));
+      await node.resume(id);
+      await eventually(() => (node.get(id)?.state === 'seeding' ? true : undefined), 20_000);
+      assert.deepEqual(await readFile(join(out, 'pack', 'sub', 'two.bin')), await readFile(join(files, 'sub', 'two.bin')));
+      assert.deepEqual(await readFile(join(out, 'pack', 'one.bin')), await readFile(join(files, 'one.bin')));
+    } finally {
+      await node.close();
+      server.close();
     }
   });
 

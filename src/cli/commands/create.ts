@@ -10,7 +10,7 @@ import { createOutput } from '../output.js';
 
 export async function createCommand(
   path: string,
-  flags: { output?: string; pieceLength?: string; tracker?: string[]; private?: boolean; comment?: string; json?: boolean },
+  flags: { output?: string; pieceLength?: string; tracker?: string[]; webSeed?: string[]; private?: boolean; comment?: string; json?: boolean },
 ): Promise<void> {
   const out = createOutput(flags.json === true);
   let pieceLength: number | undefined;
@@ -23,12 +23,16 @@ export async function createCommand(
   for (const url of flags.tracker ?? []) {
     if (!/^(https?|udp):\/\/[^/]+/.test(url)) throw new CliError(`bad --tracker "${url}": expected an http(s):// or udp:// URL`, 2);
   }
+  for (const url of flags.webSeed ?? []) {
+    if (!/^https?:\/\/[^/]+/.test(url)) throw new CliError(`bad --web-seed "${url}": expected an http(s):// URL`, 2);
+  }
   const absolute = resolve(path);
   let created;
   try {
     created = await createTorrent(createNodeRuntime().fs, absolute, {
       pieceLength,
       trackers: flags.tracker,
+      webSeeds: flags.webSeed,
       private: flags.private,
       comment: flags.comment,
       createdBy: 'warren/0.1',
@@ -40,7 +44,7 @@ export async function createCommand(
   const output = flags.output ?? `${basename(absolute)}.torrent`;
   await writeFile(output, created.bytes);
   const infoHash = toHex(created.infoHash);
-  const magnet = encodeMagnet({ infoHash: created.infoHash, name: created.info.name, trackers: flags.tracker });
+  const magnet = encodeMagnet({ infoHash: created.infoHash, name: created.info.name, trackers: flags.tracker, webSeeds: flags.webSeed });
   out.event(
     { event: 'created', file: output, infoHash, magnet, pieceCount: created.info.pieceCount, pieceLength: created.info.pieceLength },
     `wrote ${output}\ninfohash: ${infoHash}\nmagnet:   ${magnet}`,

@@ -45,8 +45,8 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       throw new CliError(`bad --peer: ${(error as Error).message}`, 2);
     }
   });
-  if (flags.dht === false && peers.length + source.peers.length + source.trackers.length === 0) {
-    throw new CliError('no way to find peers: the DHT is off and there is no --peer or tracker', 2);
+  if (flags.dht === false && peers.length + source.peers.length + source.trackers.length + source.webSeeds.length === 0) {
+    throw new CliError('no way to find peers: the DHT is off and there is no --peer, tracker or web seed', 2);
   }
   const dir = resolve(flags.output ?? '.');
   await mkdir(dir, { recursive: true }).catch((error: Error) => {
@@ -64,6 +64,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       sequential: flags.sequential,
       uploadLimit,
       downloadLimit,
+      webSeeds: source.webSeeds,
     });
     const outcome = await watch(torrent, out, stopAfterMs);
     if (outcome === 'interrupted') {

@@ -1,4 +1,4 @@
-/** `warren info <file.torrent|magnet>`: name, size, files, piece count and infohash. */
+/** `warren info <file.torrent|magnet>`: name, size, files, piece count, infohash, trackers and web seeds. */
 import { encodeMagnet } from '../../codec/magnet.js';
 import { toHex } from '../../dht/types.js';
 import { createOutput } from '../output.js';
@@ -9,13 +9,14 @@ export async function infoCommand(arg: string, flags: { json?: boolean }): Promi
   const source = await readTorrentSource(arg);
   const out = createOutput(flags.json === true);
   const info = source.metainfo?.info;
-  const magnet = encodeMagnet({ infoHash: source.infoHash, name: source.name, trackers: source.trackers, peers: source.peers });
+  const magnet = encodeMagnet({ infoHash: source.infoHash, name: source.name, trackers: source.trackers, peers: source.peers, webSeeds: source.webSeeds });
   const event = {
     event: 'info',
     infoHash: toHex(source.infoHash),
     name: source.name,
     magnet,
     trackers: source.trackers,
+    webSeeds: source.webSeeds,
     ...(info && {
       totalLength: info.totalLength,
       pieceLength: info.pieceLength,
@@ -32,6 +33,7 @@ export async function infoCommand(arg: string, flags: { json?: boolean }): Promi
     for (const file of event.files!) lines.push(`  ${file.path}  (${formatBytes(file.length)})`);
   }
   for (const tracker of source.trackers) lines.push(`tracker:   ${tracker}`);
+  for (const url of source.webSeeds) lines.push(`web seed:  ${url}`);
   lines.push(`magnet:    ${magnet}`);
   out.event(event, lines.join('\n'));
 }
