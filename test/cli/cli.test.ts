@@ -52,6 +52,7 @@ describe('warren command line', () => {
       [['announce', INFO_HASH, '--no-bootstrap'], /needs --port/],
       [['dht', '--host', '300.1.1.1', '--no-bootstrap'], /bad host/],
       [['item', 'get', 'abc', '--no-bootstrap'], /bad item target/],
+      [['create', '.', '--web-seed', 'ftp://example.org/x'], /bad --web-seed "ftp:\/\/example.org\/x": expected an http\(s\):\/\/ URL/],
       [['get', INFO_HASH, '--no-dht', '--download-limit', '0'], /bad --download-limit "0": expected KiB\/s/],
       [['get', INFO_HASH, '--no-dht', '--encryption', 'always'], /'always' is invalid\. Allowed choices are prefer, require, allow/],
       [['frobnicate'], /unknown command/],
