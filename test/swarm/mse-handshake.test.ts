@@ -21,6 +21,7 @@ import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { concat } from '../codec/bytes.js';
+import { readAll, writeFile } from './memory-files.js';
 
 const INFO_HASH = toInfoHash('0123456789abcdef0123456789abcdef01234567');
 const OTHER_HASH = toInfoHash('fedcba9876543210fedcba9876543210fedcba98');
@@ -684,21 +685,6 @@ describe('hostile acceptors (the connecting side must fail cleanly)', () => {
 });
 
 describe('a swarm download with encryption required on both sides', () => {
-  async function writeFile(runtime: Runtime, path: string, data: Uint8Array): Promise<void> {
-    await runtime.fs.mkdir(path.slice(0, path.lastIndexOf('/')));
-    const handle = await runtime.fs.open(path, 'rw');
-    await handle.write(data, 0);
-    await handle.close();
-  }
-
-  async function readAll(runtime: Runtime, path: string): Promise<Uint8Array> {
-    const stat = await runtime.fs.stat(path);
-    const handle = await runtime.fs.open(path, 'r');
-    const data = await handle.read(0, stat!.size);
-    await handle.close();
-    return data;
-  }
-
   /** A runtime whose accepted connections record the bytes they write. */
   function tappedRuntime(runtime: Runtime, sent: (() => Uint8Array)[]): Runtime {
     return {

@@ -7,33 +7,18 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
-import type { Runtime } from '../../src/runtime/interfaces.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { toInfoHash } from '../../src/dht/types.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import type { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
+import { readAll, writeFile } from './memory-files.js';
 
 const FILE_SIZE = 3 * 1024 * 1024 + 12345;
 
 function content(seed: number, size = FILE_SIZE): Uint8Array {
   return new Mulberry32(seed).bytes(size);
-}
-
-async function writeFile(runtime: Runtime, path: string, data: Uint8Array): Promise<void> {
-  await runtime.fs.mkdir(path.slice(0, path.lastIndexOf('/')));
-  const handle = await runtime.fs.open(path, 'rw');
-  await handle.write(data, 0);
-  await handle.close();
-}
-
-async function readAll(runtime: Runtime, path: string): Promise<Uint8Array> {
-  const stat = await runtime.fs.stat(path);
-  const handle = await runtime.fs.open(path, 'r');
-  const data = await handle.read(0, stat!.size);
-  await handle.close();
-  return data;
 }
 
 function untilComplete(net: VirtualNetwork, torrent: Torrent, limitMs = 600_000): Promise<boolean> {
