@@ -255,7 +255,7 @@ export class Torrent {
     }
   }
 
-  /** A block from `link`: assemble, and verify and store the piece when it is whole. */
+  /** A block from the peer or web seed `key`: assemble, and verify and store the piece when it is whole. */
   blockArrived(key: string, index: number, begin: number, block: Uint8Array): void {
     const picker = this.picker!;
     const { duplicates, pieceComplete, wanted } = picker.blockReceived(key, { index, begin, length: block.length });
