@@ -125,7 +125,7 @@ export interface Runtime {
    * GETs a URL (HTTP trackers, web seeds); resolves with the body of a 2xx answer, rejects
    * otherwise. With `range` (inclusive byte offsets) only those bytes are asked for, and the
    * answer must be exactly them: a server that ignores the range is an error, not a download of
-   * the whole file.
+   * the whole file. `signal` aborts the request (it then rejects).
    */
-  httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number } }): Promise<Uint8Array>;
+  httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number }; signal?: AbortSignal }): Promise<Uint8Array>;
 }

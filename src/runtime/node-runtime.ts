@@ -440,10 +440,12 @@ async function resolveHost(name: string): Promise<string> {
 }
 
 /** GETs a URL with Node's fetch; a non-2xx status, a wrong range or a timeout rejects with a one-line reason. */
-async function httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number } }): Promise<Uint8Array> {
+async function httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number }; signal?: AbortSignal }): Promise<Uint8Array> {
   const { range } = options;
   const headers: Record<string, string> = range ? { range: `bytes=${range.first}-${range.last}` } : {};
-  const response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs), redirect: 'follow', headers });
+  const timeout = AbortSignal.timeout(options.timeoutMs);
+  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+  const response = await fetch(url, { signal, redirect: 'follow', headers });
   const host = new URL(url).host;
   if (!response.ok) throw new Error(`HTTP ${response.status} from ${host}`);
   if (range) {
@@ -456,11 +458,28 @@ async function httpGet(url: string, options: { timeoutMs: number; range?: { firs
       await response.body?.cancel();
       throw new Error(`${host} did not answer with bytes ${range.first}-${range.last} (HTTP ${response.status}${contentRange ? `, ${contentRange}` : ''})`);
     }
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (body.length !== wanted) throw new Error(`${host} sent ${body.length} bytes for a range of ${wanted}`);
-    return body;
+    return readExactly(response, wanted, host);
   }
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** Reads a body that must be `wanted` bytes long, giving up as soon as it runs longer (no length was declared). */
+async function readExactly(response: Response, wanted: number, host: string): Promise<Uint8Array> {
+  const out = new Uint8Array(wanted);
+  let filled = 0;
+  const reader = response.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (filled + value.length > wanted) {
+      await reader.cancel();
+      throw new Error(`${host} sent more than the ${wanted} bytes asked for`);
+    }
+    out.set(value, filled);
+    filled += value.length;
+  }
+  if (filled !== wanted) throw new Error(`${host} sent ${filled} bytes for a range of ${wanted}`);
+  return out;
 }
 
 /** Creates the real runtime. Timers are ref'd: a node with live timers keeps the process alive until closed. */

@@ -227,7 +227,7 @@ export class Torrent {
   ban(key: string, reason: string): void {
     const webSeed = this.webSeeds.get(key);
     if (webSeed) {
-      webSeed.ban();
+      if (!webSeed.ban()) return;
       this.emit({ type: 'banned', peer: key, reason });
       this.deps.log('info', `banned web seed ${webSeed.url}: ${reason}`);
       return;
@@ -352,6 +352,7 @@ export class Torrent {
     if (this.state === 'paused') return;
     this.setState('paused');
     for (const link of [...this.links.values()]) link.conn.close('paused');
+    for (const webSeed of this.webSeeds.values()) webSeed.stop();
     await this.resumeKeeper?.save();
   }
 
@@ -409,6 +410,7 @@ export class Torrent {
     this.closed = true;
     this.tick?.cancel();
     for (const link of [...this.links.values()]) link.conn.close('shutting down');
+    for (const webSeed of this.webSeeds.values()) webSeed.stop();
     await this.resumeKeeper?.save();
     await this.storage?.close();
   }

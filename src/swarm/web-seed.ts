@@ -57,6 +57,8 @@ export class WebSeed {
   readonly key: string;
   readonly download: RateMeter;
   private inFlight = 0;
+  /** Aborts the requests in flight (`stop`). */
+  private readonly aborts = new Set<AbortController>();
   private failures = 0;
   private retryAt = 0;
   private banned = false;
@@ -93,9 +95,21 @@ export class WebSeed {
     }
   }
 
-  /** Never asks this server again (its data failed a hash check). */
-  ban(): void {
+  /**
+   * Never asks this server again and drops what it is still sending (its data failed a hash
+   * check). Returns false when it was banned already.
+   */
+  ban(): boolean {
+    if (this.banned) return false;
     this.banned = true;
+    this.stop();
+    this.host.picker.peerGone(this.key); // no longer counts towards any piece's availability
+    return true;
+  }
+
+  /** Aborts the requests in flight (pause, close, ban); their blocks go back to the picker. */
+  stop(): void {
+    for (const abort of this.aborts) abort.abort();
   }
 
   /** For the torrent's peer list. */
@@ -117,10 +131,13 @@ export class WebSeed {
     const { host } = this;
     const { info } = host;
     const pending = [...blocks].sort((a, b) => a.index - b.index || a.begin - b.begin);
+    const abort = new AbortController();
+    this.aborts.add(abort);
     try {
       for (const run of contiguousRuns(info, pending)) {
-        const data = await this.fetchRange(run.offset, run.length);
-        if (!host.acceptsBlocks()) break; // paused or closed meanwhile: the blocks are freed below
+        const data = await this.fetchRange(run.offset, run.length, abort.signal);
+        // Paused, closed or banned meanwhile: the blocks are freed below.
+        if (!host.acceptsBlocks() || this.banned) break;
         for (const block of run.blocks) {
           const at = block.index * info.pieceLength + block.begin - run.offset;
           if (!host.picker.isRequested(this.key, block)) continue; // cancelled meanwhile
@@ -130,23 +147,26 @@ export class WebSeed {
       }
       this.failures = 0;
     } catch (error) {
+      if (abort.signal.aborted) return; // stopped on purpose: not the server's fault
       this.lastError = (error as Error).message;
       this.retryAt = host.runtime.now() + Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** this.failures);
       this.failures++;
       host.log('debug', `web seed ${this.url} failed: ${this.lastError}`);
     } finally {
+      this.aborts.delete(abort);
       for (const block of pending) if (host.picker.isRequested(this.key, block)) host.picker.requestFailed(this.key, block);
     }
   }
 
   /** Torrent bytes [offset, offset + length): one ranged GET per file they cross; zeros for padding files. */
-  private async fetchRange(offset: number, length: number): Promise<Uint8Array> {
+  private async fetchRange(offset: number, length: number, signal: AbortSignal): Promise<Uint8Array> {
     const { info, runtime } = this.host;
     const out = new Uint8Array(length);
     for (const span of spansOf(info.files, offset, length)) {
       if (info.files[span.fileIndex]!.padding) continue; // BEP 47: zeros, never on the server
       const url = webSeedFileUrl(this.url, info, span.fileIndex);
-      const body = await runtime.httpGet(url, { timeoutMs: REQUEST_TIMEOUT_MS, range: { first: span.fileOffset, last: span.fileOffset + span.length - 1 } });
+      const range = { first: span.fileOffset, last: span.fileOffset + span.length - 1 };
+      const body = await runtime.httpGet(url, { timeoutMs: REQUEST_TIMEOUT_MS, range, signal });
       out.set(body, span.bufferOffset);
     }
     return out;

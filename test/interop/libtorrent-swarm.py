@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Drives one libtorrent session (BitTorrent peer, no DHT) for warren's swarm interop test
-(test/interop/swarm-libtorrent.test.ts).
+"""Drives one libtorrent session (BitTorrent peer, no DHT) for warren's swarm interop tests
+(test/interop/swarm-libtorrent.test.ts, swarm-libtorrent-encrypted.test.ts, swarm-webseed-libtorrent.test.ts).
 
 Started as `/usr/bin/python3 test/interop/libtorrent-swarm.py`. Reads one JSON command per line on
 stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, TCP only (uTP off),
@@ -13,11 +13,13 @@ Commands and the events they produce:
                                                    (debug: peer and torrent log alerts go to stderr;
                                                    encryption "forced": MSE with RC4 only, both ways,
                                                    plain connections refused)
-  {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool}
+  {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool,"webSeeds":[url,...]?}
                                                 -> {"event":"created","infohash":hex,"pieces":n}: a .torrent
                                                    of file or folder p written to f, v1 only unless
                                                    hybrid (v1 + v2, with BEP 47 padding files; infohash
-                                                   is then its v1 infohash)
+                                                   is then its v1 infohash); webSeeds (optional): BEP 19
+                                                   web seed URLs written to its url-list
+                                                   (create_torrent.add_url_seed)
   {"cmd":"add","torrent":f | "magnet":uri,"savePath":d}
                                                 -> {"event":"added","infohash":hex}
   {"cmd":"connect","infohash":hex,"host":h,"port":p}
@@ -128,6 +130,8 @@ class Driver:
         flags = 0 if cmd.get("hybrid") else lt.create_torrent.v1_only
         creator = lt.create_torrent(files, int(cmd.get("pieceLength", 0)), flags=flags)
         creator.set_creator("libtorrent %s (warren interop test)" % lt.__version__)
+        for url in cmd.get("webSeeds", []):
+            creator.add_url_seed(url)
         lt.set_piece_hashes(creator, os.path.dirname(path))
         data = lt.bencode(creator.generate())
         with open(cmd["out"], "wb") as out:
