@@ -109,6 +109,20 @@ export class LibtorrentDriver {
     return this.next(event, (e) => e.event === event);
   }
 
+  /**
+   * Has libtorrent make a .torrent of `path` (written to `out`; `options` as the driver's `create`
+   * takes them: pieceLength, hybrid, webSeeds) and seed it from `savePath`; resolves with its
+   * infohash (hex) once it is seeding.
+   */
+  async seedNew(path: string, out: string, savePath: string, options: Record<string, unknown>): Promise<string> {
+    const created = await this.request({ cmd: 'create', path, out, ...options }, 'created');
+    const hex = String(created.infohash);
+    const seeding = this.forTorrent(hex, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
+    await this.request({ cmd: 'add', torrent: out, savePath }, 'added');
+    await seeding;
+    return hex;
+  }
+
   /** Awaits an event of torrent `infohash` (hex) that `matches` accepts. */
   forTorrent(infohash: string, what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
     return this.next(`${what} of ${infohash}`, (e) => e.infohash === infohash && matches(e));

@@ -64,11 +64,7 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
     await writeRandomFolder(join(srcDir, NAME));
     ({ driver, port: ltPort } = await LibtorrentDriver.startSwarm({ encryption: 'forced' }));
     ltTorrent = join(root, 'libtorrent-made.torrent');
-    const created = await lt().request({ cmd: 'create', path: join(srcDir, NAME), out: ltTorrent, pieceLength: 65536 }, 'created');
-    ltInfoHash = String(created.infohash);
-    const seeding = lt().forTorrent(ltInfoHash, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
-    await lt().request({ cmd: 'add', torrent: ltTorrent, savePath: srcDir }, 'added');
-    await seeding;
+    ltInfoHash = await lt().seedNew(join(srcDir, NAME), ltTorrent, srcDir, { pieceLength: 65536 });
   });
 
   after(async () => {

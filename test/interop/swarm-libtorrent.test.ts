@@ -57,11 +57,7 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     ({ driver, port: ltPort } = await LibtorrentDriver.startSwarm());
     // A v1 .torrent made by libtorrent itself (64 KiB pieces), seeded from the source folder.
     ltTorrent = join(root, 'libtorrent-made.torrent');
-    const created = await lt().request({ cmd: 'create', path: join(srcDir, NAME), out: ltTorrent, pieceLength: 65536 }, 'created');
-    ltInfoHash = String(created.infohash);
-    const seeding = lt().forTorrent(ltInfoHash, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
-    await lt().request({ cmd: 'add', torrent: ltTorrent, savePath: srcDir }, 'added');
-    await seeding;
+    ltInfoHash = await lt().seedNew(join(srcDir, NAME), ltTorrent, srcDir, { pieceLength: 65536 });
   });
 
   after(async () => {
@@ -107,11 +103,7 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const single = await dir('single-src');
     await writeRandomFolder(single, [{ path: 'lone.bin', size: 777_777 }]);
     const file = join(root!, 'single.torrent');
-    const created = await lt().request({ cmd: 'create', path: join(single, 'lone.bin'), out: file, pieceLength: 16384 }, 'created');
-    const hex = String(created.infohash);
-    const seeding = lt().forTorrent(hex, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
-    await lt().request({ cmd: 'add', torrent: file, savePath: single }, 'added');
-    await seeding;
+    const hex = await lt().seedNew(join(single, 'lone.bin'), file, single, { pieceLength: 16384 });
     const out = await dir('warren-single');
     const session = await warren();
     const torrent = await session.add({ infoHash: toInfoHash(hex), dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
@@ -124,11 +116,7 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     // libtorrent 2.0 makes hybrid torrents by default: files aligned to pieces by padding files,
     // which no one writes to disk. warren speaks v1 only, over the v1 infohash.
     const file = join(root!, 'hybrid.torrent');
-    const created = await lt().request({ cmd: 'create', path: join(srcDir, NAME), out: file, pieceLength: 32768, hybrid: true }, 'created');
-    const hex = String(created.infohash);
-    const seeding = lt().forTorrent(hex, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
-    await lt().request({ cmd: 'add', torrent: file, savePath: srcDir }, 'added');
-    await seeding;
+    const hex = await lt().seedNew(join(srcDir, NAME), file, srcDir, { pieceLength: 32768, hybrid: true });
     const metainfo = parseMetainfo(await readFile(file));
     assert.ok(metainfo.info.files.some((f) => f.padding), 'expected libtorrent to add padding files');
     assert.equal(toHex(infoHashOf(metainfo.infoBytes)), hex);
