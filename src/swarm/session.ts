@@ -17,6 +17,9 @@ import { fileResumeStore, type ResumeStore } from './resume.js';
 import { Torrent } from './torrent.js';
 import { newPeerId, type PeerId } from './types.js';
 
+/** Incoming connections allowed in their handshakes at once; more are closed at once. */
+export const MAX_INCOMING_HANDSHAKES = 64;
+
 export interface SwarmSessionOptions {
   /** Address to listen on (default 0.0.0.0). */
   host?: string;
@@ -70,6 +73,8 @@ export class SwarmSession {
   private server?: TcpServer;
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
+  /** Incoming connections still in their handshakes. */
+  private handshaking = 0;
   private readonly hasher: PieceHasher;
   private readonly resumeStore?: ResumeStore;
 
@@ -96,7 +101,12 @@ export class SwarmSession {
     this.server = await this.runtime.tcpListen({ host: this.options.host ?? '0.0.0.0', port: this.options.port ?? 6881 });
     const infoHashes = () => [...this.torrents.values()].map((entry) => entry.torrent.infoHash);
     this.server.onConnection((incoming) => {
+      // Each handshake may cost a Diffie-Hellman exchange and holds a timer: a flood of connections
+      // that never finish cannot pile up beyond the limit.
+      if (this.handshaking >= MAX_INCOMING_HANDSHAKES) return incoming.close();
+      this.handshaking++;
       acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
+        .finally(() => this.handshaking--)
         .then(({ conn, remote, after, protection }) => {
           const entry = this.torrents.get(toHex(remote.infoHash));
           if (!entry || this.closed) {

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
-import { SwarmSession } from '../../src/swarm/session.js';
+import { MAX_INCOMING_HANDSHAKES, SwarmSession } from '../../src/swarm/session.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { toInfoHash } from '../../src/dht/types.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
@@ -234,6 +234,24 @@ describe('swarm on the virtual network', () => {
     await net.clock.run(adding);
     assert.deepEqual(states, ['checking', 'seeding'], 'never "downloading" while the data on disk was unchecked');
     assert.equal(t.stats().piecesHad, 32);
+  });
+
+  test('incoming connections stuck in their handshakes are capped; the rest are closed at once', async () => {
+    const net = new VirtualNetwork({ seed: 14, latency: () => 5 });
+    const s = await session(net, '10.0.0.1');
+    const attacker = net.runtime('10.0.0.66');
+    const closedAt: number[] = [];
+    const conns = await net.clock.run(Promise.all(Array.from({ length: MAX_INCOMING_HANDSHAKES + 6 }, () => attacker.tcpConnect(s.address))));
+    for (const conn of conns) conn.onClose(() => closedAt.push(net.clock.now()));
+    await net.clock.runUntil(() => closedAt.length >= 6, 1000);
+    assert.equal(closedAt.length, 6, 'only the connections over the cap are closed before any handshake times out');
+    // Once the silent ones time out, new connections are taken again.
+    await net.clock.runUntil(() => closedAt.length === conns.length, 60_000);
+    const late = await net.clock.run(attacker.tcpConnect(s.address));
+    let lateClosed = false;
+    late.onClose(() => (lateClosed = true));
+    await net.clock.runUntil(() => lateClosed, 1000);
+    assert.equal(lateClosed, false, 'a new connection waits for its handshake again');
   });
 
   test('the overall connection limit holds across torrents', async () => {
