@@ -40,6 +40,7 @@ function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined
     id: row.infoHash,
     name: s.name ?? row.name ?? row.infoHash,
     state: s.state,
+    paused: s.paused,
     ...(s.error !== undefined ? { error: s.error } : {}),
     progress: s.totalLength > 0 ? s.bytesHad / s.totalLength : 0,
     totalLength: s.totalLength,

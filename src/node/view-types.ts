@@ -12,7 +12,10 @@ export interface TorrentSummary {
   id: string;
   /** The torrent's name; until the metadata arrives, the magnet's `dn` or the id. */
   name: string;
+  /** What it is doing; a paused torrent still checking its data is `checking` (and `paused`). */
   state: TorrentStateName;
+  /** Paused by the user: `resume` starts it again. */
+  paused: boolean;
   /** Why the torrent stopped, when `state` is `error`. */
   error?: string;
   /** 0 to 1 (verified bytes over total; 0 before the metadata arrives). */

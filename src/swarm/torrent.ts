@@ -108,7 +108,10 @@ export interface PeerStats {
 export interface TorrentStats {
   infoHash: string;
   name?: string;
+  /** The state, except that a paused torrent checking its data says `checking` (see `paused`). */
   state: TorrentState;
+  /** Paused by the user (also while its data is still being checked). */
+  paused: boolean;
   error?: string;
   pieceCount: number;
   piecesHad: number;
@@ -391,7 +394,8 @@ export class Torrent {
     return {
       infoHash: toHex(this.infoHash),
       name: info?.name,
-      state: this.state,
+      state: this.checking && this.state === 'paused' ? 'checking' : this.state,
+      paused: this.state === 'paused',
       error: this.error?.message,
       pieceCount: info?.pieceCount ?? 0,
       piecesHad: had,

@@ -77,7 +77,7 @@ class TorrentRow {
       : 'size unknown');
     setText(this.down, formatRate(t.downloadRate));
     setText(this.up, formatRate(t.uploadRate));
-    const stopped = t.state === 'paused' || t.state === 'error';
+    const stopped = t.paused || t.state === 'paused' || t.state === 'error';
     for (const [el, rate] of [[this.down, t.downloadRate], [this.up, t.uploadRate]] as const) {
       const group = el.parentElement!;
       group.classList.toggle('idle', rate === 0);

@@ -112,7 +112,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     document.title = `${t.name || t.id} · warren`;
     setStateBadge(badge, t);
     bar.set(t.progress, t.state);
-    const stopped = t.state === 'paused' || t.state === 'error';
+    const stopped = t.paused || t.state === 'paused' || t.state === 'error';
     setText(stats.percent, formatPercent(t.progress));
     setText(stats.size, t.totalLength > 0
       ? (t.progress >= 1 ? formatBytes(t.totalLength) : `${formatBytes(t.bytesHad)} of ${formatBytes(t.totalLength)}`)

@@ -67,8 +67,9 @@ export const STATE_LABELS: Record<TorrentStateName, string> = {
 };
 
 /** Updates a state badge element (`class="badge state-<name>"`). */
-export function setStateBadge(el: HTMLElement, torrent: Pick<TorrentSummary, 'state' | 'error'>): void {
-  setText(el, STATE_LABELS[torrent.state] ?? torrent.state);
+export function setStateBadge(el: HTMLElement, torrent: Pick<TorrentSummary, 'state' | 'error' | 'paused'>): void {
+  const label = STATE_LABELS[torrent.state] ?? torrent.state;
+  setText(el, torrent.paused && torrent.state !== 'paused' ? `${label} (paused)` : label);
   setAttr(el, 'data-state', torrent.state);
   el.className = `badge state-${torrent.state}`;
   setAttr(el, 'title', torrent.state === 'error' && torrent.error ? torrent.error : null);

@@ -28,6 +28,7 @@ export function summary(id: string, name = id): TorrentSummary {
     id,
     name,
     state: 'downloading',
+    paused: false,
     progress: 0.5,
     totalLength: 1000,
     bytesHad: 500,

@@ -230,7 +230,9 @@ describe('swarm on the virtual network', () => {
       if (event.type === 'state') states.push(event.state);
     });
     await Promise.resolve();
+    assert.deepEqual([t.stats().state, t.stats().paused], ['checking', true], 'a paused torrent checking its data says so');
     t.resume();
+    assert.deepEqual([t.stats().state, t.stats().paused], ['checking', false]);
     await net.clock.run(adding);
     assert.deepEqual(states, ['checking', 'seeding'], 'never "downloading" while the data on disk was unchecked');
     assert.equal(t.stats().piecesHad, 32);

@@ -172,6 +172,7 @@ function summary(partial: Partial<TorrentSummary> & Pick<TorrentSummary, 'id' | 
   const pieceCount = partial.pieceCount ?? Math.ceil(partial.totalLength / (256 * 1024));
   return {
     error: undefined,
+    paused: partial.state === 'paused',
     progress,
     bytesHad: Math.round(partial.totalLength * progress),
     pieceCount,
@@ -395,7 +396,7 @@ export class FakeApi {
       const t = state.torrents[index]!;
       if (method === 'GET' && !action) return json(route, 200, { ...state.details.get(t.id), ...t });
       if (method === 'POST' && action) {
-        const next: TorrentSummary = { ...t, state: action === 'pause' ? 'paused' : t.progress >= 1 ? 'seeding' : 'downloading', downloadRate: 0, uploadRate: 0 };
+        const next: TorrentSummary = { ...t, state: action === 'pause' ? 'paused' : t.progress >= 1 ? 'seeding' : 'downloading', paused: action === 'pause', downloadRate: 0, uploadRate: 0 };
         state.torrents[index] = next;
         return json(route, 200, next);
       }

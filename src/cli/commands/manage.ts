@@ -24,6 +24,11 @@ const rate = (n: number) => `${formatBytes(n)}/s`;
 const percent = (t: TorrentSummary) => `${(t.progress * 100).toFixed(1)}%`;
 
 /** `warren add <magnet|infohash|file.torrent|path>`: a .torrent is uploaded, any other path is shared in place. */
+/** The state, marked when the torrent is paused but still doing something (checking its data). */
+function stateText(t: TorrentSummary): string {
+  return t.paused && t.state !== 'paused' ? `${t.state} (paused)` : t.state;
+}
+
 export async function addCommand(source: string, flags: ManageFlags & { dir?: string; paused?: boolean }): Promise<void> {
   const out = createOutput(flags.json === true);
   const node = await client(flags);
@@ -61,7 +66,7 @@ export async function lsCommand(flags: ManageFlags): Promise<void> {
   }
   const rows = torrents.map((t) => [
     t.id.slice(0, 8),
-    t.state,
+    stateText(t),
     percent(t),
     formatBytes(t.totalLength),
     rate(t.downloadRate),
@@ -99,7 +104,7 @@ export async function statusCommand(id: string | undefined, flags: ManageFlags):
     { event: 'torrent', torrent: t },
     [
       `${t.name}  (${t.id})`,
-      `  state      ${t.state}${t.error ? `: ${t.error}` : ''}`,
+      `  state      ${stateText(t)}${t.error ? `: ${t.error}` : ''}`,
       `  progress   ${percent(t)} of ${formatBytes(t.totalLength)}, ${t.piecesHad}/${t.pieceCount} pieces${t.eta !== null ? `, ETA ${formatDuration(t.eta)}` : ''}`,
       `  rates      down ${rate(t.downloadRate)}, up ${rate(t.uploadRate)}; total ${formatBytes(t.downloaded)} down, ${formatBytes(t.uploaded)} up`,
       `  directory  ${t.dir}`,
