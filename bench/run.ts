@@ -5,6 +5,7 @@
  */
 import { runDhtBench } from './dht.js';
 import { runSwarmBench } from './swarm.js';
+import { runWebSeedBench } from './webseed.js';
 
 /** A benchmark: runs, prints, and returns its one-line headline. */
 type Bench = (args: string[]) => Promise<string>;
@@ -12,6 +13,7 @@ type Bench = (args: string[]) => Promise<string>;
 const BENCHES: Record<string, Bench> = {
   dht: runDhtBench,
   swarm: runSwarmBench,
+  webseed: runWebSeedBench,
 };
 
 async function main(argv: string[]): Promise<void> {
