@@ -1,6 +1,7 @@
 /**
- * The swarm commands end to end on 127.0.0.1: create and info, bad input, and a download killed
- * with SIGKILL mid-way that, restarted, finishes without fetching its verified pieces again.
+ * The swarm commands end to end on 127.0.0.1: create and info, bad input, a download killed
+ * with SIGKILL mid-way that, restarted, finishes without fetching its verified pieces again, and
+ * a seed that requires protocol encryption.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -120,6 +121,31 @@ describe('warren swarm commands', () => {
     const downloaded = complete.downloaded as number;
     assert.ok(downloaded <= data.length - bytesAtKill + 2 * 65536, `fetched ${downloaded} bytes again after ${bytesAtKill} were verified`);
     assert.equal(sha(await readFile(join(dir, 'out', 'data.bin'))), sha(data), 'the result is identical to the source');
+  });
+
+  test('--encryption: a seed that requires it refuses a plain download and serves an encrypted one', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const data = randomBytes(300_000);
+    await writeFile(join(dir, 'secret.bin'), data);
+    let seedPort = 0;
+    await new Promise<void>((resolve) => {
+      const seed = spawnJson(['seed', join(dir, 'secret.bin'), '--no-dht', '--host', '127.0.0.1', '--port', '0', '--encryption', 'require', '--data-dir', join(dir, 'seed-state')], (event) => {
+        if (event.event !== 'ready') return;
+        seedPort = event.port as number;
+        resolve();
+      });
+      children.push(seed.child);
+    });
+    const torrent = join(dir, 'secret.bin.torrent');
+    assert.equal((await warren(['create', join(dir, 'secret.bin'), '-o', torrent])).code, 0);
+    const get = (encryption: string, out: string, extra: string[] = []) =>
+      warren(['get', torrent, '-o', join(dir, out), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--encryption', encryption, '--data-dir', join(dir, `${out}-state`), ...extra]);
+    const plain = await get('allow', 'plain', ['--stop-timeout', '3']);
+    assert.equal(plain.code, 1, 'a plain connection got data from a seed that requires encryption');
+    assert.match(plain.stderr, /no data for 3 s/);
+    const encrypted = await get('require', 'encrypted');
+    assert.equal(encrypted.code, 0, encrypted.stderr);
+    assert.equal(sha(await readFile(join(dir, 'encrypted', 'secret.bin'))), sha(data));
   });
 
   test('--stop-timeout gives up with a reason when no data arrives', { timeout: 60_000 }, async () => {
