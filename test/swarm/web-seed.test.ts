@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { copyFile, mkdir, open, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, open, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InfoDict } from '../../src/codec/metainfo.js';
 import { toInfoHash } from '../../src/dht/types.js';
@@ -319,6 +319,22 @@ describe('web seeds: warren downloads from local HTTP servers', { timeout: 60_00
       clients.some((c) => /^web seed \(retrying: .*did not answer with bytes/.test(c)),
       `the server that ignores Range should show as retrying, got ${[...new Set(clients)].join(' | ')}`,
     );
+  });
+
+  test('a web seed that redirects (as archive.org does to its storage hosts) is followed, ranges and all', async () => {
+    const { parent, created } = await source('redirect-src', 'payload');
+    const storage = await server(sendFrom(parent));
+    const front = await server((_req, res, pathname) => {
+      res.writeHead(302, { location: `${storage.base}/stored${pathname}` });
+      res.end();
+    });
+    const mirror = await dir('redirect-src', 'stored');
+    await cp(join(parent, 'payload'), join(mirror, 'payload'), { recursive: true });
+    const { out, torrent } = await download('redirect-out', created, [`${front.base}/`]);
+    await torrentComplete(torrent);
+    await assertSameTree(join(parent, 'payload'), join(out, 'payload'));
+    assert.ok(front.requests.length > 0 && front.requests.every((r) => r.status === 302));
+    assert.ok(storage.requests.length > 0 && storage.requests.every((r) => r.status === 206 && /^bytes=\d+-\d+$/.test(r.range ?? '')), 'the range was not kept across the redirect');
   });
 
   test('a web seed answering 404 is harmless: the good one completes the download', async () => {
