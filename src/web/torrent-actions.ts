@@ -7,7 +7,7 @@ import { canResume, type ErrorLine } from './widgets.js';
 export async function togglePause(torrent: TorrentSummary, errors: ErrorLine): Promise<TorrentSummary | null> {
   errors.clear();
   try {
-    return canResume(torrent.state) ? await api.resume(torrent.id) : await api.pause(torrent.id);
+    return canResume(torrent) ? await api.resume(torrent.id) : await api.pause(torrent.id);
   } catch (err) {
     errors.show(errorMessage(err));
     return null;

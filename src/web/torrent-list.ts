@@ -11,7 +11,7 @@ import { on, onResync } from './events.js';
 import { formatBytes, formatEta, formatPercent, formatRate } from './format.js';
 import { href } from './router.js';
 import { togglePause, removeTorrent } from './torrent-actions.js';
-import { errorLine, progressBar, setPauseButton, setStateBadge, type ErrorLine } from './widgets.js';
+import { canResume, errorLine, progressBar, setPauseButton, setStateBadge, type ErrorLine } from './widgets.js';
 
 class TorrentRow {
   readonly el: HTMLElement;
@@ -77,7 +77,7 @@ class TorrentRow {
       : 'size unknown');
     setText(this.down, formatRate(t.downloadRate));
     setText(this.up, formatRate(t.uploadRate));
-    const stopped = t.paused || t.state === 'paused' || t.state === 'error';
+    const stopped = canResume(t);
     for (const [el, rate] of [[this.down, t.downloadRate], [this.up, t.uploadRate]] as const) {
       const group = el.parentElement!;
       group.classList.toggle('idle', rate === 0);
@@ -91,7 +91,7 @@ class TorrentRow {
     const note = t.state === 'error' && t.error ? t.error : '';
     setText(this.note, note);
     this.note.hidden = !note;
-    setPauseButton(this.pause, t.state, false);
+    setPauseButton(this.pause, t, false);
   }
 }
 

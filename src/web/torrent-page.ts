@@ -12,7 +12,7 @@ import { formatBytes, formatCount, formatDate, formatEta, formatPercent, formatR
 import { PieceMap } from './piece-map.js';
 import { href, navigate } from './router.js';
 import { removeTorrent, togglePause } from './torrent-actions.js';
-import { copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge } from './widgets.js';
+import { canResume, copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge } from './widgets.js';
 
 const REFRESH_MS = 2000;
 const RECENT_PIECE_MS = 10_000;
@@ -112,7 +112,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     document.title = `${t.name || t.id} · warren`;
     setStateBadge(badge, t);
     bar.set(t.progress, t.state);
-    const stopped = t.paused || t.state === 'paused' || t.state === 'error';
+    const stopped = canResume(t);
     setText(stats.percent, formatPercent(t.progress));
     setText(stats.size, t.totalLength > 0
       ? (t.progress >= 1 ? formatBytes(t.totalLength) : `${formatBytes(t.bytesHad)} of ${formatBytes(t.totalLength)}`)
@@ -128,7 +128,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     const err = t.state === 'error' && t.error ? t.error : '';
     setText(note, err);
     note.hidden = !err;
-    setPauseButton(pause, t.state, true);
+    setPauseButton(pause, t, true);
     info.set('size', t.totalLength > 0 ? formatBytes(t.totalLength) : 'unknown until the metadata arrives');
     info.set('had', `${formatBytes(t.bytesHad)} (${formatPercent(t.progress)})`);
     info.set('downloaded', formatBytes(t.downloaded));

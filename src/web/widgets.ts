@@ -141,14 +141,14 @@ export function facts(items: [key: string, label: string][]): { el: HTMLElement;
   };
 }
 
-/** Whether the pause/resume button should offer to resume. */
-export function canResume(state: TorrentStateName): boolean {
-  return state === 'paused' || state === 'error';
+/** Whether the pause/resume button should offer to resume (paused, also while still checking; or stopped by an error). */
+export function canResume(torrent: Pick<TorrentSummary, 'state' | 'paused'>): boolean {
+  return torrent.paused || torrent.state === 'paused' || torrent.state === 'error';
 }
 
 /** Pause/resume toggle: updates its icon, label and test id from the torrent's state. */
-export function setPauseButton(button: HTMLButtonElement, state: TorrentStateName, withLabel: boolean): void {
-  const resume = canResume(state);
+export function setPauseButton(button: HTMLButtonElement, torrent: Pick<TorrentSummary, 'state' | 'paused'>, withLabel: boolean): void {
+  const resume = canResume(torrent);
   const kind = resume ? 'resume' : 'pause';
   if (button.dataset.kind === kind) return;
   button.dataset.kind = kind;

@@ -209,6 +209,16 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     await page.locator(`${row(IDS.debian)} [data-testid=resume-button]`).click();
     await page.locator(`${row(IDS.debian)}[data-state=downloading]`).waitFor();
 
+    // Paused while its data is still being checked: says so, and offers to resume.
+    const debian = fake.state.torrents.find((t) => t.id === IDS.debian)!;
+    server.send({ type: 'torrents', torrents: fake.state.torrents.map((t) => (t.id === IDS.debian ? { ...debian, state: 'checking', paused: true } : t)) });
+    await page.locator(`${row(IDS.debian)} [data-testid=torrent-state][data-state=checking]`).waitFor();
+    assert.equal(await page.locator(`${row(IDS.debian)} [data-testid=torrent-state]`).innerText(), 'Checking (paused)');
+    await page.locator(`${row(IDS.debian)} [data-testid=resume-button]`).click();
+    const resumes = () => fake.sent('POST', `/api/torrents/${IDS.debian}/resume`).length;
+    for (let i = 0; i < 100 && resumes() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(resumes(), 2, 'the button resumed the paused torrent that was checking');
+
     // Cancel first: nothing is sent.
     await page.locator(`${row(IDS.arch)} [data-testid=remove-button]`).click();
     await page.locator('[data-testid=cancel-remove]').click();
