@@ -126,6 +126,11 @@ export interface NodeView {
   /** Payload bytes over the node's whole life (kept across restarts). */
   downloaded: number;
   uploaded: number;
+  /** Protocol encryption with peers (see the README's "How the swarm behaves"). */
+  encryption: 'prefer' | 'require' | 'allow';
+  /** Rate limits per torrent in bytes per second; 0 for none. */
+  uploadLimit: number;
+  downloadLimit: number;
 }
 
 /** What the DHT lookup tool returns. */

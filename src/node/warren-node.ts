@@ -136,6 +136,9 @@ export class WarrenNode implements NodeControl {
       uploadRate: Math.round(run.uploadRate),
       downloaded: this.totalsBefore.downloaded + run.downloaded,
       uploaded: this.totalsBefore.uploaded + run.uploaded,
+      encryption: this.options.encryption ?? 'prefer',
+      uploadLimit: this.options.uploadLimit,
+      downloadLimit: this.options.downloadLimit ?? 0,
     };
   }
 

@@ -51,6 +51,13 @@ function bucketElement(bucket: DhtBucketView, open: boolean, nodeId: string, hit
   return h('details', { class: 'bucket', testid: 'bucket', 'data-index': bucket.index, open }, summary, body, note);
 }
 
+
+/** How each encryption policy reads on the page. */
+const ENCRYPTION_TEXT: Record<string, string> = {
+  prefer: 'preferred (handshake always, RC4 when a peer insists)',
+  require: 'required (RC4 with every peer)',
+  allow: 'allowed (plain first)',
+};
 export function mountNetworkPage(root: HTMLElement): () => void {
   const errors = errorLine();
   let dht: DhtView | null = null;
@@ -59,7 +66,8 @@ export function mountNetworkPage(root: HTMLElement): () => void {
   // This node.
   const nodeFacts = facts([
     ['nodeId', 'Node id'], ['dhtAddress', 'DHT (UDP)'], ['swarmAddress', 'Swarm (TCP)'], ['version', 'Version'],
-    ['uptime', 'Running for'], ['torrents', 'Torrents'], ['peers', 'Peers'], ['transfer', 'Transferred'], ['dataDir', 'Data directory'],
+    ['uptime', 'Running for'], ['torrents', 'Torrents'], ['peers', 'Peers'], ['transfer', 'Transferred'],
+    ['encryption', 'Encryption'], ['limits', 'Rate limits'], ['dataDir', 'Data directory'],
   ]);
   const nodeCard = h('section', { class: 'card', testid: 'node-card' }, h('h2', { class: 'card-title' }, 'This node'), nodeFacts.el);
 
@@ -147,6 +155,9 @@ export function mountNetworkPage(root: HTMLElement): () => void {
     nodeFacts.set('torrents', String(n.torrents));
     nodeFacts.set('peers', String(n.peers));
     nodeFacts.set('transfer', `↓ ${formatBytes(n.downloaded)}  ↑ ${formatBytes(n.uploaded)}`);
+    nodeFacts.set('encryption', ENCRYPTION_TEXT[n.encryption] ?? n.encryption);
+    const limit = (bytes: number) => (bytes > 0 ? `${formatBytes(bytes)}/s` : 'none');
+    nodeFacts.set('limits', `↓ ${limit(n.downloadLimit)}  ↑ ${limit(n.uploadLimit)} per torrent`);
     nodeFacts.set('dataDir', n.dataDir, n.dataDir);
   }
 

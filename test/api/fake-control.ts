@@ -97,6 +97,9 @@ export class FakeControl extends EventEmitter implements NodeControl {
       uploadRate: 0,
       downloaded: 0,
       uploaded: 0,
+      encryption: 'prefer',
+      uploadLimit: 0,
+      downloadLimit: 0,
     };
   }
 

@@ -141,6 +141,7 @@ describe('WarrenNode', () => {
       await rejectsWith(() => node.pause('cc'.repeat(20)), 'NOT_FOUND');
       await rejectsWith(() => node.lookup('dd'.repeat(20)), 'UNAVAILABLE');
       assert.equal(node.dht().enabled, false);
+      assert.deepEqual([node.node().encryption, node.node().downloadLimit], ['prefer', 0], 'the settings shown are the defaults');
 
       const removed = until(node, (e) => (e.type === 'removed' ? e.id : undefined));
       await node.remove(shared.torrent.id, { deleteData: true });
