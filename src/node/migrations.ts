@@ -57,6 +57,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE dht_state (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);
     `,
   },
+  {
+    version: 3,
+    // Nothing could set a torrent's own upload limit yet: the values are copies of the node's
+    // setting when each torrent was added, which would outlive a change of that setting.
+    description: "a torrent's upload_limit is its own override (NULL: the node's setting)",
+    up: `UPDATE torrents SET upload_limit = NULL;`,
+  },
 ];
 
 /** The schema version this code writes: the number of steps. */

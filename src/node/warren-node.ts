@@ -275,7 +275,7 @@ export class WarrenNode implements NodeControl {
         dir,
         paused: request.paused === true,
         sequential: request.sequential === true,
-        uploadLimit: this.options.uploadLimit || null,
+        uploadLimit: null, // no override: the node's setting applies
         addedAt: Date.now(),
         downloaded: 0,
         uploaded: 0,
@@ -316,7 +316,7 @@ export class WarrenNode implements NodeControl {
       webSeeds: stored?.webSeeds,
       assumeComplete: extra.assumeComplete,
       sequential: row.sequential,
-      uploadLimit: row.uploadLimit ?? undefined,
+      uploadLimit: row.uploadLimit ?? (this.options.uploadLimit || undefined),
       downloadLimit: this.options.downloadLimit || undefined,
       paused: row.paused,
     });

@@ -188,6 +188,20 @@ describe('StateStore', () => {
     });
   });
 
+  test('a database made at version 2 loses the copied upload limits (version 3: NULL is the node setting)', async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'state.db');
+      raw(file, (db) => {
+        for (const step of MIGRATIONS.slice(0, 2)) db.exec(step.up as string);
+        db.pragma('user_version = 2');
+        db.prepare("INSERT INTO torrents (info_hash, magnet, dir, added_at, upload_limit) VALUES (?, 'magnet:?xt=urn:btih:x', '/d', 5, 1048576)").run(hashOf(2));
+      });
+      const store = StateStore.open(file);
+      assert.deepEqual(store.listTorrents().map((t) => [t.infoHash, t.uploadLimit, t.addedAt]), [[hashOf(2), null, 5]]);
+      store.close();
+    });
+  });
+
   test('refuses a newer schema, a file that is not SQLite, another application, a file in use', async () => {
     await withDir(async (dir) => {
       const newer = join(dir, 'newer.db');

@@ -14,6 +14,8 @@ import { encodeMagnet, parseMagnet } from '../../src/codec/magnet.js';
 import { NodeError } from '../../src/node/errors.js';
 import type { NodeEvent } from '../../src/node/view-types.js';
 import { WarrenNode } from '../../src/node/warren-node.js';
+import { toInfoHash } from '../../src/dht/types.js';
+import type { SwarmSession } from '../../src/swarm/session.js';
 import send from 'send';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
@@ -190,6 +192,25 @@ describe('WarrenNode', () => {
     } finally {
       await node.close();
       server.close();
+    }
+  });
+
+  test("the node's rate limits apply to every torrent, also to those added before a change", async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir, 'data');
+    const limitsOf = (node: WarrenNode, id: string) => {
+      const torrent = (node as unknown as { session: SwarmSession }).session.get(toInfoHash(id))!;
+      return [torrent.options.uploadLimit, torrent.options.downloadLimit];
+    };
+    let node = await WarrenNode.start(testNodeOptions(dataDir, { uploadLimit: 100 * 1024 }));
+    try {
+      const { torrent } = await node.add({ infoHash: 'ee'.repeat(20), paused: true });
+      assert.deepEqual(limitsOf(node, torrent.id), [100 * 1024, undefined]);
+      await node.close();
+      node = await WarrenNode.start(testNodeOptions(dataDir, { uploadLimit: 300 * 1024, downloadLimit: 50 * 1024 }));
+      assert.deepEqual(limitsOf(node, torrent.id), [300 * 1024, 50 * 1024], 'the restarted node applies its new settings');
+    } finally {
+      await node.close();
     }
   });
 
