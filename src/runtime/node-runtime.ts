@@ -11,6 +11,7 @@ import { open, mkdir, readdir, readFile, rename, stat, truncate, unlink } from '
 import type { FileHandle as NodeFsHandle } from 'node:fs/promises';
 import net, { isIPv4 } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { httpGet } from './http-get.js';
 import type { Endpoint, FileHandle, FileStat, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
 
 /** Largest delay `setTimeout` accepts; longer timers are chained. */
@@ -437,49 +438,6 @@ async function resolveHost(name: string): Promise<string> {
   if (isIPv4(name)) return name;
   const { address } = await lookup(name, { family: 4 });
   return address;
-}
-
-/** GETs a URL with Node's fetch; a non-2xx status, a wrong range or a timeout rejects with a one-line reason. */
-async function httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number }; signal?: AbortSignal }): Promise<Uint8Array> {
-  const { range } = options;
-  const headers: Record<string, string> = range ? { range: `bytes=${range.first}-${range.last}` } : {};
-  const timeout = AbortSignal.timeout(options.timeoutMs);
-  const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
-  const response = await fetch(url, { signal, redirect: 'follow', headers });
-  const host = new URL(url).host;
-  if (!response.ok) throw new Error(`HTTP ${response.status} from ${host}`);
-  if (range) {
-    const wanted = range.last - range.first + 1;
-    // 206 with our range, or 200 with exactly the bytes asked for (a range that is the whole file).
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    const contentRange = response.headers.get('content-range');
-    const rightRange = response.status === 206 ? contentRange?.startsWith(`bytes ${range.first}-${range.last}/`) : range.first === 0;
-    if (!rightRange || (Number.isFinite(declared) && declared !== wanted)) {
-      await response.body?.cancel();
-      throw new Error(`${host} did not answer with bytes ${range.first}-${range.last} (HTTP ${response.status}${contentRange ? `, ${contentRange}` : ''})`);
-    }
-    return readExactly(response, wanted, host);
-  }
-  return new Uint8Array(await response.arrayBuffer());
-}
-
-/** Reads a body that must be `wanted` bytes long, giving up as soon as it runs longer (no length was declared). */
-async function readExactly(response: Response, wanted: number, host: string): Promise<Uint8Array> {
-  const out = new Uint8Array(wanted);
-  let filled = 0;
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (filled + value.length > wanted) {
-      await reader.cancel();
-      throw new Error(`${host} sent more than the ${wanted} bytes asked for`);
-    }
-    out.set(value, filled);
-    filled += value.length;
-  }
-  if (filled !== wanted) throw new Error(`${host} sent ${filled} bytes for a range of ${wanted}`);
-  return out;
 }
 
 /** Creates the real runtime. Timers are ref'd: a node with live timers keeps the process alive until closed. */
