@@ -474,7 +474,6 @@ export class Torrent {
       acceptsBlocks: () => this.state === 'downloading' && !this.closed,
       requestRoom: () => this.maxRequestsInFlight - this.outstandingRequests(),
       downloadLimiter: this.downloadLimiter,
-      sequential: this.options.sequential === true,
       blockArrived: (key, index, begin, block) => this.blockArrived(key, index, begin, block),
       log: (level, message) => this.deps.log(level, message),
     };

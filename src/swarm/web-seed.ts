@@ -1,8 +1,8 @@
 /**
  * A web seed (BEP 19, the `url-list` of a .torrent or `ws=` of a magnet link): an HTTP server
  * that holds the torrent's files, used as one more peer that has every piece. Blocks are taken
- * from the picker like a peer's requests, fetched with HTTP range requests (a run of adjacent
- * blocks at a time, split at file boundaries), and handed to the torrent like blocks from a peer,
+ * from the picker like a peer's requests, but in piece order, and fetched with HTTP range requests
+ * (a run of adjacent blocks at a time, split at file boundaries), and handed to the torrent like blocks from a peer,
  * so hash checks, blame and bans work the same. A failing server is retried with growing pauses;
  * one whose data fails a hash check is banned for good.
  *
@@ -39,7 +39,6 @@ export interface WebSeedHost {
   /** Room left under the torrent's cap on requests in flight, in blocks. */
   requestRoom(): number;
   readonly downloadLimiter?: TransferLimiter;
-  readonly sequential: boolean;
   /** A block we asked this web seed for has arrived. */
   blockArrived(key: string, index: number, begin: number, block: Uint8Array): void;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
@@ -84,7 +83,8 @@ export class WebSeed {
         count = limiter.takeNow(count * BLOCK_SIZE, BLOCK_SIZE) / BLOCK_SIZE;
         if (count === 0) return void limiter.whenRefilled(this.fillLater);
       }
-      const blocks = host.picker.pick(this.key, count, { sequential: host.sequential });
+      // In order: adjacent blocks make one range request (random pieces would each be a request of their own).
+      const blocks = host.picker.pick(this.key, count, { sequential: true });
       if (limiter && blocks.length < count) limiter.giveBack((count - blocks.length) * BLOCK_SIZE);
       if (blocks.length === 0) return;
       this.inFlight++;
