@@ -15,6 +15,7 @@ export { createNodeRuntime } from './runtime/node-runtime.js';
 export { VirtualNetwork } from './runtime/virtual-network.js';
 export { createTestnet, type Testnet } from './dht/testnet.js';
 export { SwarmSession, type SwarmSessionOptions, type AddTorrentOptions } from './swarm/session.js';
+export type { EncryptionPolicy } from './swarm/mse-handshake.js';
 export { WarrenNode, type WarrenNodeOptions } from './node/warren-node.js';
 export { NodeError } from './node/errors.js';
 export type { NodeControl } from './node/node-control.js';
