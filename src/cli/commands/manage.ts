@@ -23,12 +23,12 @@ function client(flags: ManageFlags): Promise<NodeClient> {
 const rate = (n: number) => `${formatBytes(n)}/s`;
 const percent = (t: TorrentSummary) => `${(t.progress * 100).toFixed(1)}%`;
 
-/** `warren add <magnet|infohash|file.torrent|path>`: a .torrent is uploaded, any other path is shared in place. */
 /** The state, marked when the torrent is paused but still doing something (checking its data). */
 function stateText(t: TorrentSummary): string {
   return t.paused && t.state !== 'paused' ? `${t.state} (paused)` : t.state;
 }
 
+/** `warren add <magnet|infohash|file.torrent|path>`: a .torrent is uploaded, any other path is shared in place. */
 export async function addCommand(source: string, flags: ManageFlags & { dir?: string; paused?: boolean }): Promise<void> {
   const out = createOutput(flags.json === true);
   const node = await client(flags);
