@@ -28,10 +28,8 @@ export const MSE_VC = new Uint8Array(8);
 /** Bits of crypto_provide and crypto_select. */
 export const CRYPTO_PLAINTEXT = 0x01;
 export const CRYPTO_RC4 = 0x02;
-/** Length of the encrypted part of step 3 before PadC: VC, crypto_provide, len(PadC). */
-export const OFFER_HEAD_LENGTH = 8 + 4 + 2;
-/** Length of the encrypted part of step 4 before PadD: VC, crypto_select, len(PadD). */
-export const ANSWER_HEAD_LENGTH = 8 + 4 + 2;
+/** Length of the head of step 3 and of step 4: VC, the 32-bit crypto field, the 16-bit pad length. */
+export const MSE_HEAD_LENGTH = 8 + 4 + 2;
 
 /** The 768-bit safe prime of the group (the second Oakley group), generator 2. */
 const PRIME = BigInt(
@@ -121,24 +119,24 @@ export class Rc4 {
 export function encodeOffer(provide: number, padC: Uint8Array, ia: Uint8Array): Uint8Array {
   if (padC.length > MSE_MAX_PAD) throw new RangeError('PadC longer than 512 bytes');
   if (ia.length > 0xffff) throw new RangeError('initial payload longer than 65535 bytes');
-  const out = new Uint8Array(OFFER_HEAD_LENGTH + padC.length + 2 + ia.length);
+  const out = new Uint8Array(MSE_HEAD_LENGTH + padC.length + 2 + ia.length);
   const view = new DataView(out.buffer);
   view.setUint32(8, provide);
   view.setUint16(12, padC.length);
-  out.set(padC, OFFER_HEAD_LENGTH);
-  view.setUint16(OFFER_HEAD_LENGTH + padC.length, ia.length);
-  out.set(ia, OFFER_HEAD_LENGTH + padC.length + 2);
+  out.set(padC, MSE_HEAD_LENGTH);
+  view.setUint16(MSE_HEAD_LENGTH + padC.length, ia.length);
+  out.set(ia, MSE_HEAD_LENGTH + padC.length + 2);
   return out;
 }
 
 /** The plaintext of step 4's encrypted part: VC, crypto_select, len(PadD), PadD. */
 export function encodeAnswer(select: number, padD: Uint8Array): Uint8Array {
   if (padD.length > MSE_MAX_PAD) throw new RangeError('PadD longer than 512 bytes');
-  const out = new Uint8Array(ANSWER_HEAD_LENGTH + padD.length);
+  const out = new Uint8Array(MSE_HEAD_LENGTH + padD.length);
   const view = new DataView(out.buffer);
   view.setUint32(8, select);
   view.setUint16(12, padD.length);
-  out.set(padD, ANSWER_HEAD_LENGTH);
+  out.set(padD, MSE_HEAD_LENGTH);
   return out;
 }
 
@@ -147,7 +145,7 @@ export function encodeAnswer(select: number, padD: Uint8Array): Uint8Array {
  * Throws a `DecodeError` for a non-zero VC, an empty or unknown crypto field, or a pad over 512.
  */
 export function decodeHead(head: Uint8Array): { crypto: number; padLength: number } {
-  if (head.length !== OFFER_HEAD_LENGTH) throw new DecodeError('truncated MSE header');
+  if (head.length !== MSE_HEAD_LENGTH) throw new DecodeError('truncated MSE header');
   for (let i = 0; i < 8; i++) if (head[i] !== 0) throw new DecodeError('MSE verification constant is not zero');
   const view = new DataView(head.buffer, head.byteOffset, head.length);
   const crypto = view.getUint32(8);

@@ -19,7 +19,7 @@ import {
   MSE_VC,
   msePublicKey,
   mseSecret,
-  OFFER_HEAD_LENGTH,
+  MSE_HEAD_LENGTH,
   Rc4,
 } from '../codec/mse.js';
 import type { InfoHash } from '../dht/types.js';
@@ -215,8 +215,8 @@ export async function mseConnect(
     ]);
     // B's encrypted VC follows its key and up to 512 bytes of padding.
     await reader.skipPast(bToA.apply(MSE_VC.slice()), MSE_MAX_PAD, 'the answer to our MSE offer');
-    const head = new Uint8Array(OFFER_HEAD_LENGTH);
-    head.set(bToA.apply(await reader.read(OFFER_HEAD_LENGTH - MSE_VC.length)), MSE_VC.length);
+    const head = new Uint8Array(MSE_HEAD_LENGTH);
+    head.set(bToA.apply(await reader.read(MSE_HEAD_LENGTH - MSE_VC.length)), MSE_VC.length);
     const { crypto: select, padLength } = decodeHead(head);
     if ((select !== CRYPTO_RC4 && select !== CRYPTO_PLAINTEXT) || (select & provide) === 0) {
       throw fail(`peer selected MSE method 0x${select.toString(16)}, which we did not offer`);
@@ -261,7 +261,7 @@ export async function mseAccept(
     }
     if (!infoHash) throw fail('peer asked for a torrent we do not have');
     const { aToB, bToA } = ciphers(secret, infoHash);
-    const { crypto: provide, padLength } = decodeHead(aToB.apply(await reader.read(OFFER_HEAD_LENGTH)));
+    const { crypto: provide, padLength } = decodeHead(aToB.apply(await reader.read(MSE_HEAD_LENGTH)));
     aToB.apply(await reader.read(padLength));
     const iaLength = new DataView(aToB.apply(await reader.read(2)).buffer).getUint16(0);
     const ia = aToB.apply(await reader.read(iaLength));

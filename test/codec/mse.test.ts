@@ -7,7 +7,6 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
-  ANSWER_HEAD_LENGTH,
   CRYPTO_PLAINTEXT,
   CRYPTO_RC4,
   decodeHead,
@@ -18,7 +17,7 @@ import {
   MSE_VC,
   msePublicKey,
   mseSecret,
-  OFFER_HEAD_LENGTH,
+  MSE_HEAD_LENGTH,
   Rc4,
 } from '../../src/codec/mse.js';
 import { DecodeError } from '../../src/codec/errors.js';
@@ -210,8 +209,7 @@ describe('MSE layouts', () => {
     assert.deepEqual(MSE_VC, new Uint8Array(8));
     assert.equal(CRYPTO_PLAINTEXT, 1);
     assert.equal(CRYPTO_RC4, 2);
-    assert.equal(OFFER_HEAD_LENGTH, 14);
-    assert.equal(ANSWER_HEAD_LENGTH, 14);
+    assert.equal(MSE_HEAD_LENGTH, 14);
     assert.equal(MSE_MAX_PAD, 512);
   });
 
