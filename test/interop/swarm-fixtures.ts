@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { SwarmSession } from '../../src/swarm/session.js';
-import type { Torrent } from '../../src/swarm/torrent.js';
+import type { PeerStats, Torrent } from '../../src/swarm/torrent.js';
 import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 
 /** One file of the shared folder: its path below the folder and its size. */
@@ -88,6 +88,17 @@ export async function startWarren(options: { encryption?: EncryptionPolicy } = {
   const session = new SwarmSession({ host: '127.0.0.1', port: 0, hashInWorker: true, ...options }, createNodeRuntime());
   await session.start();
   return session;
+}
+
+/** The torrent's peer list (peers and web seeds) when its first piece is verified. */
+export function peersAtFirstPiece(torrent: Torrent): Promise<PeerStats[]> {
+  return new Promise((resolve) => {
+    const off = torrent.on((event) => {
+      if (event.type !== 'piece') return;
+      off();
+      resolve(torrent.stats().peers);
+    });
+  });
 }
 
 /**

@@ -18,7 +18,7 @@ import { connectPeer } from '../../src/swarm/handshake.js';
 import type { EncryptionPolicy } from '../../src/swarm/mse-handshake.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
-import { assertSameTree, infoHashOf, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
+import { assertSameTree, infoHashOf, makeTempDir, peersAtFirstPiece, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
 
 const NAME = 'payload';
@@ -42,14 +42,7 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
     return session;
   };
   /** The flags of the torrent's peers when its first piece arrives. */
-  const flagsAtFirstPiece = (torrent: Torrent) =>
-    new Promise<string[]>((resolve) => {
-      const off = torrent.on((event) => {
-        if (event.type !== 'piece') return;
-        off();
-        resolve(torrent.stats().peers.map((p) => p.flags));
-      });
-    });
+  const flagsAtFirstPiece = async (torrent: Torrent) => (await peersAtFirstPiece(torrent)).map((p) => p.flags);
   const dir = async (name: string) => {
     assert.ok(root);
     const path = join(root, name);

@@ -14,7 +14,7 @@ import { parseMetainfo } from '../../src/codec/metainfo.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
-import { assertSameTree, infoHashOf, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
+import { assertSameTree, infoHashOf, makeTempDir, peersAtFirstPiece, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
 
 /** The shared folder's name (the torrent's name). */
@@ -73,13 +73,9 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const out = await dir('warren-from-torrent');
     const session = await warren();
     const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
-    let flags: string[] = [];
-    const off = torrent.on((event) => {
-      if (event.type !== 'piece') return;
-      off();
-      flags = torrent.stats().peers.map((p) => p.flags);
-    });
+    const firstPeers = peersAtFirstPiece(torrent);
     await torrentComplete(torrent);
+    const flags = (await firstPeers).map((p) => p.flags);
     await assertSameTree(join(srcDir, NAME), join(out, NAME));
     assert.ok(torrent.stats().downloaded >= metainfo.info.totalLength, 'warren says it downloaded less than the whole torrent');
     // warren's default (prefer) opens with MSE offering RC4 and plain payload; libtorrent's default picks plain.

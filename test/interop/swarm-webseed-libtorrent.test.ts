@@ -17,7 +17,7 @@ import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
-import { assertSameTree, FOLDER_FILES, infoHashOf, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
+import { assertSameTree, FOLDER_FILES, infoHashOf, makeTempDir, peersAtFirstPiece, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
 import { sendFrom, startServer, type TestServer } from './web-seed-server.js';
 
@@ -117,14 +117,10 @@ describe('interop: BEP 19 web seeds with libtorrent on 127.0.0.1', { timeout: 90
     const out = await dir(label);
     const from = server().requests.length;
     const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, webSeeds: metainfo.urlList });
-    let webSeedListed = false;
-    const off = torrent.on((event) => {
-      if (event.type !== 'piece') return;
-      off();
-      webSeedListed = torrent.stats().peers.some((p) => p.address === url && p.flags.startsWith('W'));
-    });
+    const firstPeers = peersAtFirstPiece(torrent);
     await torrentComplete(torrent);
     await assertSameTree(join(www, MIRROR, NAME), join(out, NAME));
+    const webSeedListed = (await firstPeers).some((p) => p.address === url && p.flags.startsWith('W'));
     assert.ok(webSeedListed, 'the web seed was not in the peer list at the first piece');
     assertServedRanges(from);
     return { metainfo, requests: requestsSince(from) };
