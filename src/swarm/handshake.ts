@@ -9,7 +9,8 @@ import type { InfoHash } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
 import type { Endpoint, Runtime, TcpConnection } from '../runtime/interfaces.js';
 import { SwarmError } from './errors.js';
-import { HandshakeReader, isPlainHandshakeStart, mseAccept, mseConnect, type EncryptionPolicy } from './mse-handshake.js';
+import { HandshakeReader } from './handshake-reader.js';
+import { isPlainHandshakeStart, mseAccept, mseConnect, type EncryptionPolicy } from './mse-handshake.js';
 
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -37,46 +38,27 @@ export interface OpenedConnection {
  * Reads the remote handshake from `conn`, after the bytes in `prefix` (already read from it);
  * rejects on timeout, close, or bytes that are not a handshake.
  */
-export function readHandshake(
+export async function readHandshake(
   runtime: Pick<Runtime, 'setTimer'>,
   conn: TcpConnection,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
   prefix: Uint8Array = new Uint8Array(0),
 ): Promise<{ remote: Handshake; after: AfterHandshake }> {
-  return new Promise((resolve, reject) => {
-    let buffered = new Uint8Array(0);
-    const timer = runtime.setTimer(timeoutMs, () => fail(new SwarmError('HANDSHAKE', 'handshake timed out')));
-    const fail = (error: Error) => {
-      timer.cancel();
-      conn.onData(() => undefined);
-      conn.onClose(() => undefined);
-      conn.close();
-      reject(error);
-    };
-    conn.onClose((error) => fail(new SwarmError('HANDSHAKE', `connection closed during handshake${error ? `: ${error.message}` : ''}`)));
-    const onChunk = (chunk: Uint8Array) => {
-      const joined = new Uint8Array(buffered.length + chunk.length);
-      joined.set(buffered);
-      joined.set(chunk, buffered.length);
-      buffered = joined;
-      let remote: Handshake | 'need-more';
-      try {
-        remote = decodeHandshake(buffered);
-      } catch (error) {
-        fail(new SwarmError('HANDSHAKE', (error as Error).message));
-        return;
-      }
-      if (remote === 'need-more') return;
-      timer.cancel();
-      // Until the connection is taken over, keep what follows instead of losing it.
-      const after: AfterHandshake = { chunks: buffered.length > HANDSHAKE_LENGTH ? [buffered.subarray(HANDSHAKE_LENGTH)] : [] };
-      conn.onData((more) => after.chunks.push(more));
-      conn.onClose((error) => (after.closed = { error }));
-      resolve({ remote, after });
-    };
-    conn.onData(onChunk);
-    if (prefix.length > 0) onChunk(prefix);
-  });
+  const reader = new HandshakeReader(runtime, conn, timeoutMs, 'HANDSHAKE');
+  if (prefix.length > 0) reader.push(prefix);
+  const remote = await reader.decode((bytes) => {
+    try {
+      return decodeHandshake(bytes);
+    } catch (error) {
+      throw reader.fail((error as Error).message);
+    }
+  }, HANDSHAKE_LENGTH);
+  // Until the connection is taken over, keep what follows instead of losing it.
+  const rest = reader.finish();
+  const after: AfterHandshake = { chunks: rest.length > 0 ? [rest] : [] };
+  conn.onData((more) => after.chunks.push(more));
+  conn.onClose((error) => (after.closed = { error }));
+  return { remote, after };
 }
 
 /**
@@ -122,7 +104,7 @@ export async function acceptPeer(
   encryption: EncryptionPolicy,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
 ): Promise<OpenedConnection> {
-  const reader = new HandshakeReader(runtime, conn, timeoutMs);
+  const reader = new HandshakeReader(runtime, conn, timeoutMs, 'ENCRYPTION');
   const plain = isPlainHandshakeStart(await reader.peek(20));
   if (plain && encryption === 'require') {
     const refused = new SwarmError('ENCRYPTION', 'plain handshake refused: encryption is required');

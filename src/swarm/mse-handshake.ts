@@ -26,6 +26,7 @@ import type { InfoHash } from '../dht/types.js';
 import type { Runtime, TcpConnection } from '../runtime/interfaces.js';
 import { CipherConnection } from './cipher-connection.js';
 import { SwarmError } from './errors.js';
+import { HandshakeReader } from './handshake-reader.js';
 
 /**
  * How a session uses MSE, with Transmission's names:
@@ -68,112 +69,6 @@ function padding(runtime: Pick<Runtime, 'random' | 'randomBytes'>): Uint8Array {
   return runtime.randomBytes(Math.floor(runtime.random() * (MSE_MAX_PAD + 1)));
 }
 
-/**
- * Reads a connection's bytes on demand during a handshake: exact lengths, and a scan for a marker
- * after unknown padding. Rejects every wait on close, on timeout, or after `abort`.
- */
-export class HandshakeReader {
-  private buffered = new Uint8Array(0);
-  private waiter?: { test(): boolean; resolve(): void; reject(e: Error): void };
-  private error?: Error;
-  private readonly timer;
-
-  constructor(
-    runtime: Pick<Runtime, 'setTimer'>,
-    private readonly conn: TcpConnection,
-    timeoutMs: number,
-  ) {
-    this.timer = runtime.setTimer(timeoutMs, () => this.abort(fail('handshake timed out')));
-    conn.onData((chunk) => {
-      const joined = new Uint8Array(this.buffered.length + chunk.length);
-      joined.set(this.buffered);
-      joined.set(chunk, this.buffered.length);
-      this.buffered = joined;
-      this.check();
-    });
-    conn.onClose((error) => this.abort(fail(`connection closed during handshake${error ? `: ${error.message}` : ''}`)));
-  }
-
-  /** The next `n` bytes, once they are there (consumed). */
-  async read(n: number): Promise<Uint8Array> {
-    await this.until(() => this.buffered.length >= n);
-    const out = this.buffered.slice(0, n);
-    this.buffered = this.buffered.subarray(n);
-    return out;
-  }
-
-  /** The first `n` bytes, once they are there (not consumed). */
-  async peek(n: number): Promise<Uint8Array> {
-    await this.until(() => this.buffered.length >= n);
-    return this.buffered.subarray(0, n);
-  }
-
-  /** Skips up to `maxSkip` bytes to just past `marker`; rejects when it is not found within them. */
-  async skipPast(marker: Uint8Array, maxSkip: number, what: string): Promise<void> {
-    let at = -1;
-    await this.until(() => {
-      at = indexOf(this.buffered, marker, maxSkip);
-      if (at < 0 && this.buffered.length >= maxSkip + marker.length) throw fail(`${what} not found in the first ${maxSkip} bytes of padding`);
-      return at >= 0;
-    });
-    this.buffered = this.buffered.subarray(at + marker.length);
-  }
-
-  /** Stops reading: returns what is buffered and leaves the connection's handlers to the caller. */
-  finish(): Uint8Array {
-    this.timer.cancel();
-    this.conn.onData(() => undefined);
-    this.conn.onClose(() => undefined);
-    const rest = this.buffered;
-    this.buffered = new Uint8Array(0);
-    return rest;
-  }
-
-  /** Fails the handshake: the pending wait rejects and the connection is closed. */
-  abort(error: Error): void {
-    if (this.error) return;
-    this.error = error;
-    this.finish();
-    this.conn.close();
-    this.waiter?.reject(error);
-    this.waiter = undefined;
-  }
-
-  private until(test: () => boolean): Promise<void> {
-    if (this.error) return Promise.reject(this.error);
-    return new Promise<void>((resolve, reject) => {
-      this.waiter = { test, resolve, reject };
-      this.check();
-    });
-  }
-
-  private check(): void {
-    const waiter = this.waiter;
-    if (!waiter) return;
-    let ready: boolean;
-    try {
-      ready = waiter.test();
-    } catch (error) {
-      this.abort(error as Error);
-      return;
-    }
-    if (ready) {
-      this.waiter = undefined;
-      waiter.resolve();
-    }
-  }
-}
-
-/** Index of `marker` in `data` starting at most at `maxStart`; -1 if absent. */
-function indexOf(data: Uint8Array, marker: Uint8Array, maxStart: number): number {
-  const last = Math.min(maxStart, data.length - marker.length);
-  outer: for (let i = 0; i <= last; i++) {
-    for (let k = 0; k < marker.length; k++) if (data[i + k] !== marker[k]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** Keys for A → B and B → A traffic. */
 function ciphers(secret: Uint8Array, infoHash: Uint8Array): { aToB: Rc4; bToA: Rc4 } {
   return { aToB: new Rc4(sha1('keyA', secret, infoHash)), bToA: new Rc4(sha1('keyB', secret, infoHash)) };
@@ -201,7 +96,7 @@ export async function mseConnect(
   payload: Uint8Array,
   options: { rc4Only: boolean; timeoutMs: number },
 ): Promise<MseResult> {
-  const reader = new HandshakeReader(runtime, conn, options.timeoutMs);
+  const reader = new HandshakeReader(runtime, conn, options.timeoutMs, 'ENCRYPTION');
   return guarded(reader, async () => {
     const privateKey = runtime.randomBytes(PRIVATE_KEY_LENGTH);
     conn.writev([msePublicKey(privateKey), padding(runtime)]);

@@ -16,7 +16,8 @@ import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { CipherConnection } from '../../src/swarm/cipher-connection.js';
 import { SwarmError } from '../../src/swarm/errors.js';
 import { acceptPeer, connectPeer, type OpenedConnection } from '../../src/swarm/handshake.js';
-import { HandshakeReader, isPlainHandshakeStart, mseAccept, mseConnect, type EncryptionPolicy, type MseResult } from '../../src/swarm/mse-handshake.js';
+import { isPlainHandshakeStart, mseAccept, mseConnect, type EncryptionPolicy, type MseResult } from '../../src/swarm/mse-handshake.js';
+import { HandshakeReader } from '../../src/swarm/handshake-reader.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
@@ -131,7 +132,7 @@ describe('mseConnect against mseAccept', () => {
         const wireB = tap(accepted);
         const payload = encodeHandshake(handshakeOf(0xaa));
         const greeting = random(50, 333);
-        const accepting = mseAccept(rb, wireB.conn, new HandshakeReader(rb, wireB.conn, TIMEOUT), () => [OTHER_HASH, INFO_HASH], { rc4Only: acceptorRc4Only }).then((r) => {
+        const accepting = mseAccept(rb, wireB.conn, new HandshakeReader(rb, wireB.conn, TIMEOUT, 'ENCRYPTION'), () => [OTHER_HASH, INFO_HASH], { rc4Only: acceptorRc4Only }).then((r) => {
           // B speaks first after the handshake, as a session answering a BitTorrent handshake does.
           r.conn.write(greeting);
           return r;
@@ -227,7 +228,7 @@ describe('mseConnect against mseAccept', () => {
     const [a, b] = await net.clock.run(
       Promise.all([
         mseConnect(ra, client, INFO_HASH, Uint8Array.of(1, 2, 3), { rc4Only: true, timeoutMs: TIMEOUT }),
-        mseAccept(rb, accepted, new HandshakeReader(rb, accepted, TIMEOUT), () => [INFO_HASH], { rc4Only: true }),
+        mseAccept(rb, accepted, new HandshakeReader(rb, accepted, TIMEOUT, 'ENCRYPTION'), () => [INFO_HASH], { rc4Only: true }),
       ]),
     );
     assert.deepEqual(b.initial, Uint8Array.of(1, 2, 3));
@@ -442,7 +443,7 @@ describe('hostile connectors (the accepting side must fail cleanly)', () => {
     const { rb, accepted } = pair;
     const result: Promise<Settled<unknown>> = options.viaAcceptPeer
       ? settle(acceptPeer(rb, accepted, () => [INFO_HASH], 'prefer', TIMEOUT))
-      : settle(mseAccept(rb, accepted, new HandshakeReader(rb, accepted, TIMEOUT), () => [OTHER_HASH, INFO_HASH], { rc4Only: options.rc4Only ?? false }));
+      : settle(mseAccept(rb, accepted, new HandshakeReader(rb, accepted, TIMEOUT, 'ENCRYPTION'), () => [OTHER_HASH, INFO_HASH], { rc4Only: options.rc4Only ?? false }));
     return { ...pair, result, start: pair.net.clock.now() };
   }
 
