@@ -55,6 +55,8 @@ withNetworkOptions(item.command('get').description("print an item's value"))
   .argument('<target>', '40 hex characters')
   .action(itemGetCommand);
 
+const UTP_OFF_HELP = 'TCP only: no uTP with peers (by default uTP is accepted on UDP at the TCP port, and tried when TCP reaches no one)';
+
 const encryptionOption = () =>
   new Option(
     '--encryption <policy>',
@@ -67,7 +69,8 @@ function withSwarmOptions(command: Command): Command {
     .option('--dht-port <port>', 'UDP port of the DHT (default 6881, 0 for any)')
     .option('--no-dht', 'do not use the DHT to find peers')
     .option('--data-dir <dir>', 'where to keep resume data and the DHT table (default: $XDG_DATA_HOME/warren)')
-    .addOption(encryptionOption());
+    .addOption(encryptionOption())
+    .option('--no-utp', UTP_OFF_HELP);
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -134,6 +137,7 @@ program
   .option('--upload-limit <KiB/s>', 'upload limit per torrent (default: none)')
   .option('--download-limit <KiB/s>', 'download limit per torrent (default: none)')
   .addOption(encryptionOption())
+  .option('--no-utp', UTP_OFF_HELP)
   .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')
   .option('--json', 'JSON lines on stdout')
   .action(nodeCommand);

@@ -15,6 +15,7 @@ export interface SwarmFlags extends NetworkFlags {
   dht?: boolean;
   dataDir?: string;
   encryption?: string;
+  utp?: boolean;
 }
 
 export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promise<StandaloneNode> {
@@ -32,6 +33,7 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
       dataDir: resolveDataDir(flags.dataDir),
       // commander checked it is one of the policies
       encryption: flags.encryption as EncryptionPolicy | undefined,
+      utp: flags.utp,
       log: (level, message) => {
         if (level === 'warn') out.note(`warning: ${message}`);
       },

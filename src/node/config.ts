@@ -48,6 +48,8 @@ export interface NodeConfig {
   downloadLimit: number;
   /** Protocol encryption with peers (MSE/PE). */
   encryption: EncryptionPolicy;
+  /** uTP with peers, beside TCP. */
+  utp: boolean;
   /** Lowest level shown on the terminal (the log file always gets debug). */
   logLevel: LogLevelName;
 }
@@ -111,6 +113,7 @@ const SCHEMAS = {
   maxConnections: integer(1, 5000),
   uploadLimit: rateLimit,
   downloadLimit: rateLimit,
+  utp: bool,
   encryption: z.preprocess(
     (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
     z.enum(ENCRYPTION_POLICIES, { error: `must be one of ${ENCRYPTION_POLICIES.join(', ')}` }),
@@ -139,6 +142,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   maxConnections: 'WARREN_MAX_CONNECTIONS',
   uploadLimit: 'WARREN_UPLOAD_LIMIT',
   downloadLimit: 'WARREN_DOWNLOAD_LIMIT',
+  utp: 'WARREN_UTP',
   encryption: 'WARREN_ENCRYPTION',
   logLevel: 'WARREN_LOG_LEVEL',
 };
@@ -222,6 +226,7 @@ export function loadConfig(dataDir: string, flags: Record<string, unknown>, env:
     uploadLimit: Math.round((pick('uploadLimit') ?? 0) * 1024),
     downloadLimit: Math.round((pick('downloadLimit') ?? 0) * 1024),
     encryption: pick('encryption') ?? 'prefer',
+    utp: pick('utp') ?? true,
     logLevel: pick('logLevel') ?? 'info',
   };
 }

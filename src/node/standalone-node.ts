@@ -9,6 +9,7 @@ import type { Runtime } from '../runtime/interfaces.js';
 import { createNodeRuntime } from '../runtime/node-runtime.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { SwarmSession } from '../swarm/session.js';
+import { shareUdpPort } from './shared-udp-port.js';
 
 export interface StandaloneNodeOptions {
   host: string;
@@ -22,6 +23,8 @@ export interface StandaloneNodeOptions {
   dataDir: string;
   /** Protocol encryption for peer connections (default `prefer`). */
   encryption?: EncryptionPolicy;
+  /** uTP with peers, beside TCP (default true). */
+  utp?: boolean;
   log(level: LogLevel, message: string): void;
 }
 
@@ -35,14 +38,15 @@ export interface StandaloneNode {
 export async function startStandaloneNode(options: StandaloneNodeOptions, runtime: Runtime = createNodeRuntime()): Promise<StandaloneNode> {
   await runtime.fs.mkdir(options.dataDir);
   let dht: Dht | undefined;
+  const udp = shareUdpPort(runtime, options.port === options.dhtPort ? options.port : 0);
   if (options.useDht) {
     dht = new Dht(
       { host: options.host, port: options.dhtPort, bootstrap: options.bootstrap, statePath: `${options.dataDir}/dht-state.json`, log: options.log },
-      runtime,
+      udp.dht,
     );
     await dht.start();
   }
-  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, encryption: options.encryption, log: options.log, hashInWorker: true }, runtime);
+  const session = new SwarmSession({ host: options.host, port: options.port, dht, dataDir: options.dataDir, encryption: options.encryption, utp: options.utp, log: options.log, hashInWorker: true }, udp.swarm);
   try {
     await session.start();
   } catch (error) {

@@ -128,6 +128,8 @@ export interface NodeView {
   uploaded: number;
   /** Protocol encryption with peers (see the README's "How the swarm behaves"). */
   encryption: 'prefer' | 'require' | 'allow';
+  /** Peers are also served over uTP, on UDP at the swarm's port. */
+  utp: boolean;
   /** Rate limits per torrent in bytes per second; 0 for none. */
   uploadLimit: number;
   downloadLimit: number;

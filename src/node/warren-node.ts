@@ -17,6 +17,7 @@ import { createTorrent } from '../swarm/create-torrent.js';
 import { SwarmSession } from '../swarm/session.js';
 import type { Torrent } from '../swarm/torrent.js';
 import { dhtView, lookupView } from './dht-view.js';
+import { shareUdpPort } from './shared-udp-port.js';
 import { NodeError } from './errors.js';
 import type { NodeControl } from './node-control.js';
 import { StateStore, type TorrentRow } from './state-store.js';
@@ -50,6 +51,8 @@ export interface WarrenNodeOptions {
   downloadLimit?: number;
   /** Protocol encryption with peers (default `prefer`). */
   encryption?: EncryptionPolicy;
+  /** uTP with peers, beside TCP (default true). */
+  utp?: boolean;
   version: string;
   log(level: LogLevel, message: string): void;
 }
@@ -98,13 +101,14 @@ export class WarrenNode implements NodeControl {
     let dht: Dht | undefined;
     let session: SwarmSession | undefined;
     try {
+      const udp = shareUdpPort(runtime, options.port === options.dhtPort ? options.port : 0);
       if (options.dht) {
-        dht = new Dht({ host: options.host, port: options.dhtPort, bootstrap: options.bootstrap, stateStore: store.dhtStateStore(), log: options.log }, runtime);
+        dht = new Dht({ host: options.host, port: options.dhtPort, bootstrap: options.bootstrap, stateStore: store.dhtStateStore(), log: options.log }, udp.dht);
         await dht.start();
       }
       session = new SwarmSession(
-        { host: options.host, port: options.port, dht, resumeStore: store.resumeStore(), maxConnections: options.maxConnections, encryption: options.encryption, hashInWorker: true, log: options.log },
-        runtime,
+        { host: options.host, port: options.port, dht, resumeStore: store.resumeStore(), maxConnections: options.maxConnections, encryption: options.encryption, utp: options.utp, hashInWorker: true, log: options.log },
+        udp.swarm,
       );
       await session.start();
       const node = new WarrenNode(options, store, session, dht);
@@ -137,6 +141,7 @@ export class WarrenNode implements NodeControl {
       downloaded: this.totalsBefore.downloaded + run.downloaded,
       uploaded: this.totalsBefore.uploaded + run.uploaded,
       encryption: this.options.encryption ?? 'prefer',
+      utp: this.session.utpSocket !== undefined,
       uploadLimit: this.options.uploadLimit,
       downloadLimit: this.options.downloadLimit ?? 0,
     };

@@ -7,6 +7,8 @@ export class SwarmError extends Error {
   constructor(
     readonly code: string,
     message: string,
+    /** The peer closed the connection before answering (it may still answer on another transport). */
+    readonly peerClosed = false,
   ) {
     super(message);
     this.name = 'SwarmError';

@@ -25,7 +25,7 @@ export class HandshakeReader {
   ) {
     this.timer = runtime.setTimer(timeoutMs, () => this.abort(this.fail('handshake timed out')));
     conn.onData((chunk) => this.push(chunk));
-    conn.onClose((error) => this.abort(this.fail(`connection closed during handshake${error ? `: ${error.message}` : ''}`)));
+    conn.onClose((error) => this.abort(new SwarmError(this.code, `connection closed during handshake${error ? `: ${error.message}` : ''}`, true)));
   }
 
   /** An error of this reader's code. */

@@ -26,6 +26,9 @@ export interface AfterHandshake {
 /** How a peer connection is protected: not at all, an MSE handshake with plain payload, or RC4 throughout. */
 export type WireProtection = 'plain' | 'mse' | 'rc4';
 
+/** What a peer connection runs on. */
+export type PeerTransport = 'tcp' | 'utp';
+
 /** A connection whose handshakes are done. */
 export interface OpenedConnection {
   conn: TcpConnection;
@@ -33,6 +36,9 @@ export interface OpenedConnection {
   after: AfterHandshake;
   protection: WireProtection;
 }
+
+/** Opens a stream to a peer: TCP (`runtime.tcpConnect`) or uTP (`UtpSocket.connect`). */
+export type StreamDialer = (to: Endpoint) => Promise<TcpConnection>;
 
 /**
  * Reads the remote handshake from `conn`, after the bytes in `prefix` (already read from it);
@@ -62,9 +68,9 @@ export async function readHandshake(
 }
 
 /**
- * Connects to a peer, exchanges handshakes (inside MSE unless the policy is `allow`), and checks
- * the peer serves `infoHash` and is not us. With `prefer`, a peer that fails the MSE handshake is
- * dialled again without it.
+ * Connects to a peer (over TCP unless another `dial` is given), exchanges handshakes (inside MSE
+ * unless the policy is `allow`), and checks the peer serves `infoHash` and is not us. With
+ * `prefer`, a peer that fails the MSE handshake is dialled again without it.
  */
 export async function connectPeer(
   runtime: Runtime,
@@ -72,8 +78,9 @@ export async function connectPeer(
   ours: Handshake,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
   encryption: EncryptionPolicy = 'allow',
+  dial: StreamDialer = (endpoint) => runtime.tcpConnect(endpoint),
 ): Promise<OpenedConnection> {
-  let conn = await runtime.tcpConnect(to);
+  let conn = await dial(to);
   let prefix: Uint8Array | undefined;
   let protection: WireProtection = 'plain';
   if (encryption !== 'allow') {
@@ -83,7 +90,7 @@ export async function connectPeer(
       protection = mse.rc4 ? 'rc4' : 'mse';
     } catch (error) {
       if (encryption === 'require' || (error as SwarmError).code !== 'ENCRYPTION') throw error;
-      conn = await runtime.tcpConnect(to);
+      conn = await dial(to);
     }
   }
   if (!prefix) conn.write(encodeHandshake(ours));

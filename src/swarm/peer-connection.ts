@@ -6,7 +6,7 @@
  */
 import { encodeBlockMessages, encodeMessage, encodePieceHeader, WireFramer, type Handshake, type PeerMessage } from '../codec/peer-wire.js';
 import type { Endpoint, TcpConnection, Timer } from '../runtime/interfaces.js';
-import type { AfterHandshake, WireProtection } from './handshake.js';
+import type { AfterHandshake, PeerTransport, WireProtection } from './handshake.js';
 import { RateMeter } from './rate-meter.js';
 import type { BlockOwner } from './upload-cache.js';
 
@@ -55,6 +55,8 @@ export class PeerConnection {
     after: AfterHandshake,
     /** How the connection is protected (shown in the peer's flags). */
     readonly protection: WireProtection = 'plain',
+    /** What it runs on (shown in the peer's flags). */
+    readonly transport: PeerTransport = 'tcp',
   ) {
     this.download = new RateMeter(deps.now);
     this.upload = new RateMeter(deps.now);

@@ -134,7 +134,8 @@ export class PeerLink {
       (c.outgoing ? '' : 'I') +
       (this.snubbed ? 'S' : '') +
       (this.isSeed() ? 's' : '') +
-      (c.protection === 'rc4' ? 'E' : c.protection === 'mse' ? 'e' : '');
+      (c.protection === 'rc4' ? 'E' : c.protection === 'mse' ? 'e' : '') +
+      (c.transport === 'utp' ? 'P' : '');
     return {
       address: endpointKey(c.address),
       client: this.clientName,

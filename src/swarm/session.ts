@@ -1,14 +1,16 @@
 /**
- * The swarm side of a node: one TCP listener shared by every torrent (incoming handshakes are
- * routed by infohash), the torrents themselves, and their peer discovery through the DHT and
- * trackers. Resume data goes to the given `ResumeStore`, or to `dataDir/resume/<infohash>.json`.
+ * The swarm side of a node: one TCP listener and one uTP socket (UDP, at the same port number)
+ * shared by every torrent (incoming handshakes are routed by infohash), the torrents themselves,
+ * and their peer discovery through the DHT and trackers. Resume data goes to the given
+ * `ResumeStore`, or to `dataDir/resume/<infohash>.json`.
  */
 import { encodeHandshake } from '../codec/peer-wire.js';
 import type { Dht } from '../dht/dht.js';
 import { toHex, type InfoHash } from '../dht/types.js';
-import type { Endpoint, Runtime, TcpServer } from '../runtime/interfaces.js';
+import type { Endpoint, Runtime, TcpConnection, TcpServer } from '../runtime/interfaces.js';
+import { UtpSocket } from '../utp/utp-socket.js';
 import { SwarmError } from './errors.js';
-import { acceptPeer } from './handshake.js';
+import { acceptPeer, type PeerTransport } from './handshake.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerDiscovery } from './peer-discovery.js';
@@ -37,6 +39,11 @@ export interface SwarmSessionOptions {
   hashInWorker?: boolean;
   /** Protocol encryption (MSE) for peer connections (default `prefer`; see `EncryptionPolicy`). */
   encryption?: EncryptionPolicy;
+  /**
+   * uTP (default true): accept peers over uTP on UDP at the TCP port number, and dial peers over
+   * uTP when TCP reaches no one. When that UDP port is taken, the session runs on TCP alone.
+   */
+  utp?: boolean;
   log?(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -71,6 +78,7 @@ interface Entry {
 export class SwarmSession {
   readonly peerId: PeerId;
   private server?: TcpServer;
+  private utp?: UtpSocket;
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
   /** Incoming connections still in their handshakes. */
@@ -97,27 +105,43 @@ export class SwarmSession {
     return this.server.local;
   }
 
+  /** The bound uTP socket (after `start`), unless uTP is off or its port was taken. */
+  get utpSocket(): UtpSocket | undefined {
+    return this.utp;
+  }
+
   async start(): Promise<void> {
-    this.server = await this.runtime.tcpListen({ host: this.options.host ?? '0.0.0.0', port: this.options.port ?? 6881 });
+    const host = this.options.host ?? '0.0.0.0';
+    this.server = await this.runtime.tcpListen({ host, port: this.options.port ?? 6881 });
+    this.server.onConnection((incoming) => this.accept(incoming, 'tcp'));
+    if (this.options.utp === false) return;
+    try {
+      this.utp = await UtpSocket.bind(this.runtime, { host, port: this.server.local.port });
+      this.utp.onConnection((incoming) => this.accept(incoming, 'utp'));
+    } catch (error) {
+      this.log('warn', `uTP is off: UDP port ${this.server.local.port} could not be bound (${(error as Error).message})`);
+    }
+  }
+
+  /** Takes an incoming connection through its handshakes to the torrent it asks for. */
+  private accept(incoming: TcpConnection, transport: PeerTransport): void {
+    // Each handshake may cost a Diffie-Hellman exchange and holds a timer: a flood of connections
+    // that never finish cannot pile up beyond the limit.
+    if (this.handshaking >= MAX_INCOMING_HANDSHAKES) return incoming.close();
+    this.handshaking++;
     const infoHashes = () => [...this.torrents.values()].map((entry) => entry.torrent.infoHash);
-    this.server.onConnection((incoming) => {
-      // Each handshake may cost a Diffie-Hellman exchange and holds a timer: a flood of connections
-      // that never finish cannot pile up beyond the limit.
-      if (this.handshaking >= MAX_INCOMING_HANDSHAKES) return incoming.close();
-      this.handshaking++;
-      acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
-        .finally(() => this.handshaking--)
-        .then(({ conn, remote, after, protection }) => {
-          const entry = this.torrents.get(toHex(remote.infoHash));
-          if (!entry || this.closed) {
-            conn.close();
-            return;
-          }
-          conn.write(encodeHandshake(entry.torrent.handshake()));
-          entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after, protection));
-        })
-        .catch((error: Error) => this.log('debug', `incoming connection dropped: ${error.message}`));
-    });
+    acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
+      .finally(() => this.handshaking--)
+      .then(({ conn, remote, after, protection }) => {
+        const entry = this.torrents.get(toHex(remote.infoHash));
+        if (!entry || this.closed) {
+          conn.close();
+          return;
+        }
+        conn.write(encodeHandshake(entry.torrent.handshake()));
+        entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after, protection, transport));
+      })
+      .catch((error: Error) => this.log('debug', `incoming connection dropped: ${error.message}`));
   }
 
   /**
@@ -139,6 +163,7 @@ export class SwarmSession {
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
         encryption: this.encryption,
+        utp: this.utp,
       },
       { infoHash: options.infoHash, infoBytes: options.infoBytes, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
     );
@@ -196,6 +221,7 @@ export class SwarmSession {
     this.closed = true;
     this.server?.close();
     await Promise.all([...this.torrents.keys()].map((key) => this.remove(this.torrents.get(key)!.torrent.infoHash)));
+    this.utp?.close();
     this.hasher.close();
   }
 

@@ -14,10 +14,11 @@ import { endpointKey } from '../dht/endpoint.js';
 import type { InfoHash } from '../dht/types.js';
 import { toHex } from '../dht/types.js';
 import { Choker } from './choker.js';
-import { connectPeer } from './handshake.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
 import { WebSeed, type WebSeedHost } from './web-seed.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
+import type { UtpSocket } from '../utp/utp-socket.js';
+import { dialPeer } from './peer-dialer.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
 import { PeerLink } from './peer-link.js';
@@ -87,6 +88,8 @@ export interface TorrentDeps {
   hasher?: PieceHasher;
   /** Protocol encryption for the connections this torrent opens (default `allow`: plain). */
   encryption?: EncryptionPolicy;
+  /** Dials peers over uTP when TCP reaches no one (none: TCP only). */
+  utp?: UtpSocket;
 }
 
 export type TorrentEvent =
@@ -602,10 +605,10 @@ export class Torrent {
     if (!this.deps.hasConnectionRoom()) return;
     const room = this.maxPeers - this.links.size - this.candidates.dialingCount;
     for (const { key, endpoint } of this.candidates.takeDialable(room, (k) => this.links.has(k))) {
-      connectPeer(this.deps.runtime, endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption)
+      dialPeer(this.deps.runtime, this.deps.utp, endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption ?? 'allow')
         .then((opened) => {
           this.candidates.dialed(key, true);
-          this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after, opened.protection));
+          this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after, opened.protection, opened.transport));
         })
         .catch((error: Error) => {
           this.candidates.dialed(key, false);

@@ -65,7 +65,7 @@ export function mountNetworkPage(root: HTMLElement): () => void {
 
   // This node.
   const nodeFacts = facts([
-    ['nodeId', 'Node id'], ['dhtAddress', 'DHT (UDP)'], ['swarmAddress', 'Swarm (TCP)'], ['version', 'Version'],
+    ['nodeId', 'Node id'], ['dhtAddress', 'DHT (UDP)'], ['swarmAddress', 'Swarm'], ['version', 'Version'],
     ['uptime', 'Running for'], ['torrents', 'Torrents'], ['peers', 'Peers'], ['transfer', 'Transferred'],
     ['encryption', 'Encryption'], ['limits', 'Rate limits'], ['dataDir', 'Data directory'],
   ]);
@@ -149,7 +149,7 @@ export function mountNetworkPage(root: HTMLElement): () => void {
       nodeFacts.set('nodeId', 'no DHT');
     }
     nodeFacts.set('dhtAddress', n.dhtAddress ?? dht?.address ?? '—');
-    nodeFacts.set('swarmAddress', n.swarmAddress);
+    nodeFacts.set('swarmAddress', `${n.swarmAddress} (${n.utp ? 'TCP and uTP' : 'TCP'})`);
     nodeFacts.set('version', n.version);
     nodeFacts.set('uptime', formatDuration((Date.now() - n.startedAt) / 1000));
     nodeFacts.set('torrents', String(n.torrents));

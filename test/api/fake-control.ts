@@ -98,6 +98,7 @@ export class FakeControl extends EventEmitter implements NodeControl {
       downloaded: 0,
       uploaded: 0,
       encryption: 'prefer',
+      utp: true,
       uploadLimit: 0,
       downloadLimit: 0,
     };

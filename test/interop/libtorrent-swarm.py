@@ -1,18 +1,26 @@
 #!/usr/bin/python3
 """Drives one libtorrent session (BitTorrent peer, no DHT) for warren's swarm interop tests
-(test/interop/swarm-libtorrent.test.ts, swarm-libtorrent-encrypted.test.ts, swarm-webseed-libtorrent.test.ts).
+(test/interop/swarm-libtorrent.test.ts, swarm-libtorrent-encrypted.test.ts, swarm-webseed-libtorrent.test.ts,
+swarm-utp-libtorrent.test.ts).
 
 Started as `/usr/bin/python3 test/interop/libtorrent-swarm.py`. Reads one JSON command per line on
-stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, TCP only (uTP off),
-no DHT, LSD, UPnP or NAT-PMP: peers are given by hand with `connect`. The process exits on `quit`,
-on end of stdin, or by itself after LIFETIME_S seconds, whichever comes first.
+stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, no DHT, LSD, UPnP or
+NAT-PMP: peers are given by hand with `connect`. One transport, chosen at `start`: TCP only (uTP
+off; the default) or uTP only (BEP 29; TCP off both ways). The process exits on `quit`, on end of
+stdin, or by itself after LIFETIME_S seconds, whichever comes first.
 
 Commands and the events they produce:
-  {"cmd":"start","debug":bool,"encryption":"forced"?}
+  {"cmd":"start","debug":bool,"encryption":"forced"?,"transport":"tcp"|"utp"?}
                                                 -> {"event":"ready","port":N}
                                                    (debug: peer and torrent log alerts go to stderr;
                                                    encryption "forced": MSE with RC4 only, both ways,
-                                                   plain connections refused)
+                                                   plain connections refused; transport "tcp" (the
+                                                   default): TCP only, N is the TCP listen port;
+                                                   "utp": uTP only, N is the UDP port uTP listens on.
+                                                   libtorrent binds TCP and UDP to the same port number
+                                                   either way, and with "utp" it still accepts TCP
+                                                   connections at the socket level but closes them
+                                                   at once (peer_blocked_alert tcp_disabled))
   {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool,"webSeeds":[url,...]?}
                                                 -> {"event":"created","infohash":hex,"pieces":n}: a .torrent
                                                    of file or folder p written to f, v1 only unless
@@ -28,6 +36,12 @@ Commands and the events they produce:
                                                    is out of libtorrent's buffers
   {"cmd":"status","infohash":hex}               -> {"event":"status","infohash":hex,"state":s,"progress":x,
                                                     "peers":n,"seed":bool,"hasMetadata":bool}
+  {"cmd":"peers","infohash":hex}                -> {"event":"peers","infohash":hex,"peers":[{"ip":h,"port":p,
+                                                    "utp":bool,"client":s,"progress":x},...]}: the
+                                                   torrent's connections now (handle.get_peer_info();
+                                                   utp: the connection runs over uTP; progress 0..1 of
+                                                   the peer's pieces; port: the remote port of the
+                                                   connection, for incoming ones not the peer's listen port)
   {"cmd":"quit"}                                -> {"event":"bye"}, exit 0
 Events that come by themselves, for every torrent:
   {"event":"state","infohash":hex,"state":"checking_files"|"downloading"|"seeding"|...}
@@ -44,6 +58,14 @@ from lt_jsonlines import emit, import_libtorrent, run
 
 lt = import_libtorrent()
 
+# peer_info::utp_socket (bit 17 of peer_info.flags in libtorrent 2.0). Debian's 2.0.8 bindings
+# export most peer flags (rc4_encrypted = bit 19, ...) but not utp_socket (nor i2p_socket or
+# ssl_socket), hence the fallback to the bit of libtorrent's peer_info.hpp.
+UTP_SOCKET = int(getattr(lt.peer_info, "utp_socket", 1 << 17))
+# The socket type of the uTP listen_succeeded_alert: utp, which the bindings also name udp (same value).
+UTP_LISTEN = lt.socket_type_t.utp
+TRANSPORTS = ("tcp", "utp")
+
 
 def key_of(handle):
     return str(handle.info_hashes().v1)
@@ -54,12 +76,17 @@ class Driver:
         self.ses = None
         self.debug = False
         self.port = None
+        # The socket type whose listen_succeeded_alert gives the port reported in `ready`.
+        self.listen_type = lt.socket_type_t.tcp
         self.handles = {}  # infohash hex -> torrent_handle
 
     def start(self, cmd):
         if self.ses is not None:
             raise RuntimeError("already started")
         self.debug = bool(cmd.get("debug"))
+        transport = cmd.get("transport") or "tcp"
+        if transport not in TRANSPORTS:
+            raise ValueError("transport must be one of %s, not %r" % (", ".join(TRANSPORTS), transport))
         mask = (
             lt.alert.category_t.status_notification
             | lt.alert.category_t.error_notification
@@ -76,11 +103,22 @@ class Driver:
             "enable_natpmp": False,
             # Every peer in the test is 127.0.0.1: without this libtorrent keeps one connection per IP.
             "allow_multiple_connections_per_ip": True,
-            # TCP only: warren speaks no uTP, and libtorrent would try uTP first.
-            "enable_outgoing_utp": False,
-            "enable_incoming_utp": False,
             "alert_mask": mask,
         }
+        if transport == "utp":
+            # uTP only. Both TCP switches are needed: enable_outgoing_tcp alone would still let peers
+            # connect to libtorrent over TCP. libtorrent keeps its TCP listen socket even so (a TCP
+            # connect succeeds) but closes every accepted TCP connection at once.
+            settings.update({
+                "enable_outgoing_tcp": False,
+                "enable_incoming_tcp": False,
+                "enable_outgoing_utp": True,
+                "enable_incoming_utp": True,
+            })
+            self.listen_type = UTP_LISTEN
+        else:
+            # TCP only: libtorrent would otherwise try uTP first.
+            settings.update({"enable_outgoing_utp": False, "enable_incoming_utp": False})
         if cmd.get("encryption") == "forced":
             settings.update({
                 "out_enc_policy": int(lt.enc_policy.pe_forced),
@@ -106,7 +144,8 @@ class Driver:
 
     def on_alert(self, alert):
         if isinstance(alert, lt.listen_succeeded_alert):
-            if alert.socket_type == lt.socket_type_t.tcp:
+            # libtorrent listens with TCP and UDP (uTP) on the same port number, one alert each.
+            if alert.socket_type == self.listen_type:
                 self.port = alert.port
         elif isinstance(alert, lt.state_changed_alert):
             emit({"event": "state", "infohash": key_of(alert.handle), "state": str(alert.state)})
@@ -192,9 +231,24 @@ class Driver:
                     "hasMetadata": s.has_metadata,
                 }
             )
+        elif name == "peers":
+            handle = self.handle_of(cmd)
+            emit({"event": "peers", "infohash": key_of(handle), "peers": [peer_json(p) for p in handle.get_peer_info()]})
         else:
             raise RuntimeError("unknown command %r" % name)
 
+
+def peer_json(peer):
+    client = peer.client
+    if isinstance(client, bytes):
+        client = client.decode("utf-8", "replace")
+    return {
+        "ip": peer.ip[0],
+        "port": peer.ip[1],
+        "utp": bool(int(peer.flags) & UTP_SOCKET),
+        "client": client,
+        "progress": peer.progress,
+    }
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 /**
  * A running libtorrent test driver (libtorrent-dht.py: a DHT node; libtorrent-swarm.py: a
  * BitTorrent session without DHT; both on 127.0.0.1): send it JSON commands, await the JSON events
- * they produce. Used by libtorrent.test.ts and swarm-libtorrent.test.ts.
+ * they produce. Used by libtorrent.test.ts and the swarm-*libtorrent*.test.ts files.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -19,6 +19,27 @@ export const SWARM_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorr
 export interface DriverEvent {
   event: string;
   [key: string]: unknown;
+}
+
+/** One connection of a libtorrent torrent, as the swarm driver's `peers` command reports it. */
+export interface LibtorrentPeer {
+  ip: string;
+  /** The connection's remote port (for a connection the peer made, its source port, not its listen port). */
+  port: number;
+  /** The connection runs over uTP (BEP 29), not TCP. */
+  utp: boolean;
+  /** The client name from the peer's extension handshake or peer id. */
+  client: string;
+  /** The share of the torrent's pieces the peer has, 0..1. */
+  progress: number;
+}
+
+/** Options of the swarm driver's `start` (see libtorrent-swarm.py). */
+export interface SwarmStartOptions {
+  /** `forced`: MSE with RC4 only, both ways; plain connections are refused. Default: plain or encrypted. */
+  encryption?: 'forced';
+  /** `tcp` (default): TCP only. `utp`: uTP only; TCP connections, either way, are refused. */
+  transport?: 'tcp' | 'utp';
 }
 
 /** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
@@ -70,8 +91,11 @@ export class LibtorrentDriver {
     return driver;
   }
 
-  /** Starts the swarm driver and its session; resolves with the driver and libtorrent's TCP port. */
-  static async startSwarm(options: { encryption?: 'forced' } = {}): Promise<{ driver: LibtorrentDriver; port: number }> {
+  /**
+   * Starts the swarm driver and its session; resolves with the driver and libtorrent's listen port:
+   * its TCP port, or with transport `utp` its UDP port for uTP (the same number: libtorrent binds both).
+   */
+  static async startSwarm(options: SwarmStartOptions = {}): Promise<{ driver: LibtorrentDriver; port: number }> {
     const driver = LibtorrentDriver.spawn(SWARM_DRIVER);
     const ready = await driver.request({ cmd: 'start', debug: Boolean(process.env.WARREN_LT_LOG), ...options }, 'ready');
     return { driver, port: Number(ready.port) };
@@ -121,6 +145,15 @@ export class LibtorrentDriver {
     await this.request({ cmd: 'add', torrent: out, savePath }, 'added');
     await seeding;
     return hex;
+  }
+
+  /** The connections of torrent `infohash` (hex) at this moment (libtorrent's get_peer_info). */
+  async peers(infohash: string): Promise<LibtorrentPeer[]> {
+    const hex = infohash.toLowerCase();
+    this.send({ cmd: 'peers', infohash: hex });
+    const reply = await this.forTorrent(hex, 'peers', (e) => e.event === 'peers');
+    assert.ok(Array.isArray(reply.peers), `the driver's peers event has no peers list: ${JSON.stringify(reply)}`);
+    return reply.peers as LibtorrentPeer[];
   }
 
   /** Awaits an event of torrent `infohash` (hex) that `matches` accepts. */

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
         uploadLimit: 0,
         downloadLimit: 0,
         encryption: 'prefer',
+        utp: true,
         logLevel: 'info',
       };
       assert.deepEqual(loadConfig(dir, {}, {}), expected);

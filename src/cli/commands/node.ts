@@ -62,6 +62,7 @@ export async function nodeCommand(flags: { dataDir?: string; json?: boolean }, c
     uploadLimit: config.uploadLimit,
     downloadLimit: config.downloadLimit,
     encryption: config.encryption,
+    utp: config.utp,
     version: VERSION,
     log: logger.log,
   }).catch(async (error: unknown) => {

@@ -1,0 +1,124 @@
+/**
+ * uTP packets (BEP 29, the Micro Transport Protocol): the 20-byte header every uTP datagram starts
+ * with, the chain of extensions after it, and the payload. libtorrent, Transmission, qBittorrent and
+ * µTorrent carry the peer wire protocol over uTP as well as TCP, on the same port number.
+ *
+ *   0       4       8               16              24              32
+ *   +-------+-------+---------------+---------------+---------------+
+ *   | type  | ver 1 | extension     | connection_id                 |
+ *   | timestamp_microseconds                                        |
+ *   | timestamp_difference_microseconds                             |
+ *   | wnd_size                                                      |
+ *   | seq_nr                        | ack_nr                        |
+ *   +---------------------------------------------------------------+
+ *
+ * Each extension is `next extension type (u8), length (u8), length bytes`. Type 1 is the selective
+ * ack: a bitmask of received packets past `ack_nr + 1`, bit 0 of byte 0 standing for `ack_nr + 2`.
+ * Other types are skipped. All fields are big-endian. Pure: no I/O, no Node-only APIs.
+ */
+import { DecodeError } from './errors.js';
+
+/** Packet types. DATA and FIN take a sequence number; STATE (an ack) and RESET do not; SYN opens. */
+export const UTP_DATA = 0;
+export const UTP_FIN = 1;
+export const UTP_STATE = 2;
+export const UTP_RESET = 3;
+export const UTP_SYN = 4;
+export type UtpPacketType = typeof UTP_DATA | typeof UTP_FIN | typeof UTP_STATE | typeof UTP_RESET | typeof UTP_SYN;
+
+/** The protocol version this codec speaks (and the only one that exists). */
+export const UTP_VERSION = 1;
+/** Bytes of the fixed header. */
+export const UTP_HEADER_LENGTH = 20;
+/** Extension type of the selective ack. */
+export const UTP_EXTENSION_SACK = 1;
+/** Longest selective-ack bitmask accepted or sent: 32 bytes cover 256 packets past the ack. */
+export const UTP_MAX_SACK_BYTES = 32;
+
+/** One decoded uTP packet. Sequence and ack numbers are 16-bit, timestamps 32-bit, all wrapping. */
+export interface UtpPacket {
+  type: UtpPacketType;
+  connectionId: number;
+  /** The sender's clock in microseconds, modulo 2^32. */
+  timestamp: number;
+  /** The sender's clock minus the timestamp of the last packet it received, modulo 2^32 (0 before any). */
+  timestampDiff: number;
+  /** Bytes the sender can still take in (its advertised receive window). */
+  windowSize: number;
+  seq: number;
+  ack: number;
+  /** Selective ack bitmask (a multiple of 4 bytes), when the sender has packets past a gap. */
+  selectiveAck?: Uint8Array;
+  /** The data (a view of the datagram); only DATA packets carry any. */
+  payload: Uint8Array;
+}
+
+/** Encodes a packet into one datagram. */
+export function encodeUtpPacket(packet: UtpPacket): Uint8Array {
+  const sack = packet.selectiveAck;
+  if (sack && (sack.length === 0 || sack.length % 4 !== 0 || sack.length > UTP_MAX_SACK_BYTES)) {
+    throw new RangeError(`selective ack must be 4 to ${UTP_MAX_SACK_BYTES} bytes in steps of 4, got ${sack.length}`);
+  }
+  const extensionLength = sack ? 2 + sack.length : 0;
+  const out = new Uint8Array(UTP_HEADER_LENGTH + extensionLength + packet.payload.length);
+  const view = new DataView(out.buffer);
+  out[0] = (packet.type << 4) | UTP_VERSION;
+  out[1] = sack ? UTP_EXTENSION_SACK : 0;
+  view.setUint16(2, packet.connectionId & 0xffff);
+  view.setUint32(4, packet.timestamp >>> 0);
+  view.setUint32(8, packet.timestampDiff >>> 0);
+  view.setUint32(12, packet.windowSize >>> 0);
+  view.setUint16(16, packet.seq & 0xffff);
+  view.setUint16(18, packet.ack & 0xffff);
+  if (sack) {
+    out[20] = 0;
+    out[21] = sack.length;
+    out.set(sack, 22);
+  }
+  out.set(packet.payload, UTP_HEADER_LENGTH + extensionLength);
+  return out;
+}
+
+/**
+ * Decodes one datagram. Throws `DecodeError` for anything that is not a uTP version 1 packet: too
+ * short, an unknown type or version, an extension running past the end, a selective ack of the
+ * wrong length. Payload on other packets than DATA is returned; the connection ignores it.
+ */
+export function decodeUtpPacket(datagram: Uint8Array): UtpPacket {
+  if (datagram.length < UTP_HEADER_LENGTH) throw new DecodeError(`uTP packet of ${datagram.length} bytes is shorter than its ${UTP_HEADER_LENGTH}-byte header`);
+  const version = datagram[0] & 0x0f;
+  if (version !== UTP_VERSION) throw new DecodeError(`uTP version ${version} is not supported`);
+  const type = datagram[0] >> 4;
+  if (type > UTP_SYN) throw new DecodeError(`uTP packet type ${type} is unknown`);
+  const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
+  let selectiveAck: Uint8Array | undefined;
+  let extension = datagram[1];
+  let offset = UTP_HEADER_LENGTH;
+  // Every extension takes at least two bytes, so the chain ends within the datagram.
+  while (extension !== 0) {
+    if (offset + 2 > datagram.length) throw new DecodeError('uTP extension header runs past the end of the packet');
+    const next = datagram[offset];
+    const length = datagram[offset + 1];
+    const start = offset + 2;
+    if (start + length > datagram.length) throw new DecodeError(`uTP extension of ${length} bytes runs past the end of the packet`);
+    if (extension === UTP_EXTENSION_SACK) {
+      if (length === 0 || length % 4 !== 0) throw new DecodeError(`uTP selective ack of ${length} bytes is not a positive multiple of 4`);
+      // A longer mask than we use says nothing we act on: its first bytes are kept.
+      selectiveAck = datagram.subarray(start, start + Math.min(length, UTP_MAX_SACK_BYTES));
+    }
+    extension = next;
+    offset = start + length;
+  }
+  const payload = datagram.subarray(offset);
+  return {
+    type: type as UtpPacketType,
+    connectionId: view.getUint16(2),
+    timestamp: view.getUint32(4),
+    timestampDiff: view.getUint32(8),
+    windowSize: view.getUint32(12),
+    seq: view.getUint16(16),
+    ack: view.getUint16(18),
+    selectiveAck,
+    payload,
+  };
+}
