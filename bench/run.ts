@@ -5,6 +5,7 @@
  */
 import { runDhtBench } from './dht.js';
 import { runSwarmBench } from './swarm.js';
+import { runUtpBench } from './utp.js';
 import { runWebSeedBench } from './webseed.js';
 
 /** A benchmark: runs, prints, and returns its one-line headline. */
@@ -13,6 +14,7 @@ type Bench = (args: string[]) => Promise<string>;
 const BENCHES: Record<string, Bench> = {
   dht: runDhtBench,
   swarm: runSwarmBench,
+  utp: runUtpBench,
   webseed: runWebSeedBench,
 };
 

@@ -16,6 +16,8 @@ export { VirtualNetwork } from './runtime/virtual-network.js';
 export { createTestnet, type Testnet } from './dht/testnet.js';
 export { SwarmSession, type SwarmSessionOptions, type AddTorrentOptions } from './swarm/session.js';
 export type { EncryptionPolicy } from './swarm/mse-handshake.js';
+export { UtpSocket, type UtpSocketOptions, type UtpSocketStats } from './utp/utp-socket.js';
+export { UtpError, type UtpErrorCode } from './utp/errors.js';
 export { WarrenNode, type WarrenNodeOptions } from './node/warren-node.js';
 export { NodeError } from './node/errors.js';
 export type { NodeControl } from './node/node-control.js';

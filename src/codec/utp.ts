@@ -13,7 +13,8 @@
  *   +---------------------------------------------------------------+
  *
  * Each extension is `next extension type (u8), length (u8), length bytes`. Type 1 is the selective
- * ack: a bitmask of received packets past `ack_nr + 1`, bit 0 of byte 0 standing for `ack_nr + 2`.
+ * ack: a bitmask of received packets past `ack_nr + 1`, bit 0 of byte 0 standing for `ack_nr + 2`
+ * (we send multiples of 4 bytes, as BEP 29 says; we take any length, as libtorrent sends).
  * Other types are skipped. All fields are big-endian. Pure: no I/O, no Node-only APIs.
  */
 import { DecodeError } from './errors.js';
@@ -47,7 +48,7 @@ export interface UtpPacket {
   windowSize: number;
   seq: number;
   ack: number;
-  /** Selective ack bitmask (a multiple of 4 bytes), when the sender has packets past a gap. */
+  /** Selective ack bitmask, when the sender has packets past a gap (sent: a multiple of 4 bytes; received: 1 to 32 bytes). */
   selectiveAck?: Uint8Array;
   /** The data (a view of the datagram); only DATA packets carry any. */
   payload: Uint8Array;
@@ -81,8 +82,8 @@ export function encodeUtpPacket(packet: UtpPacket): Uint8Array {
 
 /**
  * Decodes one datagram. Throws `DecodeError` for anything that is not a uTP version 1 packet: too
- * short, an unknown type or version, an extension running past the end, a selective ack of the
- * wrong length. Payload on other packets than DATA is returned; the connection ignores it.
+ * short, an unknown type or version, an extension running past the end. Payload on other packets
+ * than DATA is returned; the connection ignores it.
  */
 export function decodeUtpPacket(datagram: Uint8Array): UtpPacket {
   if (datagram.length < UTP_HEADER_LENGTH) throw new DecodeError(`uTP packet of ${datagram.length} bytes is shorter than its ${UTP_HEADER_LENGTH}-byte header`);
@@ -101,11 +102,10 @@ export function decodeUtpPacket(datagram: Uint8Array): UtpPacket {
     const length = datagram[offset + 1];
     const start = offset + 2;
     if (start + length > datagram.length) throw new DecodeError(`uTP extension of ${length} bytes runs past the end of the packet`);
-    if (extension === UTP_EXTENSION_SACK) {
-      if (length === 0 || length % 4 !== 0) throw new DecodeError(`uTP selective ack of ${length} bytes is not a positive multiple of 4`);
-      // A longer mask than we use says nothing we act on: its first bytes are kept.
-      selectiveAck = datagram.subarray(start, start + Math.min(length, UTP_MAX_SACK_BYTES));
-    }
+    // BEP 29 asks for a multiple of 4 bytes, but libtorrent sizes the mask to what it needs (58
+    // bytes, say): any length is taken, an empty one means no mask, and beyond our longest the
+    // rest says nothing we act on.
+    if (extension === UTP_EXTENSION_SACK && length > 0) selectiveAck = datagram.subarray(start, start + Math.min(length, UTP_MAX_SACK_BYTES));
     extension = next;
     offset = start + length;
   }

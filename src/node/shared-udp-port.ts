@@ -35,12 +35,21 @@ export function shareUdpPort(runtime: Runtime, port: number): { dht: Runtime; sw
     (side: Side) =>
     async (bind: Endpoint): Promise<UdpSocket> => {
       if (port === 0 || bind.port !== port) return runtime.udp(bind);
-      const socket = await bindOnce(bind);
+      // Counted before the wait, so the other side closing meanwhile does not release the port.
       open++;
+      let socket: UdpSocket;
+      try {
+        socket = await bindOnce(bind);
+      } catch (error) {
+        open--;
+        throw error;
+      }
       let closed = false;
       return {
         local: socket.local,
-        send: (data, to) => socket.send(data, to),
+        send: (data, to) => {
+          if (!closed) socket.send(data, to);
+        },
         onMessage: (handler) => (handlers[side] = handler),
         close: () => {
           if (closed) return;

@@ -12,7 +12,7 @@
  * connection with ETIMEDOUT.
  *
  * Receiving: packets in order are delivered at once; later ones wait (up to `REORDER_LIMIT`
- * packets ahead) for the gap to fill, and the ack sent back names them in a selective ack. Acks go
+ * packets ahead, and as many bytes as the window we advertise) for the gap to fill, and the ack sent back names them in a selective ack. Acks go
  * out with the next data packet, or on their own after the packets that arrived together.
  *
  * Closing sends FIN after the queued data; the peer's FIN ends the stream once everything before
@@ -27,7 +27,7 @@ import { Ledbat } from './ledbat.js';
 export const PAYLOAD_SIZE = 1400;
 /** The receive window we advertise, in bytes. */
 const RECEIVE_WINDOW = 1024 * 1024;
-/** How far ahead of the next expected packet one is kept to wait for the gap. */
+/** How far ahead of the next expected packet one is kept to wait for the gap (the bytes kept are limited too). */
 const REORDER_LIMIT = Math.ceil(RECEIVE_WINDOW / PAYLOAD_SIZE);
 /** Packets received without an ack sent back, after which one goes at once. */
 const ACK_EVERY = 16;
@@ -37,7 +37,7 @@ const MAX_RTO_MS = 30_000;
 const INITIAL_RTO_MS = 1000;
 /** SYNs sent before connecting fails; timeouts in a row before an open connection fails. */
 const SYN_TRIES = 3;
-const MAX_TIMEOUTS = 6;
+const MAX_TIMEOUTS = 5;
 /** An idle connection sends an ack this often, and ends after this long without hearing anything. */
 const KEEPALIVE_MS = 29_000;
 const IDLE_TIMEOUT_MS = 300_000;
@@ -118,8 +118,11 @@ export class UtpConnection implements TcpConnection {
   private packetizedTotal = 0;
   private readonly writeCallbacks: { until: number; done: () => void }[] = [];
   private flushScheduled = false;
-  /** Packets past a gap, by sequence number (`undefined` payload: the FIN). */
+  /** Packets past a gap, by sequence number, and their payload bytes. */
   private readonly reorder = new Map<number, UtpPacket>();
+  private reorderBytes = 0;
+  /** Accepting: our first sequence number, which every answer to the peer's SYN names. */
+  private readonly firstSeq: number;
   /** The peer's clock minus ours on its last packet, for `timestamp_difference` (µs, wrapping). */
   private replyDelay = 0;
   private unackedReceived = 0;
@@ -148,6 +151,7 @@ export class UtpConnection implements TcpConnection {
     this.sendId = start.sendId;
     this.seqNr = start.seq & SEQ_MASK;
     this.sendBase = this.seqNr;
+    this.firstSeq = this.seqNr;
     const now = deps.runtime.now();
     this.lastSentAt = now;
     this.lastReceivedAt = now;
@@ -169,9 +173,13 @@ export class UtpConnection implements TcpConnection {
     });
   }
 
-  /** Accepting: answers the SYN (again, when the peer sent it again). */
+  /**
+   * Accepting: answers the SYN (again, when the peer sent it again). The answer always names our
+   * first sequence number, which the peer takes as the start of our stream, even when data
+   * has gone out since.
+   */
   acceptSyn(): void {
-    this.sendState();
+    this.sendState(this.firstSeq);
   }
 
   write(data: Uint8Array): void {
@@ -231,7 +239,7 @@ export class UtpConnection implements TcpConnection {
     this.replyDelay = (micros(now) - packet.timestamp) >>> 0;
     if (packet.type === UTP_RESET) return this.end('ECONNRESET', 'uTP connection reset by peer');
     if (packet.type === UTP_SYN) {
-      if (this.connectWaiter === undefined) this.sendState();
+      if (this.connectWaiter === undefined) this.acceptSyn();
       return;
     }
     this.peerWindow = packet.windowSize;
@@ -263,7 +271,11 @@ export class UtpConnection implements TcpConnection {
       return;
     }
     if (ahead > 1) {
-      if (ahead <= REORDER_LIMIT && !this.reorder.has(packet.seq)) this.reorder.set(packet.seq, packet);
+      const fits = ahead <= REORDER_LIMIT && this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW;
+      if (fits && !this.reorder.has(packet.seq)) {
+        this.reorder.set(packet.seq, packet);
+        this.reorderBytes += packet.payload.length;
+      }
       // A gap: ack at once, so the sender learns of it from the selective ack.
       this.sendState();
       return;
@@ -271,6 +283,7 @@ export class UtpConnection implements TcpConnection {
     this.deliver(packet);
     for (let next = this.reorder.get((this.ackNr + 1) & SEQ_MASK); next && !this.remoteEnded; next = this.reorder.get((this.ackNr + 1) & SEQ_MASK)) {
       this.reorder.delete(next.seq);
+      this.reorderBytes -= next.payload.length;
       this.deliver(next);
     }
     if (++this.unackedReceived >= ACK_EVERY || this.remoteEnded) this.sendState();
@@ -285,6 +298,7 @@ export class UtpConnection implements TcpConnection {
     if (packet.type === UTP_FIN) {
       this.remoteEnded = true;
       this.reorder.clear();
+      this.reorderBytes = 0;
       // The stream is over for the reader; our own FIN follows what is still queued.
       this.reportEndSoon();
       this.close();
@@ -497,11 +511,11 @@ export class UtpConnection implements TcpConnection {
   }
 
   /** Sends an ack (STATE), with a selective ack when packets wait past a gap. */
-  private sendState(): void {
+  private sendState(seq = this.seqNr): void {
     this.unackedReceived = 0;
     this.ackTimer?.cancel();
     this.ackTimer = undefined;
-    this.send(UTP_STATE, this.seqNr, new Uint8Array(0), this.deps.runtime.now());
+    this.send(UTP_STATE, seq, new Uint8Array(0), this.deps.runtime.now());
   }
 
   private sendControl(type: typeof UTP_RESET): void {
@@ -522,7 +536,7 @@ export class UtpConnection implements TcpConnection {
         connectionId: type === UTP_SYN ? this.recvId : this.sendId,
         timestamp: micros(now),
         timestampDiff: this.replyDelay,
-        windowSize: RECEIVE_WINDOW,
+        windowSize: RECEIVE_WINDOW - this.reorderBytes,
         seq,
         ack: type === UTP_SYN ? 0 : this.ackNr,
         selectiveAck: type === UTP_SYN ? undefined : this.selectiveAck(),

@@ -76,6 +76,8 @@ describe('loadConfig', () => {
       assert.equal(config.encryption, 'require', 'the environment beats config.json; case does not matter');
       assert.equal(loadConfig(dir, { encryption: 'prefer' }, {}).encryption, 'prefer');
       assert.equal(loadConfig(dir, {}, {}).encryption, 'allow');
+      assert.equal(loadConfig(dir, {}, { WARREN_UTP: '0' }).utp, false, 'WARREN_UTP=0 turns uTP off');
+      assert.equal(loadConfig(dir, { utp: false }, {}).utp, false, '--no-utp turns uTP off');
       assert.equal(loadConfig(dir, {}, {}).downloadDir, join(dir, 'dl'), "config.json's relative paths are from the data directory");
       assert.equal(loadConfig(dir, { downloadDir: 'rel' }, {}).downloadDir, resolve('rel'), "a flag's relative path is from the current directory");
       assert.equal(loadConfig(dir, { dht: false, maxConnections: 5000, uploadLimit: 0 }, {}).dht, false);
