@@ -54,6 +54,24 @@ export interface UtpPacket {
   payload: Uint8Array;
 }
 
+/** The header fields of a packet. */
+export type UtpHeader = Omit<UtpPacket, 'selectiveAck' | 'payload'>;
+
+/**
+ * Writes the 20-byte header at the start of `datagram`, naming no extension: for a DATA packet
+ * whose payload is already in place after it (`encodeUtpPacket` builds whole packets).
+ */
+export function writeUtpHeader(datagram: Uint8Array, header: UtpHeader): void {
+  datagram[0] = (header.type << 4) | UTP_VERSION;
+  datagram[1] = 0;
+  put16(datagram, 2, header.connectionId);
+  put32(datagram, 4, header.timestamp);
+  put32(datagram, 8, header.timestampDiff);
+  put32(datagram, 12, header.windowSize);
+  put16(datagram, 16, header.seq);
+  put16(datagram, 18, header.ack);
+}
+
 /** Encodes a packet into one datagram. */
 export function encodeUtpPacket(packet: UtpPacket): Uint8Array {
   const sack = packet.selectiveAck;
@@ -62,16 +80,9 @@ export function encodeUtpPacket(packet: UtpPacket): Uint8Array {
   }
   const extensionLength = sack ? 2 + sack.length : 0;
   const out = new Uint8Array(UTP_HEADER_LENGTH + extensionLength + packet.payload.length);
-  const view = new DataView(out.buffer);
-  out[0] = (packet.type << 4) | UTP_VERSION;
-  out[1] = sack ? UTP_EXTENSION_SACK : 0;
-  view.setUint16(2, packet.connectionId & 0xffff);
-  view.setUint32(4, packet.timestamp >>> 0);
-  view.setUint32(8, packet.timestampDiff >>> 0);
-  view.setUint32(12, packet.windowSize >>> 0);
-  view.setUint16(16, packet.seq & 0xffff);
-  view.setUint16(18, packet.ack & 0xffff);
+  writeUtpHeader(out, packet);
   if (sack) {
+    out[1] = UTP_EXTENSION_SACK;
     out[20] = 0;
     out[21] = sack.length;
     out.set(sack, 22);
@@ -91,7 +102,6 @@ export function decodeUtpPacket(datagram: Uint8Array): UtpPacket {
   if (version !== UTP_VERSION) throw new DecodeError(`uTP version ${version} is not supported`);
   const type = datagram[0] >> 4;
   if (type > UTP_SYN) throw new DecodeError(`uTP packet type ${type} is unknown`);
-  const view = new DataView(datagram.buffer, datagram.byteOffset, datagram.byteLength);
   let selectiveAck: Uint8Array | undefined;
   let extension = datagram[1];
   let offset = UTP_HEADER_LENGTH;
@@ -112,13 +122,34 @@ export function decodeUtpPacket(datagram: Uint8Array): UtpPacket {
   const payload = datagram.subarray(offset);
   return {
     type: type as UtpPacketType,
-    connectionId: view.getUint16(2),
-    timestamp: view.getUint32(4),
-    timestampDiff: view.getUint32(8),
-    windowSize: view.getUint32(12),
-    seq: view.getUint16(16),
-    ack: view.getUint16(18),
+    connectionId: get16(datagram, 2),
+    timestamp: get32(datagram, 4),
+    timestampDiff: get32(datagram, 8),
+    windowSize: get32(datagram, 12),
+    seq: get16(datagram, 16),
+    ack: get16(datagram, 18),
     selectiveAck,
     payload,
   };
+}
+
+// Big-endian fields by hand: cheaper than a DataView per packet.
+function put16(out: Uint8Array, at: number, value: number): void {
+  out[at] = (value >>> 8) & 0xff;
+  out[at + 1] = value & 0xff;
+}
+
+function put32(out: Uint8Array, at: number, value: number): void {
+  out[at] = (value >>> 24) & 0xff;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
+}
+
+function get16(bytes: Uint8Array, at: number): number {
+  return (bytes[at] << 8) | bytes[at + 1];
+}
+
+function get32(bytes: Uint8Array, at: number): number {
+  return ((bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]) >>> 0;
 }

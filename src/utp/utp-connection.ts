@@ -18,13 +18,28 @@
  * Closing sends FIN after the queued data; the peer's FIN ends the stream once everything before
  * it is delivered. RESET from the peer ends it with ECONNRESET.
  */
-import { encodeUtpPacket, UTP_DATA, UTP_FIN, UTP_MAX_SACK_BYTES, UTP_RESET, UTP_STATE, UTP_SYN, type UtpPacket, type UtpPacketType } from '../codec/utp.js';
+import {
+  encodeUtpPacket,
+  UTP_DATA,
+  UTP_FIN,
+  UTP_HEADER_LENGTH,
+  UTP_MAX_SACK_BYTES,
+  UTP_RESET,
+  UTP_STATE,
+  UTP_SYN,
+  writeUtpHeader,
+  type UtpHeader,
+  type UtpPacket,
+  type UtpPacketType,
+} from '../codec/utp.js';
 import type { Endpoint, Runtime, TcpConnection, Timer } from '../runtime/interfaces.js';
 import { UtpError, type UtpErrorCode } from './errors.js';
 import { Ledbat } from './ledbat.js';
 
 /** Most payload bytes per packet: 20 header + 1400 + 28 (IPv4, UDP) stays under a 1500-byte MTU. */
 export const PAYLOAD_SIZE = 1400;
+/** New DATA datagrams are carved from buffers of this size: one allocation per ~46 packets. */
+const SLAB_BYTES = 64 * 1024;
 /** The receive window we advertise, in bytes. */
 const RECEIVE_WINDOW = 1024 * 1024;
 /** How far ahead of the next expected packet one is kept to wait for the gap (the bytes kept are limited too). */
@@ -37,7 +52,7 @@ const MAX_RTO_MS = 30_000;
 const INITIAL_RTO_MS = 1000;
 /** SYNs sent before connecting fails; timeouts in a row before an open connection fails. */
 const SYN_TRIES = 3;
-const MAX_TIMEOUTS = 5;
+const MAX_TIMEOUTS = 7;
 /** An idle connection sends an ack this often, and ends after this long without hearing anything. */
 const KEEPALIVE_MS = 29_000;
 const IDLE_TIMEOUT_MS = 300_000;
@@ -55,10 +70,12 @@ interface OutPacket {
   seq: number;
   type: UtpPacketType;
   payload: Uint8Array;
+  /** A DATA packet's first datagram, its payload already in place after the header (sent once). */
+  datagram?: Uint8Array;
   sentAt: number;
   transmissions: number;
-  /** Lost or timed out: waiting to go again (its bytes are not in flight). */
-  needResend: boolean;
+  /** Not sent yet, or lost or timed out: waiting to go (again); its bytes are not in flight. */
+  waiting: boolean;
   /** The next new sequence number when this packet was last sent: it is lost once packets from there on are acked past it. */
   sentBefore: number;
 }
@@ -101,6 +118,8 @@ export class UtpConnection implements TcpConnection {
   /** The last sequence number received in order. */
   private ackNr = 0;
   private readonly outgoing = new Map<number, OutPacket>();
+  /** Packets of `outgoing` that are `waiting`. */
+  private waitingCount = 0;
   private inFlight = 0;
   private peerWindow = RECEIVE_WINDOW;
   private readonly ledbat = new Ledbat({ packetSize: PAYLOAD_SIZE });
@@ -109,10 +128,16 @@ export class UtpConnection implements TcpConnection {
   private rto = INITIAL_RTO_MS;
   private timeouts = 0;
   private resendTimer: Timer | undefined;
+  /** When the resend timer is due; an ack that makes progress moves it, and the timer looks again. */
+  private resendDue = 0;
+  /** Where new DATA datagrams are carved from (one allocation per `SLAB_BYTES`), and how much is used. */
+  private slab = new Uint8Array(0);
+  private slabUsed = 0;
   private keepaliveTimer: Timer | undefined;
   private duplicateAcks = 0;
-  /** Written bytes not yet cut into packets, and `writev` callbacks waiting for them. */
+  /** Written bytes not yet cut into packets (from `queue[queueHead]`, at `queueOffset`), and `writev` callbacks waiting for them. */
   private queue: Uint8Array[] = [];
+  private queueHead = 0;
   private queueOffset = 0;
   private queuedTotal = 0;
   private packetizedTotal = 0;
@@ -363,13 +388,21 @@ export class UtpConnection implements TcpConnection {
     const packet = this.outgoing.get(seq);
     if (!packet) return 0;
     this.outgoing.delete(seq);
-    if (!packet.needResend) this.inFlight -= packet.payload.length;
+    if (packet.waiting) this.waitingCount--;
+    else this.inFlight -= packet.payload.length;
     if (packet.transmissions === 1) this.sampleRtt(now - packet.sentAt);
     if (packet.type === UTP_SYN) return 0;
     return packet.payload.length;
   }
 
-  private sampleRtt(rtt: number): void {
+  /**
+   * One round trip, from a packet sent once. A packet the peer had long ago but could only ack
+   * when a gap before it filled (its selective acks were lost) would read as a huge round trip and
+   * blow the resend timeout up, so a sample counts for at most twice the estimate (plus 100 ms):
+   * a real rise still doubles the estimate every few samples.
+   */
+  private sampleRtt(sample: number): void {
+    const rtt = this.srtt === undefined ? sample : Math.min(sample, 2 * this.srtt + 100);
     if (this.srtt === undefined) {
       this.srtt = rtt;
       this.rttVar = rtt / 2;
@@ -390,13 +423,13 @@ export class UtpConnection implements TcpConnection {
     if (sacked >= LOSS_EVIDENCE) {
       for (const packet of this.outgoing.values()) {
         if (seqDiff(packet.seq, highestSacked) >= 0) break;
-        if (!packet.needResend && seqDiff(highestSacked, packet.sentBefore) >= LOSS_EVIDENCE - 1) lost.push(packet);
+        if (!packet.waiting && seqDiff(highestSacked, packet.sentBefore) >= LOSS_EVIDENCE - 1) lost.push(packet);
       }
     }
     if (this.duplicateAcks >= LOSS_EVIDENCE) {
       this.duplicateAcks = 0;
       const oldest = this.outgoing.get(this.sendBase);
-      if (oldest && !oldest.needResend && !lost.includes(oldest)) lost.push(oldest);
+      if (oldest && !oldest.waiting && !lost.includes(oldest)) lost.push(oldest);
     }
     if (lost.length === 0) return;
     this.ledbat.onLoss();
@@ -408,7 +441,8 @@ export class UtpConnection implements TcpConnection {
   }
 
   private markLost(packet: OutPacket): void {
-    packet.needResend = true;
+    packet.waiting = true;
+    this.waitingCount++;
     this.inFlight -= packet.payload.length;
   }
 
@@ -431,7 +465,9 @@ export class UtpConnection implements TcpConnection {
     }
     if (!this.sendWaiting()) return;
     while (this.queuedTotal > this.packetizedTotal && this.mayGo(Math.min(PAYLOAD_SIZE, this.queuedTotal - this.packetizedTotal))) {
-      const packet = this.enqueue(UTP_DATA, this.takeQueued(PAYLOAD_SIZE));
+      const datagram = this.takeQueued(PAYLOAD_SIZE, UTP_HEADER_LENGTH);
+      const packet = this.enqueue(UTP_DATA, datagram.subarray(UTP_HEADER_LENGTH));
+      packet.datagram = datagram;
       this.transmit(packet);
     }
     this.callWriteCallbacks();
@@ -443,8 +479,9 @@ export class UtpConnection implements TcpConnection {
 
   /** Sends packets waiting to go (again) while the windows allow; false when one had to wait. */
   private sendWaiting(): boolean {
+    if (this.waitingCount === 0) return true;
     for (const packet of this.outgoing.values()) {
-      if (!packet.needResend && packet.transmissions > 0) continue;
+      if (!packet.waiting) continue;
       if (!this.mayGo(packet.payload.length)) return false;
       if (packet.transmissions > 0) this.resent++;
       this.transmit(packet);
@@ -458,41 +495,50 @@ export class UtpConnection implements TcpConnection {
   }
 
   private enqueue(type: UtpPacketType, payload: Uint8Array): OutPacket {
-    const packet: OutPacket = { seq: this.seqNr, type, payload, sentAt: 0, transmissions: 0, needResend: false, sentBefore: 0 };
+    const packet: OutPacket = { seq: this.seqNr, type, payload, sentAt: 0, transmissions: 0, waiting: true, sentBefore: 0 };
     this.outgoing.set(packet.seq, packet);
+    this.waitingCount++;
     this.seqNr = (this.seqNr + 1) & SEQ_MASK;
     return packet;
   }
 
-  private takeQueued(max: number): Uint8Array {
-    const first = this.queue[0];
-    const available = first.length - this.queueOffset;
-    let out: Uint8Array;
-    if (available >= max || this.queue.length === 1) {
-      const n = Math.min(max, available);
-      out = first.slice(this.queueOffset, this.queueOffset + n);
+  /** Moves up to `max` queued bytes into a new datagram, after `room` bytes left free for the header. */
+  private takeQueued(max: number, room: number): Uint8Array {
+    const length = Math.min(max, this.queuedTotal - this.packetizedTotal);
+    const out = this.carve(room + length);
+    let filled = 0;
+    while (filled < length) {
+      const chunk = this.queue[this.queueHead];
+      const n = Math.min(length - filled, chunk.length - this.queueOffset);
+      out.set(n === chunk.length ? chunk : chunk.subarray(this.queueOffset, this.queueOffset + n), room + filled);
+      filled += n;
       this.queueOffset += n;
-    } else {
-      out = new Uint8Array(Math.min(max, this.queuedTotal - this.packetizedTotal));
-      let filled = 0;
-      while (filled < out.length) {
-        const chunk = this.queue[0];
-        const n = Math.min(out.length - filled, chunk.length - this.queueOffset);
-        out.set(chunk.subarray(this.queueOffset, this.queueOffset + n), filled);
-        filled += n;
-        this.queueOffset += n;
-        if (this.queueOffset === chunk.length) {
-          this.queue.shift();
-          this.queueOffset = 0;
-        }
+      if (this.queueOffset === chunk.length) {
+        this.queueHead++;
+        this.queueOffset = 0;
       }
     }
-    if (this.queue.length > 0 && this.queueOffset === this.queue[0].length) {
-      this.queue.shift();
-      this.queueOffset = 0;
+    // Drop what was taken now and then, rather than shifting the array once per chunk.
+    if (this.queueHead === this.queue.length) {
+      this.queue = [];
+      this.queueHead = 0;
+    } else if (this.queueHead >= 1024) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
     }
-    this.packetizedTotal += out.length;
+    this.packetizedTotal += length;
     return out;
+  }
+
+  /** A view of `bytes` fresh bytes of the slab (a new slab when it is used up). */
+  private carve(bytes: number): Uint8Array {
+    if (this.slabUsed + bytes > this.slab.length) {
+      this.slab = new Uint8Array(Math.max(SLAB_BYTES, bytes));
+      this.slabUsed = 0;
+    }
+    const view = this.slab.subarray(this.slabUsed, this.slabUsed + bytes);
+    this.slabUsed += bytes;
+    return view;
   }
 
   private callWriteCallbacks(): void {
@@ -503,10 +549,15 @@ export class UtpConnection implements TcpConnection {
     const now = this.deps.runtime.now();
     packet.sentAt = now;
     packet.transmissions++;
-    packet.needResend = false;
+    if (packet.waiting) {
+      packet.waiting = false;
+      this.waitingCount--;
+    }
     packet.sentBefore = this.seqNr;
     this.inFlight += packet.payload.length;
-    this.send(packet.type, packet.seq, packet.payload, now);
+    this.send(packet.type, packet.seq, packet.payload, now, packet.datagram);
+    // A datagram handed to the socket is not written again: a resend is encoded afresh.
+    packet.datagram = undefined;
     this.armResendTimer(false);
   }
 
@@ -522,7 +573,11 @@ export class UtpConnection implements TcpConnection {
     this.send(type, this.seqNr, new Uint8Array(0), this.deps.runtime.now());
   }
 
-  private send(type: UtpPacketType, seq: number, payload: Uint8Array, now: number): void {
+  /**
+   * Sends one packet. `datagram` (a new DATA packet) already holds the payload after room for the
+   * header, which is written in place; it carries no selective ack, which STATE packets do.
+   */
+  private send(type: UtpPacketType, seq: number, payload: Uint8Array, now: number, datagram?: Uint8Array): void {
     // Every packet carries the ack, so one sent now makes a pending ack unnecessary.
     if (type !== UTP_SYN) {
       this.unackedReceived = 0;
@@ -530,19 +585,21 @@ export class UtpConnection implements TcpConnection {
       this.ackTimer = undefined;
     }
     this.lastSentAt = now;
-    this.deps.send(
-      encodeUtpPacket({
-        type,
-        connectionId: type === UTP_SYN ? this.recvId : this.sendId,
-        timestamp: micros(now),
-        timestampDiff: this.replyDelay,
-        windowSize: RECEIVE_WINDOW - this.reorderBytes,
-        seq,
-        ack: type === UTP_SYN ? 0 : this.ackNr,
-        selectiveAck: type === UTP_SYN ? undefined : this.selectiveAck(),
-        payload,
-      }),
-    );
+    const header: UtpHeader = {
+      type,
+      connectionId: type === UTP_SYN ? this.recvId : this.sendId,
+      timestamp: micros(now),
+      timestampDiff: this.replyDelay,
+      windowSize: RECEIVE_WINDOW - this.reorderBytes,
+      seq,
+      ack: type === UTP_SYN ? 0 : this.ackNr,
+    };
+    if (datagram) {
+      writeUtpHeader(datagram, header);
+      this.deps.send(datagram);
+      return;
+    }
+    this.deps.send(encodeUtpPacket({ ...header, selectiveAck: type === UTP_SYN ? undefined : this.selectiveAck(), payload }));
   }
 
   private selectiveAck(): Uint8Array | undefined {
@@ -560,7 +617,11 @@ export class UtpConnection implements TcpConnection {
 
   // ---- timers ----
 
-  /** Keeps the resend timer running while packets are in flight; `restart` after progress. */
+  /**
+   * Keeps the resend timer running while packets are in flight; `restart` after progress. Moving
+   * the deadline does not touch the timer (once per ack would cost a timer each): when it fires
+   * early, it waits the rest.
+   */
   private armResendTimer(restart: boolean): void {
     if (this.outgoing.size === 0) {
       this.resendTimer?.cancel();
@@ -568,10 +629,15 @@ export class UtpConnection implements TcpConnection {
       return;
     }
     if (this.resendTimer && !restart) return;
-    this.resendTimer?.cancel();
-    this.resendTimer = this.deps.runtime.setTimer(this.rto, () => {
-      this.resendTimer = undefined;
-      this.onResendTimeout();
+    this.resendDue = this.deps.runtime.now() + this.rto;
+    this.resendTimer ??= this.waitForResend(this.rto);
+  }
+
+  private waitForResend(ms: number): Timer {
+    return this.deps.runtime.setTimer(ms, () => {
+      const early = this.resendDue - this.deps.runtime.now();
+      this.resendTimer = early > 0 ? this.waitForResend(early) : undefined;
+      if (early <= 0) this.onResendTimeout();
     });
   }
 
@@ -581,7 +647,7 @@ export class UtpConnection implements TcpConnection {
     if (this.state === 'syn-sent' && this.timeouts >= SYN_TRIES) return this.end('ETIMEDOUT', `uTP connect to ${this.remote.host}:${this.remote.port} timed out`);
     if (this.timeouts > MAX_TIMEOUTS) return this.end('ETIMEDOUT', 'uTP connection timed out: data not acked after repeated resends');
     this.rto = Math.min(MAX_RTO_MS, this.rto * 2);
-    for (const packet of this.outgoing.values()) if (!packet.needResend && packet.transmissions > 0) this.markLost(packet);
+    for (const packet of this.outgoing.values()) if (!packet.waiting) this.markLost(packet);
     this.ledbat.onTimeout();
     this.armResendTimer(true);
     if (this.state === 'syn-sent') this.sendWaiting();
