@@ -83,7 +83,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
   const piecesCard = section('Pieces', 'pieces-card', pieceCaption, pieceMap.el);
   const filesCard = section('Files', 'files-card', fileList);
   const flagLegend = h('p', { class: 'card-note', testid: 'flag-legend', hidden: true },
-    'Flags: D downloading from it (d: it chokes us), U uploading to it (u: we choke it), I it connected to us, S snubbed (silent for 30 s), s a seed, E encrypted (RC4), e encrypted handshake only, W a web seed (HTTP).');
+    'Flags: D downloading from it (d: it chokes us), U uploading to it (u: we choke it), I it connected to us, S snubbed (silent for 30 s), s a seed, E encrypted (RC4), e encrypted handshake only, P over uTP, W a web seed (HTTP).');
   const peersCard = section('Peers', 'peers-card', peerEmpty, peerTable, flagLegend);
   const trackersCard = section('Trackers', 'trackers-card', trackerList);
   trackersCard.el.hidden = true;
