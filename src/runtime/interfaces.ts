@@ -117,7 +117,11 @@ export interface Runtime {
   randomBytes(n: number): Uint8Array;
   udp(bind: Endpoint): Promise<UdpSocket>;
   tcpListen(bind: Endpoint): Promise<TcpServer>;
-  tcpConnect(to: Endpoint): Promise<TcpConnection>;
+  /**
+   * Opens a TCP connection. With `timeoutMs`, a connect that has not succeeded by then (a host
+   * that drops the SYN, say) is abandoned and rejects with code ETIMEDOUT.
+   */
+  tcpConnect(to: Endpoint, timeoutMs?: number): Promise<TcpConnection>;
   readonly fs: FileStore;
   /** Resolves a host name to an IPv4 address (a dotted IPv4 string resolves to itself). */
   resolveHost(name: string): Promise<string>;

@@ -292,7 +292,7 @@ function listenTcp(bind: Endpoint): Promise<TcpServer> {
   });
 }
 
-function connectTcp(to: Endpoint): Promise<TcpConnection> {
+function connectTcp(to: Endpoint, timeoutMs?: number): Promise<TcpConnection> {
   return new Promise((resolve, reject) => {
     let conn: NodeTcpConnection | undefined;
     // Reading starts after 'connect', by which time `conn` exists.
@@ -308,11 +308,17 @@ function connectTcp(to: Endpoint): Promise<TcpConnection> {
       },
     });
     const onError = (error: Error): void => {
+      clearTimeout(timer);
       socket.destroy();
       reject(error);
     };
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => onError(Object.assign(new Error(`connect ETIMEDOUT ${to.host}:${to.port} (no answer within ${timeoutMs} ms)`), { code: 'ETIMEDOUT' })), timeoutMs);
     socket.once('error', onError);
     socket.once('connect', () => {
+      clearTimeout(timer);
       socket.off('error', onError);
       conn = new NodeTcpConnection(socket, true);
       resolve(conn);

@@ -115,6 +115,7 @@ export class VirtualNetwork {
       randomBytes: (n) => h.prng.bytes(n),
       udp: async (bind) => this.bindUdp(h, bind),
       tcpListen: async (bind) => this.listenTcp(h, bind),
+      // A connect is answered or refused after one trip there and back: a timeout never fires.
       tcpConnect: (to): Promise<TcpConnection> => connectTcp(this.fabric, h, to),
       fs: h.fs,
       resolveHost: async (name) => this.resolve(name),

@@ -37,8 +37,8 @@ export interface OpenedConnection {
   protection: WireProtection;
 }
 
-/** Opens a stream to a peer: TCP (`runtime.tcpConnect`) or uTP (`UtpSocket.connect`). */
-export type StreamDialer = (to: Endpoint) => Promise<TcpConnection>;
+/** Opens a stream to a peer within `timeoutMs`: TCP (`runtime.tcpConnect`) or uTP (`UtpSocket.connect`, which has its own). */
+export type StreamDialer = (to: Endpoint, timeoutMs: number) => Promise<TcpConnection>;
 
 /**
  * Reads the remote handshake from `conn`, after the bytes in `prefix` (already read from it);
@@ -78,9 +78,9 @@ export async function connectPeer(
   ours: Handshake,
   timeoutMs = HANDSHAKE_TIMEOUT_MS,
   encryption: EncryptionPolicy = 'allow',
-  dial: StreamDialer = (endpoint) => runtime.tcpConnect(endpoint),
+  dial: StreamDialer = (endpoint, ms) => runtime.tcpConnect(endpoint, ms),
 ): Promise<OpenedConnection> {
-  let conn = await dial(to);
+  let conn = await dial(to, timeoutMs);
   let prefix: Uint8Array | undefined;
   let protection: WireProtection = 'plain';
   if (encryption !== 'allow') {
@@ -90,7 +90,7 @@ export async function connectPeer(
       protection = mse.rc4 ? 'rc4' : 'mse';
     } catch (error) {
       if (encryption === 'require' || (error as SwarmError).code !== 'ENCRYPTION') throw error;
-      conn = await dial(to);
+      conn = await dial(to, timeoutMs);
     }
   }
   if (!prefix) conn.write(encodeHandshake(ours));

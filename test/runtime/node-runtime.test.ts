@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -86,6 +87,23 @@ describe('createNodeRuntime', () => {
     assert.equal(closes, 1);
     server.close();
     await assert.rejects(rt.tcpConnect(server.local), (e: NodeJS.ErrnoException) => e.code === 'ECONNREFUSED');
+  });
+
+  test('a connect nobody answers rejects with ETIMEDOUT after timeoutMs', { timeout: 15_000 }, async () => {
+    // A listener that never accepts, with a backlog of 0: Linux queues one connection, then drops
+    // further SYNs, as a firewall would; Node's own servers always accept, so Python holds it.
+    const holder = spawn('/usr/bin/python3', ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)"]);
+    try {
+      const port = await new Promise<number>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const first = await rt.tcpConnect({ host: '127.0.0.1', port }, 2000);
+      const started = performance.now();
+      await assert.rejects(rt.tcpConnect({ host: '127.0.0.1', port }, 300), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT' && /no answer within 300 ms/.test(e.message));
+      const waited = performance.now() - started;
+      assert.ok(waited >= 290 && waited < 5000, `gave up after ${waited} ms`);
+      first.close();
+    } finally {
+      holder.kill();
+    }
   });
 
   test('an outgoing connection: onTransientData sees every byte, onData gets copies; writev calls done', async () => {

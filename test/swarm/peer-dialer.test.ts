@@ -4,11 +4,13 @@
  * answered wrongly or said nothing. Peer B runs `acceptPeer` on both transports and answers with
  * its own handshake, as the session does.
  */
+import { spawn } from 'node:child_process';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeHandshake, makeReserved, type Handshake } from '../../src/codec/peer-wire.js';
 import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
 import type { Endpoint, Runtime, TcpConnection, TcpServer } from '../../src/runtime/interfaces.js';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { SwarmError } from '../../src/swarm/errors.js';
 import { acceptPeer } from '../../src/swarm/handshake.js';
@@ -208,5 +210,34 @@ describe('dialPeer', () => {
     await net.clock.runUntil(() => utpA.connectionCount === 0 && utpB.connectionCount === 0, 10_000);
     assert.equal(utpA.connectionCount, 0);
     assert.equal(utpB.connectionCount, 0);
+  });
+});
+
+describe('dialPeer on real sockets', () => {
+  test('a TCP connect nobody answers is given up after the timeout, and the peer is reached over uTP', { timeout: 20_000 }, async () => {
+    const rt = createNodeRuntime();
+    // The peer's TCP port drops SYNs (a listener that never accepts, its backlog full, held by
+    // Python because Node's servers always accept); its uTP socket on the same port answers.
+    const holder = spawn('/usr/bin/python3', ['-c', "import socket,time\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\ntime.sleep(30)"]);
+    const sockets: UtpSocket[] = [];
+    try {
+      const port = await new Promise<number>((resolve) => holder.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+      const filler = await rt.tcpConnect({ host: '127.0.0.1', port }, 2000);
+      const peer = await UtpSocket.bind(rt, { host: '127.0.0.1', port });
+      const us = await UtpSocket.bind(rt, { host: '127.0.0.1', port: 0 });
+      sockets.push(peer, us);
+      const served = servePeers(rt, THEIRS);
+      peer.onConnection(served.handle);
+      const started = performance.now();
+      const dialed = await dialPeer(rt, us, { host: '127.0.0.1', port }, OURS, 500, 'allow');
+      assert.equal(dialed.transport, 'utp');
+      assert.deepEqual(dialed.remote.peerId, THEIRS.peerId);
+      assert.ok(performance.now() - started < 5000, 'TCP was given up after its timeout, not the kernel’s minutes');
+      dialed.conn.close();
+      filler.close();
+    } finally {
+      for (const socket of sockets) socket.close();
+      holder.kill();
+    }
   });
 });
