@@ -56,6 +56,8 @@ const MAX_TIMEOUTS = 7;
 /** An idle connection sends an ack this often, and ends after this long without hearing anything. */
 const KEEPALIVE_MS = 29_000;
 const IDLE_TIMEOUT_MS = 300_000;
+/** How long a connection closed before the peer's FIN stays to ack it. */
+const LINGER_MS = 10_000;
 /** Sacked packets past an unacked one, or duplicate acks of it, that make it count as lost. */
 const LOSS_EVIDENCE = 3;
 
@@ -128,6 +130,8 @@ export class UtpConnection implements TcpConnection {
   private rto = INITIAL_RTO_MS;
   private timeouts = 0;
   private resendTimer: Timer | undefined;
+  /** Running while a cleanly closed connection waits for the peer's FIN. */
+  private lingerTimer: Timer | undefined;
   /** When the resend timer is due; an ack that makes progress moves it, and the timer looks again. */
   private resendDue = 0;
   /** Where new DATA datagrams are carved from (one allocation per `SLAB_BYTES`), and how much is used. */
@@ -251,6 +255,11 @@ export class UtpConnection implements TcpConnection {
 
   /** Ends the connection at once, telling the peer with RESET (the socket is closing). */
   destroy(): void {
+    if (this.lingerTimer) {
+      this.lingerTimer.cancel();
+      this.lingerTimer = undefined;
+      this.deps.forget();
+    }
     if (this.state === 'closed') return;
     if (this.state === 'connected') this.sendControl(UTP_RESET);
     this.end('ECONNABORTED', 'uTP socket closed');
@@ -258,7 +267,7 @@ export class UtpConnection implements TcpConnection {
 
   /** A packet for this connection, decoded by the socket. */
   receive(packet: UtpPacket): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed') return this.lingerReceive(packet);
     const now = this.deps.runtime.now();
     this.lastReceivedAt = now;
     this.replyDelay = (micros(now) - packet.timestamp) >>> 0;
@@ -680,8 +689,24 @@ export class UtpConnection implements TcpConnection {
     this.connectWaiter = undefined;
     if (waiter) waiter.reject(error ?? new UtpError('ECONNABORTED', 'uTP connection closed before it opened'));
     for (const { done } of this.writeCallbacks.splice(0)) queueMicrotask(done);
-    this.deps.forget();
     if (!waiter) queueMicrotask(() => this.reportClose());
+    // Closed cleanly before the peer sent its FIN: stay a while to ack it, so the peer's close
+    // ends cleanly too instead of meeting a RESET.
+    if (code === undefined && !this.remoteEnded) this.lingerTimer = this.deps.runtime.setTimer(LINGER_MS, () => this.deps.forget());
+    else this.deps.forget();
+  }
+
+  /** After a clean close: acks what the peer still sends (its data is dropped) until its FIN. */
+  private lingerReceive(packet: UtpPacket): void {
+    if (this.lingerTimer === undefined || (packet.type !== UTP_DATA && packet.type !== UTP_FIN)) return;
+    if (seqDiff(packet.seq, this.ackNr) === 1) this.ackNr = packet.seq;
+    this.replyDelay = (micros(this.deps.runtime.now()) - packet.timestamp) >>> 0;
+    this.sendState();
+    if (packet.type === UTP_FIN && packet.seq === this.ackNr) {
+      this.lingerTimer.cancel();
+      this.lingerTimer = undefined;
+      this.deps.forget();
+    }
   }
 
   private reportClose(): void {

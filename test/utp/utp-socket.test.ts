@@ -80,7 +80,7 @@ describe('uTP on the simulated network', () => {
     });
   }
 
-  test('close sends FIN: the peer sees the end after all the data', async () => {
+  test('close sends FIN: the peer sees the end after all the data, and its own FIN is acked', async () => {
     const net = new VirtualNetwork({ seed: 4 });
     const { a, b, dialled, accepted } = await pair(net);
     const atB = collect(accepted);
@@ -95,6 +95,8 @@ describe('uTP on the simulated network', () => {
     await net.clock.advance(1000);
     assert.equal(a.connectionCount, 0);
     assert.equal(b.connectionCount, 0);
+    // A's FIN was acked first; it stayed to ack B's FIN rather than answer it with RESET.
+    assert.equal(a.stats.unknown + b.stats.unknown, 0, 'no packet met a forgotten connection');
   });
 
   test('connecting to a port nobody listens on fails with ETIMEDOUT', async () => {
