@@ -11,9 +11,9 @@
  * unacked packets are sent again, from a window of one packet. Repeated timeouts end the
  * connection with ETIMEDOUT.
  *
- * Receiving: packets in order are delivered at once; later ones wait (up to `REORDER_LIMIT`
- * packets ahead, and as many bytes as the window we advertise) for the gap to fill, and the ack sent back names them in a selective ack. Acks go
- * out with the next data packet, or on their own after the packets that arrived together.
+ * Receiving: packets in order are delivered at once; later ones wait for the gap to fill
+ * (`UtpReceiveBuffer`), and the ack sent back names them in a selective ack. Acks go out with the
+ * next data packet, or on their own after the packets that arrived together.
  *
  * Closing sends FIN after the queued data; the peer's FIN ends the stream once everything before
  * it is delivered. RESET from the peer ends it with ECONNRESET.
@@ -23,7 +23,6 @@ import {
   UTP_DATA,
   UTP_FIN,
   UTP_HEADER_LENGTH,
-  UTP_MAX_SACK_BYTES,
   UTP_RESET,
   UTP_STATE,
   UTP_SYN,
@@ -35,15 +34,12 @@ import {
 import type { Endpoint, Runtime, TcpConnection, Timer } from '../runtime/interfaces.js';
 import { UtpError, type UtpErrorCode } from './errors.js';
 import { Ledbat } from './ledbat.js';
+import { RECEIVE_WINDOW, UtpReceiveBuffer } from './receive-buffer.js';
+import { SEQ_MASK, seqDiff } from './sequence.js';
+import { UtpWriteQueue } from './write-queue.js';
 
 /** Most payload bytes per packet: 20 header + 1400 + 28 (IPv4, UDP) stays under a 1500-byte MTU. */
 export const PAYLOAD_SIZE = 1400;
-/** New DATA datagrams are carved from buffers of this size: one allocation per ~46 packets. */
-const SLAB_BYTES = 64 * 1024;
-/** The receive window we advertise, in bytes. */
-const RECEIVE_WINDOW = 1024 * 1024;
-/** How far ahead of the next expected packet one is kept to wait for the gap (the bytes kept are limited too). */
-const REORDER_LIMIT = Math.ceil(RECEIVE_WINDOW / PAYLOAD_SIZE);
 /** Packets received without an ack sent back, after which one goes at once. */
 const ACK_EVERY = 16;
 /** Resend timeout bounds and the value before any round trip was measured, in ms. */
@@ -61,12 +57,6 @@ const LINGER_MS = 10_000;
 /** Sacked packets past an unacked one, or duplicate acks of it, that make it count as lost. */
 const LOSS_EVIDENCE = 3;
 
-const SEQ_MASK = 0xffff;
-
-/** How far `a` is past `b` in the 16-bit sequence space, from -32768 to 32767. */
-export function seqDiff(a: number, b: number): number {
-  return (((a - b) & SEQ_MASK) << 16) >> 16;
-}
 
 interface OutPacket {
   seq: number;
@@ -117,8 +107,8 @@ export class UtpConnection implements TcpConnection {
   /** The next sequence number to send, and the oldest not yet acked. */
   private seqNr: number;
   private sendBase: number;
-  /** The last sequence number received in order. */
-  private ackNr = 0;
+  /** What we received: the next packet expected, and the ones past a gap. */
+  private readonly received: UtpReceiveBuffer;
   private readonly outgoing = new Map<number, OutPacket>();
   /** Packets of `outgoing` that are `waiting`. */
   private waitingCount = 0;
@@ -134,22 +124,11 @@ export class UtpConnection implements TcpConnection {
   private lingerTimer: Timer | undefined;
   /** When the resend timer is due; an ack that makes progress moves it, and the timer looks again. */
   private resendDue = 0;
-  /** Where new DATA datagrams are carved from (one allocation per `SLAB_BYTES`), and how much is used. */
-  private slab = new Uint8Array(0);
-  private slabUsed = 0;
   private keepaliveTimer: Timer | undefined;
   private duplicateAcks = 0;
-  /** Written bytes not yet cut into packets (from `queue[queueHead]`, at `queueOffset`), and `writev` callbacks waiting for them. */
-  private queue: Uint8Array[] = [];
-  private queueHead = 0;
-  private queueOffset = 0;
-  private queuedTotal = 0;
-  private packetizedTotal = 0;
-  private readonly writeCallbacks: { until: number; done: () => void }[] = [];
+  /** Written bytes not yet cut into packets. */
+  private readonly writes = new UtpWriteQueue();
   private flushScheduled = false;
-  /** Packets past a gap, by sequence number, and their payload bytes. */
-  private readonly reorder = new Map<number, UtpPacket>();
-  private reorderBytes = 0;
   /** Accepting: our first sequence number, which every answer to the peer's SYN names. */
   private readonly firstSeq: number;
   /** The peer's clock minus ours on its last packet, for `timestamp_difference` (µs, wrapping). */
@@ -161,7 +140,6 @@ export class UtpConnection implements TcpConnection {
   /** We queued our FIN (close was called) / it is sent; the peer's FIN was delivered. */
   private closing = false;
   private finSent = false;
-  private remoteEnded = false;
   private dataHandler: ((data: Uint8Array) => void) | undefined;
   private early: Uint8Array[] = [];
   private closeHandler: ((error?: Error) => void) | undefined;
@@ -184,12 +162,8 @@ export class UtpConnection implements TcpConnection {
     const now = deps.runtime.now();
     this.lastSentAt = now;
     this.lastReceivedAt = now;
-    if (start.ack === undefined) {
-      this.state = 'syn-sent';
-    } else {
-      this.state = 'connected';
-      this.ackNr = start.ack & SEQ_MASK;
-    }
+    this.state = start.ack === undefined ? 'syn-sent' : 'connected';
+    this.received = new UtpReceiveBuffer((start.ack ?? 0) & SEQ_MASK);
     this.armKeepalive();
   }
 
@@ -220,15 +194,7 @@ export class UtpConnection implements TcpConnection {
       if (done) queueMicrotask(done);
       return;
     }
-    for (const chunk of chunks) {
-      if (chunk.length === 0) continue;
-      this.queue.push(chunk);
-      this.queuedTotal += chunk.length;
-    }
-    if (done) {
-      if (this.queuedTotal === this.packetizedTotal) queueMicrotask(done);
-      else this.writeCallbacks.push({ until: this.queuedTotal, done });
-    }
+    this.writes.push(chunks, done);
     this.scheduleFlush();
   }
 
@@ -242,7 +208,7 @@ export class UtpConnection implements TcpConnection {
 
   onClose(handler: (error?: Error) => void): void {
     this.closeHandler = handler;
-    if (this.ended || this.remoteEnded) queueMicrotask(() => this.reportClose());
+    if (this.ended || this.received.ended) queueMicrotask(() => this.reportClose());
   }
 
   /** Sends FIN after what was written; the connection ends when the FIN is acked (or given up on). */
@@ -280,7 +246,7 @@ export class UtpConnection implements TcpConnection {
     if (this.state === 'syn-sent') {
       if (packet.type !== UTP_STATE) return;
       // The answer to our SYN carries the sequence number its first DATA will take.
-      this.ackNr = (packet.seq - 1) & SEQ_MASK;
+      this.received.ack = (packet.seq - 1) & SEQ_MASK;
       this.state = 'connected';
       this.handleAck(packet, now);
       const waiter = this.connectWaiter;
@@ -298,29 +264,12 @@ export class UtpConnection implements TcpConnection {
   // ---- receiving ----
 
   private handleSequenced(packet: UtpPacket): void {
-    const ahead = seqDiff(packet.seq, this.ackNr);
-    if (this.remoteEnded || ahead <= 0) {
-      // Already had: our ack was lost, so send it again now.
-      this.sendState();
-      return;
-    }
-    if (ahead > 1) {
-      const fits = ahead <= REORDER_LIMIT && this.reorderBytes + packet.payload.length <= RECEIVE_WINDOW;
-      if (fits && !this.reorder.has(packet.seq)) {
-        this.reorder.set(packet.seq, packet);
-        this.reorderBytes += packet.payload.length;
-      }
-      // A gap: ack at once, so the sender learns of it from the selective ack.
-      this.sendState();
-      return;
-    }
-    this.deliver(packet);
-    for (let next = this.reorder.get((this.ackNr + 1) & SEQ_MASK); next && !this.remoteEnded; next = this.reorder.get((this.ackNr + 1) & SEQ_MASK)) {
-      this.reorder.delete(next.seq);
-      this.reorderBytes -= next.payload.length;
-      this.deliver(next);
-    }
-    if (++this.unackedReceived >= ACK_EVERY || this.remoteEnded) this.sendState();
+    const arrival = this.received.accept(packet);
+    // Already had (our ack was lost), or past a gap (the sender learns of it from the selective
+    // ack): ack at once.
+    if (!Array.isArray(arrival)) return this.sendState();
+    for (const next of arrival) this.deliver(next);
+    if (++this.unackedReceived >= ACK_EVERY || this.received.ended) this.sendState();
     else this.ackTimer ??= this.deps.runtime.setTimer(0, () => {
       this.ackTimer = undefined;
       if (this.unackedReceived > 0 && this.state !== 'closed') this.sendState();
@@ -328,11 +277,7 @@ export class UtpConnection implements TcpConnection {
   }
 
   private deliver(packet: UtpPacket): void {
-    this.ackNr = packet.seq;
     if (packet.type === UTP_FIN) {
-      this.remoteEnded = true;
-      this.reorder.clear();
-      this.reorderBytes = 0;
       // The stream is over for the reader; our own FIN follows what is still queued.
       this.reportEndSoon();
       this.close();
@@ -473,14 +418,13 @@ export class UtpConnection implements TcpConnection {
       return;
     }
     if (!this.sendWaiting()) return;
-    while (this.queuedTotal > this.packetizedTotal && this.mayGo(Math.min(PAYLOAD_SIZE, this.queuedTotal - this.packetizedTotal))) {
-      const datagram = this.takeQueued(PAYLOAD_SIZE, UTP_HEADER_LENGTH);
+    while (this.writes.pending > 0 && this.mayGo(Math.min(PAYLOAD_SIZE, this.writes.pending))) {
+      const datagram = this.writes.take(PAYLOAD_SIZE, UTP_HEADER_LENGTH);
       const packet = this.enqueue(UTP_DATA, datagram.subarray(UTP_HEADER_LENGTH));
       packet.datagram = datagram;
       this.transmit(packet);
     }
-    this.callWriteCallbacks();
-    if (this.closing && !this.finSent && this.queuedTotal === this.packetizedTotal) {
+    if (this.closing && !this.finSent && this.writes.pending === 0) {
       this.finSent = true;
       this.transmit(this.enqueue(UTP_FIN, new Uint8Array(0)));
     }
@@ -509,49 +453,6 @@ export class UtpConnection implements TcpConnection {
     this.waitingCount++;
     this.seqNr = (this.seqNr + 1) & SEQ_MASK;
     return packet;
-  }
-
-  /** Moves up to `max` queued bytes into a new datagram, after `room` bytes left free for the header. */
-  private takeQueued(max: number, room: number): Uint8Array {
-    const length = Math.min(max, this.queuedTotal - this.packetizedTotal);
-    const out = this.carve(room + length);
-    let filled = 0;
-    while (filled < length) {
-      const chunk = this.queue[this.queueHead];
-      const n = Math.min(length - filled, chunk.length - this.queueOffset);
-      out.set(n === chunk.length ? chunk : chunk.subarray(this.queueOffset, this.queueOffset + n), room + filled);
-      filled += n;
-      this.queueOffset += n;
-      if (this.queueOffset === chunk.length) {
-        this.queueHead++;
-        this.queueOffset = 0;
-      }
-    }
-    // Drop what was taken now and then, rather than shifting the array once per chunk.
-    if (this.queueHead === this.queue.length) {
-      this.queue = [];
-      this.queueHead = 0;
-    } else if (this.queueHead >= 1024) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
-    }
-    this.packetizedTotal += length;
-    return out;
-  }
-
-  /** A view of `bytes` fresh bytes of the slab (a new slab when it is used up). */
-  private carve(bytes: number): Uint8Array {
-    if (this.slabUsed + bytes > this.slab.length) {
-      this.slab = new Uint8Array(Math.max(SLAB_BYTES, bytes));
-      this.slabUsed = 0;
-    }
-    const view = this.slab.subarray(this.slabUsed, this.slabUsed + bytes);
-    this.slabUsed += bytes;
-    return view;
-  }
-
-  private callWriteCallbacks(): void {
-    while (this.writeCallbacks.length > 0 && this.writeCallbacks[0].until <= this.packetizedTotal) this.writeCallbacks.shift()!.done();
   }
 
   private transmit(packet: OutPacket): void {
@@ -599,29 +500,16 @@ export class UtpConnection implements TcpConnection {
       connectionId: type === UTP_SYN ? this.recvId : this.sendId,
       timestamp: micros(now),
       timestampDiff: this.replyDelay,
-      windowSize: RECEIVE_WINDOW - this.reorderBytes,
+      windowSize: this.received.window,
       seq,
-      ack: type === UTP_SYN ? 0 : this.ackNr,
+      ack: type === UTP_SYN ? 0 : this.received.ack,
     };
     if (datagram) {
       writeUtpHeader(datagram, header);
       this.deps.send(datagram);
       return;
     }
-    this.deps.send(encodeUtpPacket({ ...header, selectiveAck: type === UTP_SYN ? undefined : this.selectiveAck(), payload }));
-  }
-
-  private selectiveAck(): Uint8Array | undefined {
-    if (this.reorder.size === 0) return undefined;
-    const mask = new Uint8Array(UTP_MAX_SACK_BYTES);
-    let used = 0;
-    for (const seq of this.reorder.keys()) {
-      const bit = seqDiff(seq, this.ackNr) - 2;
-      if (bit < 0 || bit >= mask.length * 8) continue;
-      mask[bit >> 3] |= 1 << (bit & 7);
-      used = Math.max(used, (bit >> 5) + 1);
-    }
-    return used === 0 ? undefined : mask.subarray(0, used * 4);
+    this.deps.send(encodeUtpPacket({ ...header, selectiveAck: type === UTP_SYN ? undefined : this.received.selectiveAck(), payload }));
   }
 
   // ---- timers ----
@@ -688,21 +576,21 @@ export class UtpConnection implements TcpConnection {
     const waiter = this.connectWaiter;
     this.connectWaiter = undefined;
     if (waiter) waiter.reject(error ?? new UtpError('ECONNABORTED', 'uTP connection closed before it opened'));
-    for (const { done } of this.writeCallbacks.splice(0)) queueMicrotask(done);
+    this.writes.abort();
     if (!waiter) queueMicrotask(() => this.reportClose());
     // Closed cleanly before the peer sent its FIN: stay a while to ack it, so the peer's close
     // ends cleanly too instead of meeting a RESET.
-    if (code === undefined && !this.remoteEnded) this.lingerTimer = this.deps.runtime.setTimer(LINGER_MS, () => this.deps.forget());
+    if (code === undefined && !this.received.ended) this.lingerTimer = this.deps.runtime.setTimer(LINGER_MS, () => this.deps.forget());
     else this.deps.forget();
   }
 
   /** After a clean close: acks what the peer still sends (its data is dropped) until its FIN. */
   private lingerReceive(packet: UtpPacket): void {
     if (this.lingerTimer === undefined || (packet.type !== UTP_DATA && packet.type !== UTP_FIN)) return;
-    if (seqDiff(packet.seq, this.ackNr) === 1) this.ackNr = packet.seq;
+    if (seqDiff(packet.seq, this.received.ack) === 1) this.received.ack = packet.seq;
     this.replyDelay = (micros(this.deps.runtime.now()) - packet.timestamp) >>> 0;
     this.sendState();
-    if (packet.type === UTP_FIN && packet.seq === this.ackNr) {
+    if (packet.type === UTP_FIN && packet.seq === this.received.ack) {
       this.lingerTimer.cancel();
       this.lingerTimer = undefined;
       this.deps.forget();
