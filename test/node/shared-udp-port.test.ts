@@ -26,6 +26,17 @@ function inbox(socket: UdpSocket): { first: number[]; from: Endpoint[] } {
 const dht = (): Uint8Array => new TextEncoder().encode('d1:y1:qe');
 const utp = (): Uint8Array => new Uint8Array([0x41, 0, 0, 1, ...new Array<number>(16).fill(0)]);
 
+/** Sends a KRPC and a uTP datagram to the shared port: each view must get its own, and only it. */
+async function assertEachGetsItsOwn(net: VirtualNetwork, peer: UdpSocket, dhtView: UdpSocket, swarmView: UdpSocket): Promise<void> {
+  const dGot = inbox(dhtView);
+  const sGot = inbox(swarmView);
+  peer.send(dht(), { host: HOST, port: PORT });
+  peer.send(utp(), { host: HOST, port: PORT });
+  await net.clock.advance(100);
+  assert.deepEqual(dGot.first, [0x64]);
+  assert.deepEqual(sGot.first, [0x41]);
+}
+
 async function setup(port = PORT) {
   const net = new VirtualNetwork({ seed: 11 });
   const runtime = net.runtime(HOST);
@@ -126,28 +137,16 @@ describe('shareUdpPort', () => {
     // A failed bind is not remembered: once the port is free, the views share it again.
     const d2 = await net.clock.run(views.dht.udp({ host: HOST, port: PORT }));
     const s2 = await net.clock.run(views.swarm.udp({ host: HOST, port: PORT }));
-    const dGot = inbox(d2);
-    const sGot = inbox(s2);
-    peer.send(dht(), { host: HOST, port: PORT });
-    peer.send(utp(), { host: HOST, port: PORT });
-    await net.clock.advance(100);
-    assert.deepEqual(dGot.first, [0x64]);
-    assert.deepEqual(sGot.first, [0x41]);
+    await assertEachGetsItsOwn(net, peer, d2, s2);
   });
 
   test('a side closed and opened again while the other stays open shares the port again', async () => {
     const { net, views, peer } = await setup();
     const d = await net.clock.run(views.dht.udp({ host: HOST, port: PORT }));
-    const dGot = inbox(d);
     const s = await net.clock.run(views.swarm.udp({ host: HOST, port: PORT }));
     s.close();
     const s2 = await net.clock.run(views.swarm.udp({ host: HOST, port: PORT }));
-    const sGot = inbox(s2);
-    peer.send(dht(), { host: HOST, port: PORT });
-    peer.send(utp(), { host: HOST, port: PORT });
-    await net.clock.advance(100);
-    assert.deepEqual(dGot.first, [0x64]);
-    assert.deepEqual(sGot.first, [0x41]);
+    await assertEachGetsItsOwn(net, peer, d, s2);
   });
 
   test('a view asked for while the other view closes still gets a working socket', async () => {
