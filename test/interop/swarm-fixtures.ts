@@ -83,8 +83,13 @@ export function infoHashOf(infoBytes: Uint8Array): InfoHash {
   return toInfoHash(createHash('sha1').update(infoBytes).digest());
 }
 
+/** Options of `startWarren`, over its defaults. */
+export interface WarrenOptions {
+  encryption?: EncryptionPolicy;
+}
+
 /** A started warren swarm session on 127.0.0.1 (any port), no DHT: peers come by hand or trackers. */
-export async function startWarren(options: { encryption?: EncryptionPolicy } = {}): Promise<SwarmSession> {
+export async function startWarren(options: WarrenOptions = {}): Promise<SwarmSession> {
   const session = new SwarmSession({ host: '127.0.0.1', port: 0, hashInWorker: true, ...options }, createNodeRuntime());
   await session.start();
   return session;

@@ -5,104 +5,61 @@
  * libtorrent (the same two ways). Every download must match the source byte for byte. Fails, never
  * skips, when libtorrent is missing.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMagnet } from '../../src/codec/magnet.js';
 import { parseMetainfo } from '../../src/codec/metainfo.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
-import type { SwarmSession } from '../../src/swarm/session.js';
-import { assertSameTree, infoHashOf, makeTempDir, peersAtFirstPiece, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
-import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
-
-/** The shared folder's name (the torrent's name). */
-const NAME = 'payload';
+import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
+import { assertLibtorrentInstalled } from './lt-driver.js';
+import { NAME, useLibtorrentSeed } from './libtorrent-seed-setup.js';
 
 test('python3-libtorrent is importable by /usr/bin/python3 (swarm driver)', () => assertLibtorrentInstalled());
 
 describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
-  let root: string | undefined;
-  /** Holds the source folder `NAME`. */
-  let srcDir = '';
-  let driver: LibtorrentDriver | undefined;
-  let ltPort = 0;
-  /** The .torrent libtorrent made of the folder, and its infohash. */
-  let ltTorrent = '';
-  let ltInfoHash = '';
-  const sessions: SwarmSession[] = [];
-
-  const lt = () => {
-    assert.ok(driver, 'the libtorrent driver did not start');
-    return driver;
-  };
-  const warren = async () => {
-    const session = await startWarren();
-    sessions.push(session);
-    return session;
-  };
-  const dir = async (name: string) => {
-    assert.ok(root);
-    const path = join(root, name);
-    await mkdir(path, { recursive: true });
-    return path;
-  };
-
-  before(async () => {
-    assertLibtorrentInstalled();
-    root = await makeTempDir('swarm-lt');
-    srcDir = await dir('src');
-    await writeRandomFolder(join(srcDir, NAME));
-    ({ driver, port: ltPort } = await LibtorrentDriver.startSwarm());
-    // A v1 .torrent made by libtorrent itself (64 KiB pieces), seeded from the source folder.
-    ltTorrent = join(root, 'libtorrent-made.torrent');
-    ltInfoHash = await lt().seedNew(join(srcDir, NAME), ltTorrent, srcDir, { pieceLength: 65536 });
-  });
-
-  after(async () => {
-    await Promise.all(sessions.map((s) => s.close()));
-    await driver?.stop();
-    await removeDir(root);
-  });
+  const seed = useLibtorrentSeed('swarm-lt');
+  const { lt, warren, dir } = seed;
 
   test('warren downloads from libtorrent, given the .torrent', { timeout: 30_000 }, async () => {
-    const metainfo = parseMetainfo(await readFile(ltTorrent));
+    const metainfo = parseMetainfo(await readFile(seed.ltTorrent));
     const infoHash = infoHashOf(metainfo.infoBytes);
-    assert.equal(toHex(infoHash), ltInfoHash, 'warren and libtorrent disagree on the infohash');
+    assert.equal(toHex(infoHash), seed.ltInfoHash, 'warren and libtorrent disagree on the infohash');
     const out = await dir('warren-from-torrent');
     const session = await warren();
-    const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }] });
     const firstPeers = peersAtFirstPiece(torrent);
     await torrentComplete(torrent);
     const flags = (await firstPeers).map((p) => p.flags);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
     assert.ok(torrent.stats().downloaded >= metainfo.info.totalLength, 'warren says it downloaded less than the whole torrent');
     // warren's default (prefer) opens with MSE offering RC4 and plain payload; libtorrent's default picks plain.
     assert.match(flags.join(' '), /e/, `expected an MSE handshake with plain payload, flags: ${flags.join(' ')}`);
   });
 
   test('warren downloads from libtorrent, given only a magnet link (metadata over BEP 9)', { timeout: 30_000 }, async () => {
-    const magnet = parseMagnet(`magnet:?xt=urn:btih:${ltInfoHash}&dn=${NAME}`);
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${seed.ltInfoHash}&dn=${NAME}`);
     const out = await dir('warren-from-magnet');
     const session = await warren();
-    const torrent = await session.add({ infoHash: toInfoHash(magnet.infoHash), dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    const torrent = await session.add({ infoHash: toInfoHash(magnet.infoHash), dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }] });
     assert.equal(torrent.state, 'metadata', 'warren should start without the metadata');
     await torrentComplete(torrent);
-    const expected = parseMetainfo(await readFile(ltTorrent)).infoBytes;
+    const expected = parseMetainfo(await readFile(seed.ltTorrent)).infoBytes;
     assert.ok(torrent.infoBytes && Buffer.from(torrent.infoBytes).equals(Buffer.from(expected)), 'the metadata warren fetched differs from the .torrent');
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
 
   test('warren downloads a single-file torrent from libtorrent, given only a magnet link', { timeout: 30_000 }, async () => {
     // A single-file torrent lays its one file out as `dir/name`, not `dir/name/...`.
     const single = await dir('single-src');
     await writeRandomFolder(single, [{ path: 'lone.bin', size: 777_777 }]);
-    const file = join(root!, 'single.torrent');
+    const file = join(seed.root, 'single.torrent');
     const hex = await lt().seedNew(join(single, 'lone.bin'), file, single, { pieceLength: 16384 });
     const out = await dir('warren-single');
     const session = await warren();
-    const torrent = await session.add({ infoHash: toInfoHash(hex), dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    const torrent = await session.add({ infoHash: toInfoHash(hex), dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }] });
     await torrentComplete(torrent);
     assert.equal(torrent.info?.files.length, 1);
     await assertSameTree(single, out);
@@ -111,24 +68,24 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
   test('warren downloads a hybrid v1+v2 torrent (BEP 47 padding files) from libtorrent, by its v1 infohash', { timeout: 30_000 }, async () => {
     // libtorrent 2.0 makes hybrid torrents by default: files aligned to pieces by padding files,
     // which no one writes to disk. warren speaks v1 only, over the v1 infohash.
-    const file = join(root!, 'hybrid.torrent');
-    const hex = await lt().seedNew(join(srcDir, NAME), file, srcDir, { pieceLength: 32768, hybrid: true });
+    const file = join(seed.root, 'hybrid.torrent');
+    const hex = await lt().seedNew(join(seed.srcDir, NAME), file, seed.srcDir, { pieceLength: 32768, hybrid: true });
     const metainfo = parseMetainfo(await readFile(file));
     assert.ok(metainfo.info.files.some((f) => f.padding), 'expected libtorrent to add padding files');
     assert.equal(toHex(infoHashOf(metainfo.infoBytes)), hex);
     const out = await dir('warren-hybrid');
     const session = await warren();
-    const torrent = await session.add({ infoHash: infoHashOf(metainfo.infoBytes), infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: ltPort }] });
+    const torrent = await session.add({ infoHash: infoHashOf(metainfo.infoBytes), infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }] });
     await torrentComplete(torrent);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
 
   /** Starts a warren session seeding the source folder with `pieceLength`; returns it, the torrent and its infohash. */
   const warrenSeed = async (pieceLength: number) => {
     const session = await warren();
-    const created = await createTorrent(session.runtime.fs, join(srcDir, NAME), { pieceLength });
+    const created = await createTorrent(session.runtime.fs, join(seed.srcDir, NAME), { pieceLength });
     const infoHash = toInfoHash(created.infoHash);
-    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: srcDir, assumeComplete: true });
+    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: seed.srcDir, assumeComplete: true });
     assert.equal(torrent.state, 'seeding');
     return { session, created, hex: toHex(infoHash) };
   };
@@ -148,11 +105,11 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
 
   test('libtorrent downloads from warren, given the .torrent', { timeout: 30_000 }, async () => {
     const { session, created, hex } = await warrenSeed(16384);
-    const file = join(root!, 'warren-made.torrent');
+    const file = join(seed.root, 'warren-made.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-from-torrent');
     await ltDownload(hex, { torrent: file, savePath: out }, session.address.port, false);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
 
   test('libtorrent downloads from warren, given only a magnet link (BEP 9 served by warren)', { timeout: 30_000 }, async () => {
@@ -160,6 +117,6 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const { session, hex } = await warrenSeed(131072);
     const out = await dir('libtorrent-from-magnet');
     await ltDownload(hex, { magnet: `magnet:?xt=urn:btih:${hex}&dn=${NAME}`, savePath: out }, session.address.port, true);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
 });

@@ -5,9 +5,9 @@
  * pass over TCP. Both sides must also say the connection is uTP: warren's peer list flags it 'P',
  * libtorrent's (the driver's `peers`) reports utp. Fails, never skips, when libtorrent is missing.
  */
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseMagnet } from '../../src/codec/magnet.js';
@@ -18,12 +18,11 @@ import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { connectPeer } from '../../src/swarm/handshake.js';
-import type { SwarmSession } from '../../src/swarm/session.js';
 import type { PeerStats, Torrent } from '../../src/swarm/torrent.js';
-import { assertSameTree, infoHashOf, makeTempDir, peersAtFirstPiece, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
-import { assertLibtorrentInstalled, LibtorrentDriver, type LibtorrentPeer } from './lt-driver.js';
+import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete } from './swarm-fixtures.js';
+import type { LibtorrentPeer } from './lt-driver.js';
+import { NAME, useLibtorrentSeed } from './libtorrent-seed-setup.js';
 
-const NAME = 'payload';
 /** How often libtorrent's peer list is sampled during a transfer (the driver answers within ~50 ms). */
 const POLL_MS = 50;
 
@@ -32,31 +31,13 @@ const POLL_MS = 50;
  * lt_jsonlines.py), after which it exits by itself.
  */
 describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeout: 110_000 }, () => {
-  let root: string | undefined;
-  let srcDir = '';
-  let driver: LibtorrentDriver | undefined;
-  /** libtorrent's UDP port for uTP (its TCP listen socket has the same number but closes every connection). */
-  let ltPort = 0;
-  let ltTorrent = '';
-  let ltInfoHash = '';
-  const sessions: SwarmSession[] = [];
-
-  const lt = () => {
-    assert.ok(driver, 'the libtorrent driver did not start');
-    return driver;
-  };
-  /** A warren session with the default options: uTP on (the engine's `utp` option defaults to true). */
-  const warren = async () => {
-    const session = await startWarren();
-    sessions.push(session);
-    return session;
-  };
-  const dir = async (name: string) => {
-    assert.ok(root);
-    const path = join(root, name);
-    await mkdir(path, { recursive: true });
-    return path;
-  };
+  /**
+   * `seed.ltPort` is libtorrent's UDP port for uTP (its TCP listen socket has the same number but
+   * closes every connection). `warren()` sessions have the default options: uTP on (the engine's
+   * `utp` option defaults to true).
+   */
+  const seed = useLibtorrentSeed('swarm-lt-utp', { transport: 'utp' });
+  const { lt, warren, dir } = seed;
 
   /**
    * Samples libtorrent's connections of `infohash` (and, given `torrent`, warren's peer list) every
@@ -89,77 +70,61 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
   };
   /** The libtorrent peer of warren's peer list (warren connected to it, so at its listen port). */
   const libtorrentIn = (peers: PeerStats[]) => {
-    const peer = peers.find((p) => p.address === `127.0.0.1:${ltPort}`);
-    assert.ok(peer, `libtorrent (127.0.0.1:${ltPort}) is not in warren's peer list: ${JSON.stringify(peers)}`);
+    const peer = peers.find((p) => p.address === `127.0.0.1:${seed.ltPort}`);
+    assert.ok(peer, `libtorrent (127.0.0.1:${seed.ltPort}) is not in warren's peer list: ${JSON.stringify(peers)}`);
     return peer;
   };
-
-  before(async () => {
-    assertLibtorrentInstalled();
-    root = await makeTempDir('swarm-lt-utp');
-    srcDir = await dir('src');
-    await writeRandomFolder(join(srcDir, NAME));
-    ({ driver, port: ltPort } = await LibtorrentDriver.startSwarm({ transport: 'utp' }));
-    ltTorrent = join(root, 'libtorrent-made.torrent');
-    ltInfoHash = await lt().seedNew(join(srcDir, NAME), ltTorrent, srcDir, { pieceLength: 65536 });
-  });
-
-  after(async () => {
-    await Promise.all(sessions.map((s) => s.close()));
-    await driver?.stop();
-    await removeDir(root);
-  });
 
   test('libtorrent, uTP only, refuses a BitTorrent handshake over TCP', { timeout: 20_000 }, async () => {
     // libtorrent keeps a TCP listen socket at the same port even with TCP off, but drops every
     // connection it accepts there (peer_blocked_alert tcp_disabled) before any handshake.
-    const handshake = { reserved: makeReserved({ extensions: true }), infoHash: toInfoHash(Buffer.from(ltInfoHash, 'hex')), peerId: new Uint8Array(20).fill(7) };
-    await assert.rejects(connectPeer(createNodeRuntime(), { host: '127.0.0.1', port: ltPort }, handshake, 5000, 'allow'), /ECONNREFUSED|ECONNRESET|closed during handshake/);
+    const handshake = { reserved: makeReserved({ extensions: true }), infoHash: toInfoHash(Buffer.from(seed.ltInfoHash, 'hex')), peerId: new Uint8Array(20).fill(7) };
+    await assert.rejects(connectPeer(createNodeRuntime(), { host: '127.0.0.1', port: seed.ltPort }, handshake, 5000, 'allow'), /ECONNREFUSED|ECONNRESET|closed during handshake/);
   });
 
   test('warren downloads from libtorrent over uTP, given the .torrent', { timeout: 30_000 }, async (t) => {
-    const metainfo = parseMetainfo(await readFile(ltTorrent));
+    const metainfo = parseMetainfo(await readFile(seed.ltTorrent));
     const infoHash = infoHashOf(metainfo.infoBytes);
-    assert.equal(toHex(infoHash), ltInfoHash, 'warren and libtorrent disagree on the infohash');
+    assert.equal(toHex(infoHash), seed.ltInfoHash, 'warren and libtorrent disagree on the infohash');
     const out = await dir('warren-from-torrent');
     const session = await warren();
     const torrent = await session.add({ infoHash, infoBytes: metainfo.infoBytes, dir: out });
     const firstPeers = peersAtFirstPiece(torrent);
     const complete = torrentComplete(torrent);
-    const watching = watchPeers(ltInfoHash, complete, t.signal);
-    torrent.addPeers([{ host: '127.0.0.1', port: ltPort }]);
+    const watching = watchPeers(seed.ltInfoHash, complete, t.signal);
+    torrent.addPeers([{ host: '127.0.0.1', port: seed.ltPort }]);
     const [, seen] = await Promise.all([complete, watching]);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
     const peer = libtorrentIn(await firstPeers);
     assert.match(peer.flags, /P/, `warren's peer list should flag the libtorrent connection as uTP ('P'), flags: "${peer.flags}"`);
     assertLibtorrentSawUtp(seen.libtorrent);
   });
 
   test('warren downloads from libtorrent over uTP, given only a magnet link (metadata over BEP 9)', { timeout: 30_000 }, async () => {
-    const magnet = parseMagnet(`magnet:?xt=urn:btih:${ltInfoHash}&dn=${NAME}`);
+    const magnet = parseMagnet(`magnet:?xt=urn:btih:${seed.ltInfoHash}&dn=${NAME}`);
     const out = await dir('warren-from-magnet');
     const session = await warren();
     const torrent = await session.add({ infoHash: toInfoHash(magnet.infoHash), dir: out });
     assert.equal(torrent.state, 'metadata', 'warren should start without the metadata');
     const firstPeers = peersAtFirstPiece(torrent);
     const complete = torrentComplete(torrent);
-    torrent.addPeers([{ host: '127.0.0.1', port: ltPort }]);
+    torrent.addPeers([{ host: '127.0.0.1', port: seed.ltPort }]);
     await complete;
-    const expected = parseMetainfo(await readFile(ltTorrent)).infoBytes;
+    const expected = parseMetainfo(await readFile(seed.ltTorrent)).infoBytes;
     assert.ok(torrent.infoBytes && Buffer.from(torrent.infoBytes).equals(Buffer.from(expected)), 'the metadata warren fetched differs from the .torrent');
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
     const peer = libtorrentIn(await firstPeers);
     assert.match(peer.flags, /P/, `warren's peer list should flag the libtorrent connection as uTP ('P'), flags: "${peer.flags}"`);
   });
 
   test('libtorrent, uTP only, downloads from warren, given the .torrent', { timeout: 30_000 }, async (t) => {
     const session = await warren();
-    const created = await createTorrent(session.runtime.fs, join(srcDir, NAME), { pieceLength: 16384 });
+    const created = await createTorrent(session.runtime.fs, join(seed.srcDir, NAME), { pieceLength: 16384 });
     const infoHash = toInfoHash(created.infoHash);
     const hex = toHex(infoHash);
-    const seeding = await session.add({ infoHash, infoBytes: created.infoBytes, dir: srcDir, assumeComplete: true });
+    const seeding = await session.add({ infoHash, infoBytes: created.infoBytes, dir: seed.srcDir, assumeComplete: true });
     assert.equal(seeding.state, 'seeding');
-    const file = join(root!, 'warren-made.torrent');
+    const file = join(seed.root, 'warren-made.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-from-warren');
     const finished = lt().forTorrent(hex, 'finished', (e) => e.event === 'finished');
@@ -170,7 +135,7 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
     const seen = await watchPeers(hex, finished, t.signal, seeding);
     await finished;
     await lt().request({ cmd: 'flush', infohash: hex }, 'flushed');
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
+    await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
     assertLibtorrentSawUtp(seen.libtorrent);
     assert.ok(seen.warren.length > 0, 'warren never listed the libtorrent connection while seeding to it');
     assert.ok(
@@ -190,7 +155,7 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
     const infoHash = toInfoHash(created.infoHash);
     const hex = toHex(infoHash);
     await session.add({ infoHash, infoBytes: created.infoBytes, dir: big, assumeComplete: true });
-    const file = join(root!, 'big.torrent');
+    const file = join(seed.root, 'big.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-big');
     const finished = lt().forTorrent(hex, 'finished', (e) => e.event === 'finished');
