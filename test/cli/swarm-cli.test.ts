@@ -1,7 +1,7 @@
 /**
  * The swarm commands end to end on 127.0.0.1: create and info, bad input, a download killed
- * with SIGKILL mid-way that, restarted, finishes without fetching its verified pieces again, and
- * a seed that requires protocol encryption.
+ * with SIGKILL mid-way that, restarted, finishes without fetching its verified pieces again, a
+ * seed that requires protocol encryption, and uTP on and off.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +11,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { UtpSocket } from '../../src/utp/utp-socket.js';
 import { warren, WARREN_MAIN } from './run-warren.js';
 
 
@@ -146,6 +148,27 @@ describe('warren swarm commands', () => {
     const encrypted = await get('require', 'encrypted');
     assert.equal(encrypted.code, 0, encrypted.stderr);
     assert.equal(sha(await readFile(join(dir, 'encrypted', 'secret.bin'))), sha(data));
+  });
+
+  test('--no-utp: a seed takes uTP connections on its port by default, and none with --no-utp', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'x.bin'), randomBytes(50_000));
+    const seedPort = (extra: string[], name: string) =>
+      new Promise<number>((resolve) => {
+        const seed = spawnJson(['seed', join(dir, 'x.bin'), '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, name), ...extra], (event) => {
+          if (event.event === 'ready') resolve(event.port as number);
+        });
+        children.push(seed.child);
+      });
+    const [withUtp, withoutUtp] = await Promise.all([seedPort([], 'utp-state'), seedPort(['--no-utp'], 'tcp-state')]);
+    const utp = await UtpSocket.bind(createNodeRuntime(), { host: '127.0.0.1', port: 0 });
+    try {
+      const conn = await utp.connect({ host: '127.0.0.1', port: withUtp });
+      conn.close();
+      await assert.rejects(utp.connect({ host: '127.0.0.1', port: withoutUtp }), (e: Error & { code?: string }) => e.code === 'ETIMEDOUT');
+    } finally {
+      utp.close();
+    }
   });
 
   test('--stop-timeout gives up with a reason when no data arrives', { timeout: 60_000 }, async () => {
