@@ -201,7 +201,14 @@ export function decodeMetadataMessage(payload: Uint8Array): MetadataMessage {
   throw new DecodeError(`${what}: unknown msg_type ${type}`);
 }
 
-/** A BEP 11 message (IPv4 part). `flags` is the `added.f` byte (0x01 encryption, 0x02 seed, ...). */
+/** Bits of BEP 11's `added.f`: the peer prefers encryption, is a seed, speaks uTP, can hole-punch, is reachable (a connection to it succeeded). */
+export const PEX_ENCRYPTION = 0x01;
+export const PEX_SEED = 0x02;
+export const PEX_UTP = 0x04;
+export const PEX_HOLEPUNCH = 0x08;
+export const PEX_REACHABLE = 0x10;
+
+/** A BEP 11 message (IPv4 part). `flags` is the `added.f` byte (`PEX_ENCRYPTION` ...). */
 export interface PexMessage {
   added: { host: string; port: number; flags: number }[];
   dropped: { host: string; port: number }[];

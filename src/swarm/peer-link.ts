@@ -13,6 +13,10 @@ import {
   encodePex,
   EXTENDED_HANDSHAKE_ID,
   METADATA_PIECE_SIZE,
+  PEX_ENCRYPTION,
+  PEX_REACHABLE,
+  PEX_SEED,
+  PEX_UTP,
 } from '../codec/peer-extensions.js';
 import { pieceSize } from '../codec/metainfo.js';
 import { RESERVED, type PeerMessage } from '../codec/peer-wire.js';
@@ -460,18 +464,29 @@ export class PeerLink {
   private sendPex(): void {
     const remoteId = this.remoteExtensions.ut_pex;
     if (!remoteId || this.torrent.info?.private) return;
-    const current = new Map<string, Endpoint>();
+    const current = new Map<string, { host: string; port: number; flags: number }>();
     for (const link of this.torrent.links.values()) {
       if (link === this) continue;
       const endpoint = link.listenEndpoint();
-      if (endpoint) current.set(endpointKey(endpoint), endpoint);
+      if (endpoint) current.set(endpointKey(endpoint), { ...endpoint, flags: link.pexFlags() });
     }
-    const added = [...current].filter(([k]) => !this.pexSent.has(k)).slice(0, 50).map(([, e]) => ({ ...e, flags: 0 }));
+    const added = [...current].filter(([k]) => !this.pexSent.has(k)).slice(0, 50).map(([, e]) => e);
     const dropped = [...this.pexSent].filter(([k]) => !current.has(k)).slice(0, 50).map(([, e]) => e);
     if (added.length === 0 && dropped.length === 0) return;
     for (const a of added) this.pexSent.set(endpointKey(a), { host: a.host, port: a.port });
     for (const d of dropped) this.pexSent.delete(endpointKey(d));
     this.conn.send({ type: 'extended', id: remoteId, payload: encodePex({ added, dropped }) });
+  }
+
+  /** What peer exchange tells others of this peer (BEP 11 `added.f`): how we are connected to it, and whether it is a seed. */
+  pexFlags(): number {
+    const c = this.conn;
+    return (
+      (c.protection !== 'plain' ? PEX_ENCRYPTION : 0) |
+      (this.isSeed() ? PEX_SEED : 0) |
+      (c.transport === 'utp' ? PEX_UTP : 0) |
+      (c.outgoing ? PEX_REACHABLE : 0)
+    );
   }
 
   /** Where other peers can reach this peer: its address for outgoing links, its announced port otherwise. */

@@ -6,6 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { decodePex, encodeExtendedHandshake, EXTENDED_HANDSHAKE_ID, PEX_ENCRYPTION, PEX_REACHABLE, PEX_SEED, PEX_UTP, type PexMessage } from '../../src/codec/peer-extensions.js';
+import { encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, makeReserved, WireFramer } from '../../src/codec/peer-wire.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { MAX_INCOMING_HANDSHAKES, SwarmSession } from '../../src/swarm/session.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
@@ -187,6 +189,39 @@ describe('swarm on the virtual network', () => {
     await net.clock.runUntil(() => tb.stats().peers.some((p) => p.address.startsWith('10.0.0.1:')), 180_000);
     assert.ok(tb.stats().peers.some((p) => p.address.startsWith('10.0.0.1:')), 'b learned the seed through a');
     assert.ok(seeding.stats().peers.some((p) => p.address.startsWith('10.0.0.3:')));
+  });
+
+  test('peer exchange says how each peer was reached (BEP 11 added.f): seed, reachable, encrypted', async () => {
+    const net = new VirtualNetwork({ seed: 9, latency: () => 5 });
+    const seedRt = net.runtime('10.0.0.1');
+    await writeFile(seedRt, '/s/f.bin', content(9, 4 * 1024 * 1024));
+    const created = await net.clock.run(createTorrent(seedRt.fs, '/s/f.bin', { pieceLength: 16384 }));
+    const infoHash = toInfoHash(created.infoHash);
+    const seed = await session(net, '10.0.0.1');
+    // Slow, so the leecher is still connected to the seed when it sends peer exchange (every 60 s).
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/s', assumeComplete: true, uploadLimit: 32 * 1024 }));
+    const leecher = await session(net, '10.0.0.2');
+    await net.clock.run(leecher.add({ infoHash, infoBytes: created.infoBytes, dir: '/d', peers: [seed.address] }));
+    // A bare peer that asks the leecher for peer exchange and reads what it sends.
+    const conn = await net.clock.run(net.runtime('10.0.0.3').tcpConnect(leecher.address));
+    const framer = new WireFramer();
+    const exchanged: PexMessage[] = [];
+    let handshakeLeft = HANDSHAKE_LENGTH;
+    conn.onData((chunk) => {
+      const skip = Math.min(handshakeLeft, chunk.length);
+      handshakeLeft -= skip;
+      framer.push(chunk.subarray(skip));
+      for (let m = framer.next(); m; m = framer.next()) if (m.type === 'extended' && m.id === 7) exchanged.push(decodePex(m.payload));
+    });
+    conn.write(encodeHandshake({ reserved: makeReserved({ extensions: true }), infoHash, peerId: new Uint8Array(20).fill(3) }));
+    await net.clock.advance(50);
+    conn.write(encodeMessage({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload: encodeExtendedHandshake({ m: { ut_pex: 7 } }) }));
+    await net.clock.runUntil(() => exchanged.length > 0, 120_000);
+    const entry = exchanged.flatMap((m) => m.added).find((p) => p.host === '10.0.0.1');
+    assert.ok(entry, `the seed is in the peer exchange: ${JSON.stringify(exchanged)}`);
+    // The leecher dialled the seed (reachable), with the MSE handshake ('prefer'), over TCP.
+    assert.equal(entry.flags, PEX_SEED | PEX_REACHABLE | PEX_ENCRYPTION);
+    assert.equal(entry.flags & PEX_UTP, 0);
   });
 
   test('a download limit holds the rate to it; without one the same transfer is far faster', async () => {
