@@ -5,12 +5,12 @@
  * answered on TCP and then failed the handshake in another way (another torrent, ourselves, a
  * timeout) is not tried again over uTP.
  */
+import type { Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime } from '../runtime/interfaces.js';
 import type { UtpSocket } from '../utp/utp-socket.js';
 import { SwarmError } from './errors.js';
 import { connectPeer, type OpenedConnection, type PeerTransport } from './handshake.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
-import type { Handshake } from '../codec/peer-wire.js';
 
 /** A connection whose handshakes are done, and the transport it runs on. */
 export interface DialedPeer extends OpenedConnection {

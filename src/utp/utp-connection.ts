@@ -39,7 +39,7 @@ import { SEQ_MASK, seqDiff } from './sequence.js';
 import { UtpWriteQueue } from './write-queue.js';
 
 /** Most payload bytes per packet: 20 header + 1400 + 28 (IPv4, UDP) stays under a 1500-byte MTU. */
-export const PAYLOAD_SIZE = 1400;
+const PAYLOAD_SIZE = 1400;
 /** Packets received without an ack sent back, after which one goes at once. */
 const ACK_EVERY = 16;
 /** Resend timeout bounds and the value before any round trip was measured, in ms. */
@@ -56,7 +56,6 @@ const IDLE_TIMEOUT_MS = 300_000;
 const LINGER_MS = 10_000;
 /** Sacked packets past an unacked one, or duplicate acks of it, that make it count as lost. */
 const LOSS_EVIDENCE = 3;
-
 
 interface OutPacket {
   seq: number;
@@ -580,8 +579,12 @@ export class UtpConnection implements TcpConnection {
     if (!waiter) queueMicrotask(() => this.reportClose());
     // Closed cleanly before the peer sent its FIN: stay a while to ack it, so the peer's close
     // ends cleanly too instead of meeting a RESET.
-    if (code === undefined && !this.received.ended) this.lingerTimer = this.deps.runtime.setTimer(LINGER_MS, () => this.deps.forget());
-    else this.deps.forget();
+    if (code === undefined && !this.received.ended) {
+      this.lingerTimer = this.deps.runtime.setTimer(LINGER_MS, () => {
+        this.lingerTimer = undefined;
+        this.deps.forget();
+      });
+    } else this.deps.forget();
   }
 
   /** After a clean close: acks what the peer still sends (its data is dropped) until its FIN. */
