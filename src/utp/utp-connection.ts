@@ -144,7 +144,6 @@ export class UtpConnection implements TcpConnection {
   private closeHandler: ((error?: Error) => void) | undefined;
   private closeReported = false;
   private endError: Error | undefined;
-  private ended = false;
   private connectWaiter: { resolve: () => void; reject: (error: Error) => void } | undefined;
 
   constructor(
@@ -207,7 +206,7 @@ export class UtpConnection implements TcpConnection {
 
   onClose(handler: (error?: Error) => void): void {
     this.closeHandler = handler;
-    if (this.ended || this.received.ended) queueMicrotask(() => this.reportClose());
+    if (this.isClosed() || this.received.ended) queueMicrotask(() => this.reportClose());
   }
 
   /** Sends FIN after what was written; the connection ends when the FIN is acked (or given up on). */
@@ -232,10 +231,10 @@ export class UtpConnection implements TcpConnection {
 
   /** A packet for this connection, decoded by the socket. */
   receive(packet: UtpPacket): void {
-    if (this.state === 'closed') return this.lingerReceive(packet);
     const now = this.deps.runtime.now();
-    this.lastReceivedAt = now;
     this.replyDelay = (micros(now) - packet.timestamp) >>> 0;
+    if (this.state === 'closed') return this.lingerReceive(packet);
+    this.lastReceivedAt = now;
     if (packet.type === UTP_RESET) return this.end('ECONNRESET', 'uTP connection reset by peer');
     if (packet.type === UTP_SYN) {
       if (this.connectWaiter === undefined) this.acceptSyn();
@@ -255,7 +254,8 @@ export class UtpConnection implements TcpConnection {
       return;
     }
     this.handleAck(packet, now);
-    if (this.ended) return;
+    // The ack may have completed our close.
+    if (this.isClosed()) return;
     if (packet.type === UTP_DATA || packet.type === UTP_FIN) this.handleSequenced(packet);
     this.flush();
   }
@@ -571,7 +571,6 @@ export class UtpConnection implements TcpConnection {
     this.ackTimer?.cancel();
     const error = code ? new UtpError(code, message ?? code) : undefined;
     this.endError = error;
-    this.ended = true;
     const waiter = this.connectWaiter;
     this.connectWaiter = undefined;
     if (waiter) waiter.reject(error ?? new UtpError('ECONNABORTED', 'uTP connection closed before it opened'));
@@ -591,13 +590,17 @@ export class UtpConnection implements TcpConnection {
   private lingerReceive(packet: UtpPacket): void {
     if (this.lingerTimer === undefined || (packet.type !== UTP_DATA && packet.type !== UTP_FIN)) return;
     if (seqDiff(packet.seq, this.received.ack) === 1) this.received.ack = packet.seq;
-    this.replyDelay = (micros(this.deps.runtime.now()) - packet.timestamp) >>> 0;
     this.sendState();
     if (packet.type === UTP_FIN && packet.seq === this.received.ack) {
       this.lingerTimer.cancel();
       this.lingerTimer = undefined;
       this.deps.forget();
     }
+  }
+
+  /** A method, not a comparison, so that TypeScript does not narrow `state` across calls that change it. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
   }
 
   private reportClose(): void {
