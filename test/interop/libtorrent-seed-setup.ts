@@ -7,8 +7,11 @@
 import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { toHex, toInfoHash } from '../../src/dht/types.js';
+import { createTorrent, type CreatedTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
+import type { Torrent } from '../../src/swarm/torrent.js';
 import { makeTempDir, removeDir, startWarren, writeRandomFolder, type WarrenOptions } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled, LibtorrentDriver, type SwarmStartOptions } from './lt-driver.js';
 
@@ -32,6 +35,17 @@ export interface LibtorrentSeed {
   warren: (options?: WarrenOptions) => Promise<SwarmSession>;
   /** Makes (with its parents) and returns the folder `name` below `root`. */
   dir: (name: string) => Promise<string>;
+  /**
+   * A new warren session seeding `path` (default: the source folder) as a torrent it made with
+   * `pieceLength`: the session, the seeding torrent, the .torrent's bytes and its infohash (hex).
+   */
+  warrenSeed: (pieceLength: number, path?: string, options?: WarrenOptions) => Promise<{ session: SwarmSession; torrent: Torrent; created: CreatedTorrent; hex: string }>;
+  /**
+   * Has libtorrent download `hex` (`add`: the rest of its add command, a torrent or a magnet, and
+   * savePath) from warren at `port`, waiting for the metadata first when `magnet`; resolves once it
+   * has every piece and has flushed them.
+   */
+  ltDownload: (hex: string, add: Record<string, unknown>, port: number, magnet?: boolean) => Promise<void>;
 }
 
 /**
@@ -63,6 +77,26 @@ export function useLibtorrentSeed(prefix: string, start: SwarmStartOptions = {})
     const path = join(root, name);
     await mkdir(path, { recursive: true });
     return path;
+  };
+
+  const warrenSeed = async (pieceLength: number, path = join(srcDir, NAME), options: WarrenOptions = {}) => {
+    const session = await warren(options);
+    const created = await createTorrent(session.runtime.fs, path, { pieceLength });
+    const infoHash = toInfoHash(created.infoHash);
+    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: dirname(path), assumeComplete: true });
+    assert.equal(torrent.state, 'seeding');
+    return { session, torrent, created, hex: toHex(infoHash) };
+  };
+  const ltDownload = async (hex: string, add: Record<string, unknown>, port: number, magnet = false) => {
+    const d = lt();
+    const metadata = magnet ? d.forTorrent(hex, 'metadata', (e) => e.event === 'metadata') : undefined;
+    const finished = d.forTorrent(hex, 'finished', (e) => e.event === 'finished');
+    const added = await d.request({ cmd: 'add', ...add }, 'added');
+    assert.equal(added.infohash, hex);
+    await d.request({ cmd: 'connect', infohash: hex, host: '127.0.0.1', port }, 'connecting');
+    if (metadata) await metadata;
+    await finished;
+    await d.request({ cmd: 'flush', infohash: hex }, 'flushed');
   };
 
   before(async () => {
@@ -101,5 +135,7 @@ export function useLibtorrentSeed(prefix: string, start: SwarmStartOptions = {})
     lt,
     warren,
     dir,
+    warrenSeed,
+    ltDownload,
   };
 }

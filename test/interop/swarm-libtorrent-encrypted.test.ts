@@ -13,7 +13,6 @@ import { parseMetainfo } from '../../src/codec/metainfo.js';
 import { makeReserved } from '../../src/codec/peer-wire.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
-import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { connectPeer } from '../../src/swarm/handshake.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete } from './swarm-fixtures.js';
@@ -21,7 +20,7 @@ import { NAME, useLibtorrentSeed } from './libtorrent-seed-setup.js';
 
 describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1', { timeout: 90_000 }, () => {
   const seed = useLibtorrentSeed('swarm-lt-mse', { encryption: 'forced' });
-  const { lt, warren, dir } = seed;
+  const { warren, dir, warrenSeed, ltDownload } = seed;
   /** The flags of the torrent's peers when its first piece arrives. */
   const flagsAtFirstPiece = async (torrent: Torrent) => (await peersAtFirstPiece(torrent)).map((p) => p.flags);
 
@@ -56,19 +55,11 @@ describe('interop: encrypted connections (MSE, RC4) with libtorrent on 127.0.0.1
   });
 
   test('libtorrent forcing encryption downloads from warren requiring it', { timeout: 30_000 }, async () => {
-    const session = await warren({ encryption: 'require' });
-    const created = await createTorrent(session.runtime.fs, join(seed.srcDir, NAME), { pieceLength: 16384 });
-    const infoHash = toInfoHash(created.infoHash);
-    const hex = toHex(infoHash);
-    await session.add({ infoHash, infoBytes: created.infoBytes, dir: seed.srcDir, assumeComplete: true });
+    const { session, created, hex } = await warrenSeed(16384, undefined, { encryption: 'require' });
     const file = join(seed.root, 'warren-made.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-from-warren');
-    const finished = lt().forTorrent(hex, 'finished', (e) => e.event === 'finished');
-    await lt().request({ cmd: 'add', torrent: file, savePath: out }, 'added');
-    await lt().request({ cmd: 'connect', infohash: hex, host: '127.0.0.1', port: session.address.port }, 'connecting');
-    await finished;
-    await lt().request({ cmd: 'flush', infohash: hex }, 'flushed');
+    await ltDownload(hex, { torrent: file, savePath: out }, session.address.port);
     await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
 });

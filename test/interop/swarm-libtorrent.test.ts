@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { parseMagnet } from '../../src/codec/magnet.js';
 import { parseMetainfo } from '../../src/codec/metainfo.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
-import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { assertLibtorrentInstalled } from './lt-driver.js';
 import { NAME, useLibtorrentSeed } from './libtorrent-seed-setup.js';
@@ -21,7 +20,7 @@ test('python3-libtorrent is importable by /usr/bin/python3 (swarm driver)', () =
 
 describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
   const seed = useLibtorrentSeed('swarm-lt');
-  const { lt, warren, dir } = seed;
+  const { lt, warren, dir, warrenSeed, ltDownload } = seed;
 
   test('warren downloads from libtorrent, given the .torrent', { timeout: 30_000 }, async () => {
     const metainfo = parseMetainfo(await readFile(seed.ltTorrent));
@@ -79,29 +78,6 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     await torrentComplete(torrent);
     await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
   });
-
-  /** Starts a warren session seeding the source folder with `pieceLength`; returns it, the torrent and its infohash. */
-  const warrenSeed = async (pieceLength: number) => {
-    const session = await warren();
-    const created = await createTorrent(session.runtime.fs, join(seed.srcDir, NAME), { pieceLength });
-    const infoHash = toInfoHash(created.infoHash);
-    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: seed.srcDir, assumeComplete: true });
-    assert.equal(torrent.state, 'seeding');
-    return { session, created, hex: toHex(infoHash) };
-  };
-
-  /** Has libtorrent download `hex` into `out` from warren at `port`, then flush; `add` is the add command. */
-  const ltDownload = async (hex: string, add: Record<string, unknown>, port: number, magnet: boolean) => {
-    const d = lt();
-    const metadata = magnet ? d.forTorrent(hex, 'metadata', (e) => e.event === 'metadata') : undefined;
-    const finished = d.forTorrent(hex, 'finished', (e) => e.event === 'finished');
-    const added = await d.request({ cmd: 'add', ...add }, 'added');
-    assert.equal(added.infohash, hex);
-    await d.request({ cmd: 'connect', infohash: hex, host: '127.0.0.1', port }, 'connecting');
-    if (metadata) await metadata;
-    await finished;
-    await d.request({ cmd: 'flush', infohash: hex }, 'flushed');
-  };
 
   test('libtorrent downloads from warren, given the .torrent', { timeout: 30_000 }, async () => {
     const { session, created, hex } = await warrenSeed(16384);

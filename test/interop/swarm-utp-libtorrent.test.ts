@@ -16,7 +16,6 @@ import { makeReserved } from '../../src/codec/peer-wire.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
-import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { connectPeer } from '../../src/swarm/handshake.js';
 import type { PeerStats, Torrent } from '../../src/swarm/torrent.js';
 import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete } from './swarm-fixtures.js';
@@ -37,7 +36,7 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
    * `utp` option defaults to true).
    */
   const seed = useLibtorrentSeed('swarm-lt-utp', { transport: 'utp' });
-  const { lt, warren, dir } = seed;
+  const { lt, warren, dir, warrenSeed, ltDownload } = seed;
 
   /**
    * Samples libtorrent's connections of `infohash` (and, given `torrent`, warren's peer list) every
@@ -118,12 +117,7 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
   });
 
   test('libtorrent, uTP only, downloads from warren, given the .torrent', { timeout: 30_000 }, async (t) => {
-    const session = await warren();
-    const created = await createTorrent(session.runtime.fs, join(seed.srcDir, NAME), { pieceLength: 16384 });
-    const infoHash = toInfoHash(created.infoHash);
-    const hex = toHex(infoHash);
-    const seeding = await session.add({ infoHash, infoBytes: created.infoBytes, dir: seed.srcDir, assumeComplete: true });
-    assert.equal(seeding.state, 'seeding');
+    const { session, torrent: seeding, created, hex } = await warrenSeed(16384);
     const file = join(seed.root, 'warren-made.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-from-warren');
@@ -148,21 +142,13 @@ describe('interop: uTP (BEP 29) with libtorrent on 127.0.0.1, TCP off', { timeou
   // are lost, and libtorrent's acks carry selective acks of the length it needs (not a multiple of
   // 4). warren must recover from the loss through them, not stall.
   test('libtorrent, uTP only, downloads 48 MiB from warren, through the datagrams its socket drops', { timeout: 60_000 }, async () => {
-    const session = await warren();
     const big = await dir('big');
     await writeFile(join(big, 'big.bin'), new Mulberry32(48).bytes(48 * 1024 * 1024));
-    const created = await createTorrent(session.runtime.fs, join(big, 'big.bin'), { pieceLength: 262144 });
-    const infoHash = toInfoHash(created.infoHash);
-    const hex = toHex(infoHash);
-    await session.add({ infoHash, infoBytes: created.infoBytes, dir: big, assumeComplete: true });
+    const { session, created, hex } = await warrenSeed(262144, join(big, 'big.bin'));
     const file = join(seed.root, 'big.torrent');
     await writeFile(file, created.bytes);
     const out = await dir('libtorrent-big');
-    const finished = lt().forTorrent(hex, 'finished', (e) => e.event === 'finished');
-    await lt().request({ cmd: 'add', torrent: file, savePath: out }, 'added');
-    await lt().request({ cmd: 'connect', infohash: hex, host: '127.0.0.1', port: session.address.port }, 'connecting');
-    await finished;
-    await lt().request({ cmd: 'flush', infohash: hex }, 'flushed');
+    await ltDownload(hex, { torrent: file, savePath: out }, session.address.port);
     assert.ok((await readFile(join(out, 'big.bin'))).equals(await readFile(join(big, 'big.bin'))), 'libtorrent has the same 48 MiB');
   });
 });
