@@ -14,7 +14,8 @@
  * self-time functions of seed and leecher), `--keep-profiles=DIR` (where to keep them),
  * `--no-libtorrent`, `--quick` (only warren 1 → 1, `--repeat=N` times in a row: for A/B comparisons
  * of CPU seconds per GiB), `--encryption=prefer|require|allow` (every warren peer's policy; default
- * prefer, whose payload is plain: `require` measures RC4). MB/s are 10^6 bytes per second. The child processes run from a copy of the
+ * prefer, whose payload is plain: `require` measures RC4), `--format=v1|v2|hybrid` (the torrent made of
+ * the file; default v1: v2 measures BEP 52's SHA-256 merkle checks, on both warren and libtorrent). MB/s are 10^6 bytes per second. The child processes run from a copy of the
  * compiled code taken at the start, so a rebuild during the run does not disturb them. The work
  * directory under /tmp is removed at the end.
  */
@@ -24,6 +25,7 @@ import { join } from 'node:path';
 import { rm, readdir, cp } from 'node:fs/promises';
 import { fmt, ratio } from './lib/stats.js';
 import { freeBytes, makeBenchData, makeWorkDir, type BenchData } from './lib/swarm-data.js';
+import type { TorrentFormat } from '../src/swarm/create-torrent.js';
 import { runLibtorrent } from './lib/swarm-libtorrent.js';
 import { snapshotBuild } from './lib/swarm-proc.js';
 import { sha1FileMs, tcpCopy } from './lib/swarm-physical.js';
@@ -95,6 +97,8 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   const withLibtorrent = !flags.includes('--no-libtorrent');
   const quick = flags.includes('--quick');
   const encryption = flagValue(flags, '--encryption');
+  const format = flagValue(flags, '--format') ?? 'v1';
+  if (!['v1', 'v2', 'hybrid'].includes(format)) throw new Error(`bad --format '${format}' (v1, v2 or hybrid)`);
   if (encryption !== undefined && !['prefer', 'require', 'allow'].includes(encryption)) throw new Error(`bad --encryption '${encryption}' (prefer, require or allow)`);
   const common: Common = { encryption: encryption as EncryptionPolicy | undefined };
   console.log(
@@ -109,10 +113,10 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   try {
     await snapshotBuild(work);
     const t0 = performance.now();
-    const data = await makeBenchData(work, 'payload.bin', size);
+    const data = await makeBenchData(work, 'payload.bin', size, format as TorrentFormat);
     const { info } = data.torrent;
     console.log(
-      `## data: ${mb(size)} (${fmt(size / GiB, 2)} GiB) of random bytes in ${work}; ${info.pieceCount} pieces of ${info.pieceLength / 1024} KiB; ` +
+      `## data: ${mb(size)} (${fmt(size / GiB, 2)} GiB) of random bytes in ${work}; a ${format} torrent, ${info.pieceCount} pieces of ${info.pieceLength / 1024} KiB; ` +
         `generated + hashed by warren's createTorrent in ${fmt((performance.now() - t0) / 1000, 1)} s (createTorrent alone ${fmt(mbps(size, data.createMs), 0)} MB/s); ${mb(free)} free`,
     );
 

@@ -68,7 +68,7 @@ let ltSocketBuffer = 4 * MiB;
 
 function spawnPeer(kind: Kind, mode: 'seed' | 'leech', data: BenchData, dir: string): JsonChild {
   return kind === 'warren'
-    ? new JsonChild(`warren ${mode}`, process.execPath, [benchScript('swarm-warren-child.js'), mode, data.infoPath, dir])
+    ? new JsonChild(`warren ${mode}`, process.execPath, [benchScript('swarm-warren-child.js'), mode, data.torrentPath, dir])
     : new JsonChild(`libtorrent ${mode}`, PYTHON, [LT_PEER, mode, data.torrentPath, dir, String(ltSocketBuffer)]);
 }
 

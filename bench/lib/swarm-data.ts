@@ -8,7 +8,7 @@ import { mkdir, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
-import { createTorrent, type CreatedTorrent } from '../../src/swarm/create-torrent.js';
+import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../src/swarm/create-torrent.js';
 
 const CHUNK = 16 * 1024 * 1024;
 
@@ -45,27 +45,23 @@ export interface BenchData {
   sourcePath: string;
   size: number;
   torrent: CreatedTorrent;
-  /** Raw info dictionary (what warren's child processes load). */
-  infoPath: string;
-  /** The whole .torrent (what libtorrent loads). */
+  /** The whole .torrent (what warren's child processes and libtorrent load). */
   torrentPath: string;
   /** Wall-clock ms warren's createTorrent took to hash the file. */
   createMs: number;
 }
 
-/** Writes a random file of `size` bytes under `dir/source/<name>` and makes its torrent. */
-export async function makeBenchData(dir: string, name: string, size: number): Promise<BenchData> {
+/** Writes a random file of `size` bytes under `dir/source/<name>` and makes its torrent (v1 unless `format` says otherwise). */
+export async function makeBenchData(dir: string, name: string, size: number, format: TorrentFormat = 'v1'): Promise<BenchData> {
   const sourceDir = join(dir, `source-${name}`);
   await rm(sourceDir, { recursive: true, force: true });
   await mkdir(sourceDir, { recursive: true });
   const sourcePath = join(sourceDir, name);
   await writeRandomFile(sourcePath, size);
   const t0 = performance.now();
-  const torrent = await createTorrent(createNodeRuntime().fs, sourcePath, {});
+  const torrent = await createTorrent(createNodeRuntime().fs, sourcePath, { format });
   const createMs = performance.now() - t0;
-  const infoPath = join(dir, `${name}.info`);
   const torrentPath = join(dir, `${name}.torrent`);
-  await writeFile(infoPath, torrent.infoBytes);
   await writeFile(torrentPath, torrent.bytes);
-  return { dir, sourceDir, sourcePath, size, torrent, infoPath, torrentPath, createMs };
+  return { dir, sourceDir, sourcePath, size, torrent, torrentPath, createMs };
 }

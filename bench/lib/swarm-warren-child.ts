@@ -2,8 +2,8 @@
  * A warren peer in its own process, for the swarm benchmark (`bench/lib/swarm-warren.ts` spawns
  * it), so seeds and leechers never share an event loop. JSON lines on stdout, commands on stdin:
  *
- *   node swarm-warren-child.js seed  <info-file> <dir> [encryption]  → {"event":"ready","port"}
- *   node swarm-warren-child.js leech <info-file> <dir> [encryption]  → {"event":"ready","port"}
+ *   node swarm-warren-child.js seed  <file.torrent> <dir> [encryption]  → {"event":"ready","port"}
+ *   node swarm-warren-child.js leech <file.torrent> <dir> [encryption]  → {"event":"ready","port"}
  *   (`encryption`: the session's policy, prefer|require|allow; default the session's default.)
  *   stdin `go <json endpoints>` (leech): adds the torrent with those peers → progress lines each
  *     second, then {"event":"complete","ms","cpu","peakRss",...}; it then keeps seeding.
@@ -15,8 +15,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { createHash } from 'node:crypto';
-import { toInfoHash } from '../../src/dht/types.js';
+import { parseMetainfo } from '../../src/codec/metainfo.js';
+import { torrentHashes } from '../../src/swarm/info-hashes.js';
 import type { Endpoint } from '../../src/runtime/interfaces.js';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { SwarmSession } from '../../src/swarm/session.js';
@@ -34,10 +34,10 @@ function cpuSince(start: NodeJS.CpuUsage): number {
 }
 
 async function main(): Promise<void> {
-  const [mode, infoFile, dir, encryption] = process.argv.slice(2);
-  if ((mode !== 'seed' && mode !== 'leech') || !infoFile || !dir) throw new Error('usage: seed|leech <info-file> <dir>');
-  const infoBytes = new Uint8Array(readFileSync(infoFile));
-  const infoHash = toInfoHash(new Uint8Array(createHash('sha1').update(infoBytes).digest()));
+  const [mode, torrentFile, dir, encryption] = process.argv.slice(2);
+  if ((mode !== 'seed' && mode !== 'leech') || !torrentFile || !dir) throw new Error('usage: seed|leech <file.torrent> <dir>');
+  const { info, infoBytes, pieceLayers } = parseMetainfo(readFileSync(torrentFile));
+  const { infoHash } = torrentHashes(infoBytes, info);
   const session = new SwarmSession(
     { host: '127.0.0.1', port: 0, hashInWorker: true, encryption: encryption as EncryptionPolicy | undefined, log: (level, message) => level !== 'debug' && process.stderr.write(`[${level}] ${message}\n`) },
     createNodeRuntime(),
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown());
   if (mode === 'seed') {
-    torrent = await session.add({ infoHash, infoBytes, dir, assumeComplete: true });
+    torrent = await session.add({ infoHash, infoBytes, pieceLayers, dir, assumeComplete: true });
     if (torrent.state !== 'seeding') throw new Error(`seed is ${torrent.state}, not seeding: ${torrent.stats().piecesHad} pieces`);
     cpuStart = process.cpuUsage();
   }
@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   async function leech(peers: Endpoint[]): Promise<void> {
     cpuStart = process.cpuUsage();
     const t0 = performance.now();
-    torrent = await session.add({ infoHash, infoBytes, dir, peers });
+    torrent = await session.add({ infoHash, infoBytes, pieceLayers, dir, peers });
     const t = torrent;
     const report = (event: string) => {
       const s = t.stats();

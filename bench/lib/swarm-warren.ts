@@ -44,7 +44,7 @@ function spawnPeer(label: string, mode: 'seed' | 'leech', data: BenchData, dir: 
   // One directory per child: each of its threads (the hashing worker too) writes its own profile
   // there, named CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile (the main thread is id 0).
   const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(profileDir, label)] : [];
-  return new JsonChild(label, process.execPath, [...nodeArgs, benchScript('swarm-warren-child.js'), mode, data.infoPath, dir, ...(encryption ? [encryption] : [])]);
+  return new JsonChild(label, process.execPath, [...nodeArgs, benchScript('swarm-warren-child.js'), mode, data.torrentPath, dir, ...(encryption ? [encryption] : [])]);
 }
 
 function describe(child: JsonChild): string {

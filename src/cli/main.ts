@@ -85,6 +85,7 @@ program
   .option('--web-seed <url>', 'HTTP URL where the files can also be downloaded (BEP 19; repeatable)', collect)
   .option('--private', 'private torrent (BEP 27: trackers only, no DHT or peer exchange)')
   .option('--comment <text>', 'comment stored in the torrent')
+  .option('--format <v1|v2|hybrid>', 'BitTorrent v1 (BEP 3), v2 (BEP 52) or hybrid (both; readable by every client)', 'v1')
   .option('--json', 'JSON lines on stdout')
   .action(createCommand);
 

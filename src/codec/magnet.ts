@@ -1,9 +1,11 @@
 /**
- * Magnet links for BitTorrent v1 (BEP 9): `magnet:?xt=urn:btih:<hash>&dn=..&tr=..&x.pe=..&ws=..`.
+ * Magnet links (BEP 9): `magnet:?xt=urn:btih:<hash>&dn=..&tr=..&x.pe=..&ws=..`, with BEP 52 v2
+ * infohashes as `xt=urn:btmh:1220<64 hex>` (a sha2-256 multihash), alone (v2-only) or after the
+ * btih (hybrid).
  *
- * The infohash may be 40 hex or 32 base32 characters. Numbered parameters (`xt.1`, `tr.2`) are
- * read like plain ones. Only the first `urn:btih:` counts; a link that has only `urn:btmh:`
- * (BEP 52 v2) is refused with a clear message. Unknown parameters are ignored.
+ * The v1 infohash may be 40 hex or 32 base32 characters. Numbered parameters (`xt.1`, `tr.2`)
+ * are read like plain ones. Only the first `urn:btih:` and the first `urn:btmh:` count. Unknown
+ * parameters are ignored.
  */
 import { base32Decode } from './base32.js';
 import { isValidIpv4 } from './compact.js';
@@ -11,8 +13,13 @@ import { DecodeError } from './errors.js';
 
 /** A parsed magnet link. */
 export interface MagnetLink {
-  /** 20-byte v1 infohash. */
+  /**
+   * 20 bytes, the swarm id: the v1 infohash (btih) when the link has one, otherwise (v2-only) the
+   * first 20 bytes of `infoHashV2`, as BEP 52 truncates v2 infohashes for trackers, DHT and handshakes.
+   */
   infoHash: Uint8Array;
+  /** BEP 52: the 32-byte SHA-256 v2 infohash (from `urn:btmh:`), for v2-only and hybrid torrents. */
+  infoHashV2?: Uint8Array;
   /** `dn`: display name, a hint only (the info dictionary's name is authoritative). */
   name?: string;
   /** `tr` tracker URLs, in order, without duplicates. */
@@ -60,6 +67,18 @@ function parseBtih(text: string): Uint8Array {
   return fail('btih must be 40 hex or 32 base32 characters');
 }
 
+/** Multihash prefix of a sha2-256 digest: function code 0x12, digest length 0x20. */
+const SHA256_MULTIHASH = '1220';
+
+function parseBtmh(text: string): Uint8Array {
+  const shown = JSON.stringify(text.length > 80 ? `${text.slice(0, 80)}...` : text);
+  if (!/^(?:[0-9a-fA-F]{2})+$/.test(text)) fail(`unsupported multihash ${shown} in urn:btmh: (not hex)`);
+  if (text.slice(0, 2) !== '12') fail(`unsupported multihash ${shown} in urn:btmh: function 0x${text.slice(0, 2)} (only 0x12, sha2-256)`);
+  if (text.slice(2, 4).toLowerCase() !== '20') fail(`unsupported multihash ${shown} in urn:btmh: sha2-256 digest length must be 0x20`);
+  if (text.length !== 68) fail(`unsupported multihash ${shown} in urn:btmh: sha2-256 digest of ${(text.length - 4) / 2} bytes (must be 32)`);
+  return Uint8Array.from(text.slice(4).match(/../g) ?? [], (h) => parseInt(h, 16));
+}
+
 /** Parses `host:port` with an IPv4 host and a port 1..65535; undefined for anything else. */
 function parsePeer(text: string): { host: string; port: number } | undefined {
   const m = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
@@ -70,8 +89,8 @@ function parsePeer(text: string): { host: string; port: number } | undefined {
 
 /**
  * Parses a magnet URI. Throws `MagnetError` (a `DecodeError`) naming what is wrong: not a
- * magnet URI, no `xt=urn:btih:` parameter, a hash of the wrong length or alphabet, bad
- * percent-encoding. Unparsable `x.pe` peers are skipped, not fatal.
+ * magnet URI, neither `xt=urn:btih:` nor `xt=urn:btmh:`, a hash of the wrong length or alphabet,
+ * a multihash other than sha2-256, bad percent-encoding. Unparsable `x.pe` peers are skipped.
  */
 export function parseMagnet(uri: string): MagnetLink {
   if (uri.length > MAGNET_MAX_LENGTH) fail(`URI of ${uri.length} characters exceeds limit of ${MAGNET_MAX_LENGTH}`);
@@ -81,7 +100,7 @@ export function parseMagnet(uri: string): MagnetLink {
   const query = text.slice('magnet:?'.length, hashAt < 0 ? undefined : hashAt);
 
   let infoHash: Uint8Array | undefined;
-  let sawBtmh = false;
+  let infoHashV2: Uint8Array | undefined;
   const link: MagnetLink = { infoHash: new Uint8Array(0), trackers: [], peers: [], webSeeds: [] };
   for (const part of query.split('&')) {
     if (part === '') continue;
@@ -92,7 +111,7 @@ export function parseMagnet(uri: string): MagnetLink {
     switch (key) {
       case 'xt':
         if (/^urn:btih:/i.test(value)) infoHash ??= parseBtih(value.slice('urn:btih:'.length));
-        else if (/^urn:btmh:/i.test(value)) sawBtmh = true;
+        else if (/^urn:btmh:/i.test(value)) infoHashV2 ??= parseBtmh(value.slice('urn:btmh:'.length));
         break;
       case 'dn':
         if (link.name === undefined && value !== '') link.name = value;
@@ -112,29 +131,34 @@ export function parseMagnet(uri: string): MagnetLink {
         break;
     }
   }
-  if (infoHash === undefined) {
-    fail(sawBtmh ? 'v2-only magnet links (urn:btmh:) are not supported yet' : 'no xt=urn:btih: parameter');
-  }
-  link.infoHash = infoHash;
+  if (infoHash === undefined && infoHashV2 === undefined) fail('no xt=urn:btih: or xt=urn:btmh: parameter');
+  link.infoHash = infoHash ?? (infoHashV2 as Uint8Array).slice(0, 20);
+  if (infoHashV2 !== undefined) link.infoHashV2 = infoHashV2;
   return link;
 }
 
 /**
- * Builds a magnet URI with a lowercase hex btih and percent-encoded parameters, in the order
- * xt, dn, tr..., x.pe..., ws.... Throws `TypeError` for an infohash that is not 20 bytes or a
- * peer that is not IPv4 with a port 1..65535.
+ * Builds a magnet URI with lowercase hex hashes and percent-encoded parameters, in the order
+ * xt, dn, tr..., x.pe..., ws.... With `infoHashV2` the link carries `xt=urn:btmh:1220<hex>`:
+ * alone when `infoHash` is its first 20 bytes (a v2-only torrent), else after the btih (hybrid).
+ * Throws `TypeError` for an infohash that is not 20 bytes (32 for v2) or a peer that is not IPv4
+ * with a port 1..65535.
  */
 export function encodeMagnet(m: {
   infoHash: Uint8Array;
+  infoHashV2?: Uint8Array;
   name?: string;
   trackers?: string[];
   peers?: { host: string; port: number }[];
   webSeeds?: string[];
 }): string {
   if (m.infoHash.length !== 20) throw new TypeError(`magnet: infohash must be 20 bytes, got ${m.infoHash.length}`);
-  let hex = '';
-  for (const byte of m.infoHash) hex += byte.toString(16).padStart(2, '0');
-  const parts = [`xt=urn:btih:${hex}`];
+  const parts: string[] = [];
+  const v2 = m.infoHashV2;
+  if (v2 !== undefined && v2.length !== 32) throw new TypeError(`magnet: v2 infohash must be 32 bytes, got ${v2.length}`);
+  const v2Only = v2 !== undefined && m.infoHash.every((b, i) => b === v2[i]);
+  if (!v2Only) parts.push(`xt=urn:btih:${toHex(m.infoHash)}`);
+  if (v2 !== undefined) parts.push(`xt=urn:btmh:${SHA256_MULTIHASH}${toHex(v2)}`);
   if (m.name !== undefined && m.name !== '') parts.push(`dn=${encodeURIComponent(m.name)}`);
   for (const tr of m.trackers ?? []) parts.push(`tr=${encodeURIComponent(tr)}`);
   for (const p of m.peers ?? []) {
@@ -145,4 +169,10 @@ export function encodeMagnet(m: {
   }
   for (const ws of m.webSeeds ?? []) parts.push(`ws=${encodeURIComponent(ws)}`);
   return `magnet:?${parts.join('&')}`;
+}
+
+function toHex(bytes: Uint8Array): string {
+  let hex = '';
+  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
+  return hex;
 }

@@ -1,6 +1,6 @@
 /**
- * The BitTorrent peer wire protocol (BEP 3), with the fast extension's messages (BEP 6) and the
- * extension-protocol envelope (BEP 10, message id 20).
+ * The BitTorrent peer wire protocol (BEP 3), with the fast extension's messages (BEP 6), the
+ * extension-protocol envelope (BEP 10, message id 20) and BEP 52's hash messages (ids 21-23).
  *
  * A connection starts with a fixed 68-byte handshake (`encodeHandshake`/`decodeHandshake`); after
  * it every message is `<uint32 length><id><payload>`, split into messages by `WireFramer`.
@@ -35,14 +35,17 @@ export const RESERVED = {
   fast: (r: Uint8Array): boolean => (r[7] & 0x04) !== 0,
   /** BEP 5 DHT (the peer accepts `port` messages): bit 0x01 of byte 7. */
   dht: (r: Uint8Array): boolean => (r[7] & 0x01) !== 0,
+  /** BEP 52 v2: bit 0x10 of byte 7. When both sides set it on a hybrid torrent, the connection upgrades to v2. */
+  v2: (r: Uint8Array): boolean => (r[7] & 0x10) !== 0,
 };
 
 /** Builds the 8 reserved bytes advertising the given features. */
-export function makeReserved(f: { extensions?: boolean; fast?: boolean; dht?: boolean }): Uint8Array {
+export function makeReserved(f: { extensions?: boolean; fast?: boolean; dht?: boolean; v2?: boolean }): Uint8Array {
   const r = new Uint8Array(8);
   if (f.extensions) r[5] |= 0x10;
   if (f.fast) r[7] |= 0x04;
   if (f.dht) r[7] |= 0x01;
+  if (f.v2) r[7] |= 0x10;
   return r;
 }
 
@@ -96,21 +99,56 @@ export type PeerMessage =
   | { type: 'have-none' }
   | { type: 'reject'; index: number; begin: number; length: number }
   | { type: 'allowed-fast'; index: number }
-  | { type: 'extended'; id: number; payload: Uint8Array };
+  | { type: 'extended'; id: number; payload: Uint8Array }
+  /**
+   * BEP 52: asks for `length` hashes of the merkle tree of the file with `piecesRoot`, starting at
+   * `index` in layer `baseLayer` (0 = 16 KiB blocks), with `proofLayers` layers of uncle hashes.
+   * Sent by a v2 peer that lacks a piece layer; the receiver answers `hashes` or `hash-reject`.
+   */
+  | { type: 'hash-request' } & HashRange
+  /**
+   * BEP 52: the answer to a `hash-request`, echoing its fields: the requested hashes then the
+   * uncle hashes, 32 bytes each (`hashes` is a view). The receiver must verify them against
+   * `piecesRoot` before use, and drop (not trust) an answer it never asked for.
+   */
+  | { type: 'hashes'; hashes: Uint8Array } & HashRange
+  /**
+   * BEP 52: sent instead of `hashes` by a peer that cannot or will not serve the `hash-request`
+   * with these fields (e.g. it lacks that piece layer); the requester asks someone else.
+   */
+  | { type: 'hash-reject' } & HashRange;
 
-/** Message ids on the wire (BEP 3, BEP 6, BEP 10). */
+/** The fields BEP 52's hash messages share: which hashes of which file's merkle tree. */
+export interface HashRange {
+  /** 32-byte merkle root of the file (`TorrentFile.piecesRoot`); a view when decoded. */
+  piecesRoot: Uint8Array;
+  baseLayer: number;
+  index: number;
+  length: number;
+  proofLayers: number;
+}
+
+/** Message ids on the wire (BEP 3, BEP 6, BEP 10, BEP 52). */
 export const MESSAGE_ID = {
   choke: 0, unchoke: 1, interested: 2, 'not-interested': 3, have: 4, bitfield: 5, request: 6, piece: 7,
   cancel: 8, port: 9, suggest: 13, 'have-all': 14, 'have-none': 15, reject: 16, 'allowed-fast': 17, extended: 20,
+  'hash-request': 21, hashes: 22, 'hash-reject': 23,
 } as const;
+
+/** Length prefix of `hash-request`/`hash-reject`: id, 32-byte root, four uint32s. */
+const HASH_HEADER_LENGTH = 49;
+/** Size of one hash in a `hashes` message. */
+const HASH_SIZE = 32;
 
 /**
  * Allowed payload length (the length prefix, id byte included) per id: an exact size, or a
- * minimum written as a negative number. Ids not listed are unknown.
+ * minimum written as a negative number. Ids not listed are unknown. `hashes` (22) must in
+ * addition carry a whole number of 32-byte hashes (checked in `checkLengthForId`).
  */
 const LENGTH_RULE: ReadonlyMap<number, number> = new Map([
   [0, 1], [1, 1], [2, 1], [3, 1], [4, 5], [5, -1], [6, 13], [7, -9], [8, 13], [9, 3],
   [13, 5], [14, 1], [15, 1], [16, 13], [17, 5], [20, -2],
+  [21, HASH_HEADER_LENGTH], [22, -(HASH_HEADER_LENGTH + HASH_SIZE)], [23, HASH_HEADER_LENGTH],
 ]);
 
 function u32(what: string, v: number): number {
@@ -179,9 +217,20 @@ export function encodeBlockMessages(type: 'request' | 'cancel' | 'reject', block
   return out;
 }
 
+/** Writes the 32-byte root and the four uint32s of a hash message at offset 5 of `out`. */
+function putHashRange(out: Uint8Array, m: HashRange): void {
+  if (m.piecesRoot.length !== HASH_SIZE) throw new TypeError(`peer-wire: piecesRoot must be 32 bytes, got ${m.piecesRoot.length}`);
+  out.set(m.piecesRoot, 5);
+  putUint32(out, 37, u32('baseLayer', m.baseLayer));
+  putUint32(out, 41, u32('index', m.index));
+  putUint32(out, 45, u32('length', m.length));
+  putUint32(out, 49, u32('proofLayers', m.proofLayers));
+}
+
 /**
  * Encodes one message with its length prefix. Throws `TypeError` for integers out of range
- * (uint32 fields, port 0..65535, extended id 0..255). For large blocks prefer
+ * (uint32 fields, port 0..65535, extended id 0..255), a `piecesRoot` that is not 32 bytes, or
+ * `hashes` that are not one or more 32-byte hashes. For large blocks prefer
  * `encodePieceHeader` + the block, which avoids copying the block.
  */
 export function encodeMessage(m: PeerMessage): Uint8Array {
@@ -226,6 +275,21 @@ export function encodeMessage(m: PeerMessage): Uint8Array {
       out.set(m.payload, 6);
       return out;
     }
+    case 'hash-request': case 'hash-reject': {
+      const { out } = frame(MESSAGE_ID[m.type], HASH_HEADER_LENGTH - 1);
+      putHashRange(out, m);
+      return out;
+    }
+    case 'hashes': {
+      if (m.hashes.length === 0 || m.hashes.length % HASH_SIZE !== 0) {
+        throw new TypeError(`peer-wire: hashes must be one or more 32-byte hashes, got ${m.hashes.length} bytes`);
+      }
+      u32('message length', HASH_HEADER_LENGTH + m.hashes.length);
+      const { out } = frame(22, HASH_HEADER_LENGTH - 1 + m.hashes.length);
+      putHashRange(out, m);
+      out.set(m.hashes, 5 + HASH_HEADER_LENGTH - 1);
+      return out;
+    }
   }
 }
 
@@ -236,7 +300,7 @@ export function encodeMessage(m: PeerMessage): Uint8Array {
 function checkLengthForId(length: number, id: number): void {
   const rule = LENGTH_RULE.get(id);
   if (rule === undefined) throw new DecodeError(`peer-wire: unknown message id ${id}`);
-  if (rule > 0 ? length !== rule : length < -rule) {
+  if ((rule > 0 ? length !== rule : length < -rule) || (id === 22 && (length - HASH_HEADER_LENGTH) % HASH_SIZE !== 0)) {
     throw new DecodeError(`peer-wire: message id ${id} with bad length ${length}`);
   }
 }
@@ -270,6 +334,17 @@ function decodeBody(b: Uint8Array, at: number, length: number): PeerMessage {
     case 16: return { type: 'reject', index: getUint32(b, at + 1), begin: getUint32(b, at + 5), length: getUint32(b, at + 9) };
     case 17: return { type: 'allowed-fast', index: getUint32(b, at + 1) };
     case 20: return { type: 'extended', id: b[at + 1], payload: view(2) };
+    case 21: case 22: case 23: {
+      const type = id === 21 ? 'hash-request' : id === 22 ? 'hashes' : 'hash-reject';
+      const range: HashRange = {
+        piecesRoot: new Uint8Array(b.buffer, b.byteOffset + at + 1, HASH_SIZE),
+        baseLayer: getUint32(b, at + 33),
+        index: getUint32(b, at + 37),
+        length: getUint32(b, at + 41),
+        proofLayers: getUint32(b, at + 45),
+      };
+      return type === 'hashes' ? { type, ...range, hashes: view(HASH_HEADER_LENGTH) } : { type, ...range };
+    }
     default: throw new DecodeError(`peer-wire: unknown message id ${id}`);
   }
 }
@@ -376,7 +451,8 @@ export class WireFramer {
   /**
    * The next complete message, or `undefined` when more bytes are needed. Throws `DecodeError`
    * for bytes that can never be valid: a length prefix over the limit, an unknown message id
-   * (known: 0-9, 13-17, 20), or a length its id can never have (e.g. `have` not 5). Both are
+   * (known: 0-9, 13-17, 20-23), or a length its id can never have (e.g. `have` not 5, `hashes`
+   * without a whole number of at least one 32-byte hash). Both are
    * detected from the first 5 bytes of the message, before its payload is buffered.
    */
   next(): PeerMessage | undefined {

@@ -9,12 +9,17 @@ import { parseMagnet } from '../codec/magnet.js';
 import { parseMetainfo, METAINFO_MAX_BYTES, type Metainfo } from '../codec/metainfo.js';
 import { toInfoHash, type InfoHash } from '../dht/types.js';
 import type { Endpoint } from '../runtime/interfaces.js';
-import { sha1 } from '../swarm/storage.js';
+import { torrentHashes } from '../swarm/info-hashes.js';
 import { NodeError } from './errors.js';
 
 export interface TorrentInput {
+  /** The 20 bytes the swarm knows the torrent by (v1 hash, or a v2-only torrent's truncated v2 hash). */
   infoHash: InfoHash;
+  /** BEP 52: the whole SHA-256 infohash of a v2 or hybrid torrent, when known. */
+  infoHashV2?: Uint8Array;
   infoBytes?: Uint8Array;
+  /** BEP 52 piece layers from a v2 .torrent. */
+  pieceLayers?: ReadonlyMap<string, Uint8Array>;
   name?: string;
   trackers: string[];
   peers: Endpoint[];
@@ -31,7 +36,7 @@ function bad(message: string): NodeError {
 export function fromMagnet(uri: string): TorrentInput {
   try {
     const magnet = parseMagnet(uri);
-    return { infoHash: toInfoHash(magnet.infoHash), name: magnet.name, trackers: magnet.trackers, peers: magnet.peers, webSeeds: magnet.webSeeds, magnet: uri };
+    return { infoHash: toInfoHash(magnet.infoHash), infoHashV2: magnet.infoHashV2, name: magnet.name, trackers: magnet.trackers, peers: magnet.peers, webSeeds: magnet.webSeeds, magnet: uri };
   } catch (error) {
     throw bad((error as Error).message);
   }
@@ -60,5 +65,7 @@ export function fromTorrentFile(bytes: Uint8Array): TorrentInput {
 export function fromMetainfo(metainfo: Metainfo): TorrentInput {
   const trackers = [...new Set([...(metainfo.announce ? [metainfo.announce] : []), ...metainfo.announceList.flat()])];
   const webSeeds = [...new Set(metainfo.urlList)];
-  return { infoHash: toInfoHash(sha1(metainfo.infoBytes)), infoBytes: metainfo.infoBytes, name: metainfo.info.name, trackers, peers: [], webSeeds };
+  const { infoHash, infoHashV2 } = torrentHashes(metainfo.infoBytes, metainfo.info);
+  const pieceLayers = metainfo.pieceLayers.size > 0 ? metainfo.pieceLayers : undefined;
+  return { infoHash, infoHashV2, infoBytes: metainfo.infoBytes, pieceLayers, name: metainfo.info.name, trackers, peers: [], webSeeds };
 }

@@ -10,9 +10,10 @@ import type { Torrent, TorrentStats } from '../swarm/torrent.js';
 import type { TorrentRow } from './state-store.js';
 import type { TorrentDetail, TorrentFileView, TorrentSummary } from './view-types.js';
 
-/** A magnet link for a stored torrent: its infohash, name and trackers. */
-export function magnetOf(infoHash: string, name: string | null, trackers: string[], webSeeds: string[] = []): string {
-  return encodeMagnet({ infoHash: toInfoHash(infoHash), name: name ?? undefined, trackers, webSeeds });
+/** A magnet link for a stored torrent: its infohash (and v2 infohash, hex, when known), name and trackers. */
+export function magnetOf(infoHash: string, name: string | null, trackers: string[], webSeeds: string[] = [], infoHashV2?: string): string {
+  const v2 = infoHashV2 === undefined ? undefined : Buffer.from(infoHashV2, 'hex');
+  return encodeMagnet({ infoHash: toInfoHash(infoHash), infoHashV2: v2, name: name ?? undefined, trackers, webSeeds });
 }
 
 /** The web seeds kept in a torrent's stored magnet link (none if it holds no valid one). */
@@ -54,7 +55,7 @@ function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined
     peers: s.peers.length,
     eta: s.totalLength > 0 && left > 0 && s.downloadRate > 0 && s.state === 'downloading' ? Math.ceil(left / s.downloadRate) : null,
     dir: row.dir,
-    magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers, storedWebSeeds(row)),
+    magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers, storedWebSeeds(row), s.infoHashV2),
     addedAt: row.addedAt,
   };
 }

@@ -286,10 +286,10 @@ export class WarrenNode implements NodeControl {
         uploaded: 0,
       };
       // Kept with the torrent so its web seeds (ws=) and x.pe peers are used again after a restart.
-      row.magnet = input.magnet ?? magnetOf(id, row.name, row.trackers, input.webSeeds);
+      row.magnet = input.magnet ?? magnetOf(id, row.name, row.trackers, input.webSeeds, input.infoHashV2 && toHex(input.infoHashV2));
       this.store.insertTorrent(row);
       try {
-        const entry = await this.startTorrent(row, { assumeComplete, peers: input.peers });
+        const entry = await this.startTorrent(row, { assumeComplete, peers: input.peers, pieceLayers: input.pieceLayers });
         const torrent = this.summaryOf(entry);
         this.emit({ type: 'added', torrent });
         return { torrent, created: true };
@@ -308,12 +308,14 @@ export class WarrenNode implements NodeControl {
    * Starts a torrent in the session. Its entry is listed at once, while it checks its data; if the
    * start fails, the entry stays and shows the reason as an error (the caller decides whether to drop it).
    */
-  private async startTorrent(row: TorrentRow, extra: { assumeComplete?: boolean; peers?: TorrentInput['peers'] }): Promise<Entry> {
+  private async startTorrent(row: TorrentRow, extra: { assumeComplete?: boolean; peers?: TorrentInput['peers']; pieceLayers?: TorrentInput['pieceLayers'] }): Promise<Entry> {
     const infoHash = toInfoHash(row.infoHash);
     const stored = row.magnet.startsWith('magnet:') ? fromMagnet(row.magnet) : undefined;
     const starting = this.session.add({
       infoHash,
       infoBytes: row.infoBytes ?? undefined,
+      // A v2 .torrent's piece layers; after a restart they come from the resume data.
+      pieceLayers: extra.pieceLayers,
       dir: row.dir,
       trackers: row.trackers,
       // Peers named in the magnet (x.pe) are asked again after every restart.

@@ -1,12 +1,15 @@
 /**
- * Creates a BEP 3 (v1) .torrent from a file or a folder, hashing the data as a stream: files are
- * read in chunks of at most 4 MiB (the next chunk is read while the current one is hashed), so
- * memory stays flat whatever the size. Used by `warren create` and `warren seed <path>`.
+ * Creates a .torrent from a file or a folder: BEP 3 (v1), BEP 52 (v2), or hybrid (both, with BEP
+ * 47 padding files so that every file starts a piece, as libtorrent makes them). The data is
+ * hashed as a stream: files are read in chunks of at most 4 MiB (the next chunk is read while the
+ * current one is hashed), so memory stays flat whatever the size; a v2 file's piece layer (32
+ * bytes per piece) is all that is kept. Used by `warren create` and `warren seed <path>`.
  */
 import { encodeMetainfo, parseInfoDict, type InfoDict, type TorrentFile } from '../codec/metainfo.js';
 import type { FileHandle, FileStore } from '../runtime/interfaces.js';
 import { createHash, type Hash } from 'node:crypto';
-import { sha1 } from './storage.js';
+import { torrentHashes } from './info-hashes.js';
+import { FileMerkleBuilder } from './merkle.js';
 
 /** Options of `createTorrent`. */
 export interface CreateTorrentOptions {
@@ -25,14 +28,23 @@ export interface CreateTorrentOptions {
   name?: string;
   /** BEP 19 web seeds (`url-list`): HTTP URLs where the files can also be fetched. */
   webSeeds?: string[];
+  /** v1 (BEP 3, the default), v2 (BEP 52 only) or hybrid (both in one info dictionary). */
+  format?: TorrentFormat;
 }
 
-/** A created torrent: the .torrent bytes, the exact info dictionary bytes and its SHA-1. */
+export type TorrentFormat = 'v1' | 'v2' | 'hybrid';
+
+/** A created torrent: the .torrent bytes, the exact info dictionary bytes and its hashes. */
 export interface CreatedTorrent {
   bytes: Uint8Array;
   infoBytes: Uint8Array;
+  /** The 20 bytes the swarm knows it by: the SHA-1 of the info dictionary, or for v2 its truncated SHA-256. */
   infoHash: Uint8Array;
+  /** The SHA-256 of the info dictionary (v2 and hybrid). */
+  infoHashV2?: Uint8Array;
   info: InfoDict;
+  /** The v2 piece layers (BEP 52), by the hex of each file's root; empty for v1. */
+  pieceLayers: Map<string, Uint8Array>;
 }
 
 const MIN_PIECE = 16 * 1024;
@@ -84,7 +96,7 @@ async function walk(fs: FileStore, dir: string, prefix: string[], out: SourceFil
   }
 }
 
-/** Feeds bytes into consecutive piece hashes. */
+/** Feeds bytes into consecutive SHA-1 piece hashes (v1). */
 class PieceHasher {
   private hash: Hash = createHash('sha1');
   private filled = 0;
@@ -120,8 +132,8 @@ class PieceHasher {
   }
 }
 
-/** Streams one file into the hasher; the file must still have the length it had when listed. */
-async function hashFile(fs: FileStore, file: SourceFile, hasher: PieceHasher): Promise<void> {
+/** Streams one file into the hashers; the file must still have the length it had when listed. */
+async function hashFile(fs: FileStore, file: SourceFile, hashers: { update(chunk: Uint8Array): void }[]): Promise<void> {
   if (file.length === 0) return;
   const handle: FileHandle = await fs.open(file.diskPath, 'r');
   try {
@@ -133,7 +145,7 @@ async function hashFile(fs: FileStore, file: SourceFile, hasher: PieceHasher): P
       if (chunk.length === 0) throw new Error(`${file.diskPath} shrank while it was being hashed`);
       pos += chunk.length;
       if (pos < file.length) pending = readAt(pos); // read ahead while hashing
-      hasher.update(chunk);
+      for (const hasher of hashers) hasher.update(chunk);
     }
   } finally {
     await handle.close();
@@ -159,10 +171,13 @@ export async function createTorrent(fs: FileStore, path: string, options: Create
   const name = options.name ?? root.slice(root.lastIndexOf('/') + 1);
   if (name === '' || name === '.' || name === '..') throw new Error(`cannot name a torrent after ${path}: give a name`);
 
+  const format = options.format ?? 'v1';
   const sources: SourceFile[] = [];
   if (top.isDirectory) await walk(fs, root, [], sources);
   else if (top.isFile) sources.push({ diskPath: root, components: [name], length: top.size });
   else throw new Error(`${path} is not a regular file or a folder`);
+  // BEP 52's file tree lists files in the byte order of their UTF-8 names; a hybrid's v1 list must agree.
+  if (format !== 'v1') sources.sort((a, b) => compareUtf8Paths(a.components, b.components));
   const totalLength = sources.reduce((sum, f) => sum + f.length, 0);
   if (totalLength === 0) throw new Error(`nothing to share: ${path} is empty`);
 
@@ -170,21 +185,45 @@ export async function createTorrent(fs: FileStore, path: string, options: Create
   if (!isPowerOfTwo(pieceLength) || pieceLength < MIN_PIECE || pieceLength > MAX_PIECE) {
     throw new RangeError(`piece length must be a power of two from 16 KiB to 128 MiB, got ${pieceLength}`);
   }
-  const pieceCount = Math.ceil(totalLength / pieceLength);
-  const pieces = new Uint8Array(pieceCount * 20);
-  const hasher = new PieceHasher(pieceLength, pieces);
+  // v2 and hybrid: each file starts a piece; the gap after a file is a BEP 47 padding file.
+  const aligned = format !== 'v1';
   const files: TorrentFile[] = [];
+  const sourceOf = new Map<TorrentFile, SourceFile>();
   let offset = 0;
-  for (const source of sources) {
-    await hashFile(fs, source, hasher);
-    files.push({ path: source.components, length: source.length, offset });
+  sources.forEach((source, i) => {
+    const file: TorrentFile = { path: source.components, length: source.length, offset };
+    files.push(file);
+    sourceOf.set(file, source);
     offset += source.length;
+    const gap = (pieceLength - (offset % pieceLength)) % pieceLength;
+    if (aligned && gap > 0 && i < sources.length - 1) {
+      files.push({ path: ['.pad', String(gap)], length: gap, offset, padding: true });
+      offset += gap;
+    }
+  });
+  const pieceCount = Math.ceil(offset / pieceLength);
+  const pieces = format === 'v2' ? undefined : new Uint8Array(pieceCount * 20);
+  const v1 = pieces && new PieceHasher(pieceLength, pieces);
+  const pieceLayers = new Map<string, Uint8Array>();
+  for (const file of files) {
+    if (file.padding) {
+      v1?.update(new Uint8Array(file.length));
+      continue;
+    }
+    const v2 = aligned && file.length > 0 ? new FileMerkleBuilder(pieceLength) : undefined;
+    await hashFile(fs, sourceOf.get(file)!, [...(v1 ? [v1] : []), ...(v2 ? [v2] : [])]);
+    if (v2) {
+      const { root, pieceLayer } = v2.finish();
+      file.piecesRoot = root;
+      if (pieceLayer) pieceLayers.set(Buffer.from(root).toString('hex'), pieceLayer);
+    }
   }
-  if (hasher.finish() !== pieceCount) throw new Error(`${path} changed while it was being hashed`);
+  if (v1 && v1.finish() !== pieceCount) throw new Error(`${path} changed while it was being hashed`);
 
   const tiers = trackerTiers(options.trackers);
   const { bytes, infoBytes } = encodeMetainfo({
-    info: { name, pieceLength, pieces, files, multiFile: top.isDirectory, private: options.private ?? false },
+    info: { name, pieceLength, pieces, files, multiFile: top.isDirectory, private: options.private ?? false, metaVersion: aligned ? 2 : 1 },
+    pieceLayers: pieceLayers.size > 0 ? pieceLayers : undefined,
     announce: tiers[0]?.[0],
     announceList: tiers.flat().length > 1 ? tiers : undefined,
     urlList: options.webSeeds,
@@ -192,5 +231,14 @@ export async function createTorrent(fs: FileStore, path: string, options: Create
     createdBy: options.createdBy ?? 'warren',
     creationDate: options.creationDate,
   });
-  return { bytes, infoBytes, infoHash: sha1(infoBytes), info: parseInfoDict(infoBytes) };
+  const info = parseInfoDict(infoBytes);
+  return { bytes, infoBytes, ...torrentHashes(infoBytes, info), info, pieceLayers };
+}
+
+function compareUtf8Paths(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const order = Buffer.compare(Buffer.from(a[i]!), Buffer.from(b[i]!));
+    if (order !== 0) return order;
+  }
+  return a.length - b.length;
 }

@@ -1,12 +1,12 @@
 /**
  * Assembling a torrent's info dictionary from peers (BEP 9), for magnet links. The size comes
  * from the first peer's extended handshake; pieces of 16 KiB are requested from peers that offer
- * ut_metadata, and the whole is accepted only if its SHA-1 is the infohash. A wrong whole (a
- * lying peer) is discarded and fetched again.
+ * ut_metadata, and the whole is accepted only if it hashes to the infohash (its SHA-1, or for a
+ * v2 torrent its SHA-256 truncated to 20 bytes). A wrong whole (a lying peer) is discarded and
+ * fetched again.
  */
-import { createHash } from 'node:crypto';
 import { MAX_METADATA_SIZE, METADATA_PIECE_SIZE } from '../codec/peer-extensions.js';
-import { idEquals } from '../kademlia/id.js';
+import { namesInfo } from './info-hashes.js';
 
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -63,7 +63,7 @@ export class MetadataFetcher {
     buffer.set(data, piece * METADATA_PIECE_SIZE);
     this.received[piece] = true;
     if (!this.received.every(Boolean)) return undefined;
-    if (idEquals(createHash('sha1').update(buffer).digest(), this.infoHash)) return buffer;
+    if (namesInfo(this.infoHash, buffer)) return buffer;
     this.received.fill(false);
     this.requestedAt.fill(-Infinity);
     return 'bad';

@@ -46,6 +46,8 @@ const MAX_QUEUE = 2000;
 const QUEUE_SECONDS = 1.5;
 const SNUB_MS = 30_000;
 const PEX_EVERY_TICKS = 60;
+/** BEP 52 hash requests in flight to one peer (each asks for up to 512 piece hashes). */
+const MAX_HASH_REQUESTS = 4;
 
 export class PeerLink {
   private readonly fast: boolean;
@@ -157,14 +159,22 @@ export class PeerLink {
       this.snubbed = true;
       this.releaseRequests(true);
     }
+    this.requestHashes();
     this.fillRequests();
     if (this.ticks % PEX_EVERY_TICKS === 0) this.sendPex();
+  }
+
+  /** Asks a peer that has pieces for the piece layers we still miss (BEP 52, v2 torrents). */
+  requestHashes(): void {
+    const layers = this.torrent.layers;
+    if (!layers || layers.complete || this.conn.isClosed || (!this.peerHasAll && this.peerPieces === 0)) return;
+    for (const request of layers.requestsFor(this.key, MAX_HASH_REQUESTS)) this.conn.send({ type: 'hash-request', ...request });
   }
 
   /** Keeps enough requests in flight to cover QUEUE_SECONDS of this peer's rate. */
   fillRequests(): void {
     const picker = this.torrent.picker;
-    if (!picker || this.torrent.state !== 'downloading' || this.conn.isClosed || this.torrent.backlogged) return;
+    if (!picker || this.torrent.state !== 'downloading' || this.conn.isClosed || this.torrent.backlogged || !this.torrent.hashesKnown) return;
     const choked = this.conn.peerChoking;
     if (choked && this.allowedFast.size === 0) return;
     if (!this.conn.amInterested) return;
@@ -237,6 +247,7 @@ export class PeerLink {
 
   private onClose(reason: string): void {
     this.releaseRequests(false);
+    this.torrent.layers?.peerGone(this.key);
     this.torrent.picker?.peerGone(this.key);
     this.torrent.linkClosed(this, reason);
   }
@@ -310,6 +321,23 @@ export class PeerLink {
       case 'extended':
         this.onExtended(message.id, message.payload);
         return;
+      case 'hash-request': {
+        const { type: _, ...request } = message;
+        const hashes = this.torrent.layers?.answer(request);
+        this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
+        return;
+      }
+      case 'hashes': {
+        const { type: _, hashes, ...request } = message;
+        if (!this.torrent.hashesArrived(this.key, request, hashes)) this.protocolError('hashes that do not match the file\'s merkle root');
+        return;
+      }
+      case 'hash-reject': {
+        const { type: _, ...request } = message;
+        this.torrent.layers?.rejected(this.key, request);
+        this.requestHashes();
+        return;
+      }
     }
   }
 
@@ -341,6 +369,7 @@ export class PeerLink {
       this.conn.close('both sides are seeds');
       return;
     }
+    this.requestHashes();
     this.updateInterest();
   }
 

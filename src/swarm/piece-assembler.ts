@@ -1,13 +1,14 @@
 /**
  * Pieces being downloaded: blocks are gathered in a per-piece buffer (so a piece is hashed once
- * from memory and written in one go), then checked with SHA-1 against the metainfo. Memory is one
+ * from memory and written in one go), then checked against its hash. Memory is one
  * buffer per piece in progress; the picker finishes started pieces first, which keeps that small.
+ * How a piece is checked (SHA-1, or BEP 52's merkle root) is the torrent's to say (`check`).
  * Who sent each block is kept so a failed piece can be blamed (see `SmartBan`).
  */
-import { pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { idEquals } from '../kademlia/id.js';
 import { PieceBufferPool } from './piece-buffer-pool.js';
-import type { PieceHasher } from './piece-hasher.js';
+import type { PieceCheck, PieceHasher } from './piece-hasher.js';
 
 export interface BlockSender {
   begin: number;
@@ -34,6 +35,8 @@ export class PieceAssembler {
   constructor(
     private readonly info: InfoDict,
     private readonly hasher: PieceHasher,
+    /** What piece `index` must hash to; undefined when that is not known yet (it then fails). */
+    private readonly check: (index: number) => PieceCheck | undefined,
     /** Where piece buffers come from; the owner of a finished piece gives its `data` back here. */
     readonly buffers = new PieceBufferPool(info.pieceLength),
   ) {}
@@ -56,8 +59,10 @@ export class PieceAssembler {
     const piece = this.partial.get(index);
     if (!piece) return undefined;
     this.partial.delete(index);
-    const { digest, data } = await this.hasher.sha1(piece.data);
-    return { index, data, valid: idEquals(digest, pieceHash(this.info, index)), senders: piece.senders };
+    const check = this.check(index);
+    if (!check) return { index, data: piece.data, valid: false, senders: piece.senders };
+    const { digest, data } = await this.hasher.hash(piece.data, check.how);
+    return { index, data, valid: idEquals(digest, check.digest), senders: piece.senders };
   }
 
   /** Forgets a piece (its blocks will be fetched again). */

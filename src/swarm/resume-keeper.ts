@@ -8,6 +8,8 @@ import type { InfoDict } from '../codec/metainfo.js';
 import type { FileStore } from '../runtime/interfaces.js';
 import { trustedPieces, type ResumeStore } from './resume.js';
 import { bitfieldOf } from './piece-geometry.js';
+import type { PieceCheck } from './piece-hasher.js';
+import type { PieceLayers } from './piece-layers.js';
 import type { TorrentStorage } from './storage.js';
 
 const SAVE_EVERY_MS = 2000;
@@ -31,6 +33,10 @@ export class ResumeKeeper {
     private readonly info: InfoDict,
     private readonly storage: TorrentStorage,
     private readonly has: (index: number) => boolean,
+    /** How a piece is checked (undefined: it cannot be yet, and counts as missing). */
+    private readonly check: (index: number) => PieceCheck | undefined,
+    /** A v2 torrent's piece layers: restored from the record, and saved with it. */
+    private readonly layers?: PieceLayers,
   ) {}
 
   /**
@@ -44,6 +50,7 @@ export class ResumeKeeper {
       for (let i = 0; i < info.pieceCount; i++) setHave(i);
     } else {
       const record = await this.store?.load(this.infoHash);
+      for (const [root, layer] of record?.pieceLayers ?? []) this.layers?.add(root, layer);
       const stats = await storage.fileStats();
       if (record && record.infoHash === this.infoHash && record.pieceCount === info.pieceCount) {
         const { trusted, recheck } = trustedPieces(record, info, stats);
@@ -55,7 +62,8 @@ export class ResumeKeeper {
     }
     for (const index of toHash) {
       if (stopped()) return;
-      if (await storage.verifyPiece(index)) setHave(index);
+      const check = this.check(index);
+      if (check && (await storage.verifyPiece(index, check))) setHave(index);
     }
     this.markDirty();
     await this.save();
@@ -81,7 +89,8 @@ export class ResumeKeeper {
     this.saving = (async () => {
       await storage.sync();
       const files = (await storage.fileStats()).map((s) => s ?? null);
-      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files });
+      const pieceLayers = this.layers && new Map(this.layers.known());
+      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files, pieceLayers });
     })();
     try {
       await this.saving;

@@ -27,6 +27,11 @@ export interface ResumeData {
   have: Uint8Array;
   /** Size and mtime of each file (metainfo order) when `have` was saved; null when it was missing. */
   files: (FileStamp | null)[];
+  /**
+   * A v2 torrent's verified piece layers (BEP 52) by the hex of their file's root, so that a
+   * restart checks pieces without asking peers for the hashes again. Checked again on load.
+   */
+  pieceLayers?: Map<string, Uint8Array>;
 }
 
 const FORMAT_VERSION = 1;
@@ -55,19 +60,30 @@ export function decodeResume(bytes: Uint8Array): ResumeData | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (v['version'] !== FORMAT_VERSION) return undefined;
-  const { infoHash, pieceCount, have, files } = v;
+  const { infoHash, pieceCount, have, files, pieceLayers } = v;
   if (typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) return undefined;
   if (!Number.isSafeInteger(pieceCount) || (pieceCount as number) < 0) return undefined;
   if (typeof have !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(have)) return undefined;
   const bits = new Uint8Array(Buffer.from(have, 'base64'));
   if (bits.length !== Math.ceil((pieceCount as number) / 8)) return undefined;
   if (!Array.isArray(files) || !files.every((f) => f === null || isStamp(f))) return undefined;
-  return {
+  const data: ResumeData = {
     infoHash,
     pieceCount: pieceCount as number,
     have: bits,
     files: (files as (FileStamp | null)[]).map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
   };
+  if (pieceLayers !== undefined) {
+    if (typeof pieceLayers !== 'object' || pieceLayers === null || Array.isArray(pieceLayers)) return undefined;
+    data.pieceLayers = new Map();
+    for (const [root, layer] of Object.entries(pieceLayers as Record<string, unknown>)) {
+      if (!/^[0-9a-f]{64}$/.test(root) || typeof layer !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(layer)) return undefined;
+      const bytes = new Uint8Array(Buffer.from(layer, 'base64'));
+      if (bytes.length === 0 || bytes.length % 32 !== 0) return undefined;
+      data.pieceLayers.set(root, bytes);
+    }
+  }
+  return data;
 }
 
 /**
@@ -90,6 +106,9 @@ export function encodeResume(data: ResumeData): Uint8Array {
     pieceCount: data.pieceCount,
     have: Buffer.from(data.have.buffer, data.have.byteOffset, data.have.length).toString('base64'),
     files: data.files.map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
+    pieceLayers: data.pieceLayers?.size
+      ? Object.fromEntries([...data.pieceLayers].map(([root, layer]) => [root, Buffer.from(layer.buffer, layer.byteOffset, layer.length).toString('base64')]))
+      : undefined,
   };
   return new TextEncoder().encode(JSON.stringify(record));
 }

@@ -1,6 +1,6 @@
 /**
  * A torrent's data on disk: positional reads and writes of pieces and blocks across the files
- * the pieces span, SHA-1 verification, fsync and file stats for resume. All I/O goes through the
+ * the pieces span, piece verification, fsync and file stats for resume. All I/O goes through the
  * injected `FileStore`; every file-system error becomes a `StorageError` with a stable code.
  *
  * Memory: nothing is cached; a piece is written straight from the caller's buffer (one write per
@@ -12,6 +12,7 @@ import { pieceHash, pieceSize } from '../codec/metainfo.js';
 import type { FileHandle, FileStore } from '../runtime/interfaces.js';
 import { StorageError, type StorageErrorCode } from './errors.js';
 import { spansOf, type FileSpan } from './file-layout.js';
+import { digestOf, type PieceCheck } from './piece-hasher.js';
 
 /** SHA-1 of `data` (node:crypto). Used for piece hashes and infohashes. */
 export function sha1(data: Uint8Array): Uint8Array {
@@ -137,10 +138,11 @@ export class TorrentStorage {
   }
 
   /**
-   * Reads piece `index` from disk and compares its SHA-1 with the metainfo. `false` when it differs
-   * or a file is missing or too short; other errors (permission, I/O) reject.
+   * Reads piece `index` from disk and checks it: against `check`, by default the piece's SHA-1 in
+   * the info dictionary. `false` when it differs or a file is missing or too short; other errors
+   * (permission, I/O) reject.
    */
-  async verifyPiece(index: number): Promise<boolean> {
+  async verifyPiece(index: number, check: PieceCheck = { how: { kind: 'sha1' }, digest: pieceHash(this.info, index) }): Promise<boolean> {
     let data: Uint8Array;
     try {
       data = await this.readPiece(index);
@@ -148,7 +150,7 @@ export class TorrentStorage {
       if (error instanceof StorageError && error.code === 'MISSING_FILE') return false;
       throw error;
     }
-    return Buffer.from(sha1(data)).equals(pieceHash(this.info, index));
+    return Buffer.from(digestOf(data, check.how)).equals(check.digest);
   }
 
   /** fsyncs every file written since the last `sync()` (reopening any whose handle was evicted). */

@@ -7,7 +7,7 @@
  * data is saved from a snapshot of the had set taken before the files are fsynced, so it never
  * names a piece that is not on disk.
  */
-import { parseInfoDict, pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { parseInfoDict, pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
 import { endpointKey } from '../dht/endpoint.js';
@@ -23,7 +23,10 @@ import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
 import { PeerLink } from './peer-link.js';
 import { PieceAssembler } from './piece-assembler.js';
-import { inlineHasher, type PieceHasher } from './piece-hasher.js';
+import { inlineHasher, type PieceCheck, type PieceHasher } from './piece-hasher.js';
+import { PieceLayers } from './piece-layers.js';
+import { torrentHashes } from './info-hashes.js';
+import type { HashRequest } from './merkle.js';
 import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
 import { ResumeKeeper } from './resume-keeper.js';
 import type { ResumeStore } from './resume.js';
@@ -50,6 +53,8 @@ export interface TorrentOptions {
   infoHash: InfoHash;
   /** The info dictionary's bytes when known (from a .torrent); else fetched from peers (BEP 9). */
   infoBytes?: Uint8Array;
+  /** BEP 52 piece layers of a v2 torrent (`Metainfo.pieceLayers`); missing ones are fetched from peers. */
+  pieceLayers?: ReadonlyMap<string, Uint8Array>;
   /** Where the torrent's files live: `dir/name` (single file) or `dir/name/...`. */
   dir: string;
   /** Where resume data is kept; default nowhere. */
@@ -110,6 +115,8 @@ export interface PeerStats {
 
 export interface TorrentStats {
   infoHash: string;
+  /** BEP 52: the whole SHA-256 infohash (hex) of a v2 or hybrid torrent, once its metadata is known. */
+  infoHashV2?: string;
   name?: string;
   /** The state, except that a paused torrent checking its data says `checking` (see `paused`). */
   state: TorrentState;
@@ -134,6 +141,10 @@ export class Torrent {
   infoBytes?: Uint8Array;
   picker?: PiecePicker;
   storage?: TorrentStorage;
+  /** The piece layers of a v2-only torrent (BEP 52); undefined for v1 and hybrid torrents, checked by SHA-1. */
+  layers?: PieceLayers;
+  /** BEP 52: the SHA-256 of the info dictionary of a v2 or hybrid torrent. */
+  infoHashV2?: Uint8Array;
   readonly links = new Map<string, PeerLink>();
   /** Web seeds by key (made once the metadata is known). */
   private readonly webSeeds = new Map<string, WebSeed>();
@@ -187,7 +198,7 @@ export class Torrent {
 
   /** Our handshake for this torrent. */
   handshake(): Handshake {
-    return { reserved: makeReserved({ extensions: true, fast: true, dht: true }), infoHash: this.infoHash, peerId: this.deps.peerId };
+    return { reserved: makeReserved({ extensions: true, fast: true, dht: true, v2: true }), infoHash: this.infoHash, peerId: this.deps.peerId };
   }
 
   async start(): Promise<void> {
@@ -284,6 +295,30 @@ export class Torrent {
     for (const key of this.links.keys()) count += picker.outstanding(key);
     for (const key of this.webSeeds.keys()) count += picker.outstanding(key);
     return count;
+  }
+
+  /** Whether blocks may be requested: a v2 torrent first needs every piece layer, to check what arrives. */
+  get hashesKnown(): boolean {
+    return this.layers?.complete ?? true;
+  }
+
+  /** How piece `index` is checked: SHA-1 from the info dictionary, or BEP 52's merkle hash. */
+  pieceCheck(index: number): PieceCheck | undefined {
+    if (this.layers) return this.layers.check(index);
+    return { how: { kind: 'sha1' }, digest: pieceHash(this.info!, index) };
+  }
+
+  /** A peer's `hashes` answer (BEP 52). False when they did not prove out: the peer lied. */
+  hashesArrived(key: string, request: HashRequest, hashes: Uint8Array): boolean {
+    const layers = this.layers;
+    if (!layers) return true;
+    const result = layers.received(key, request, hashes);
+    if (result === 'verified' && layers.complete) {
+      this.resumeKeeper?.markDirty();
+      this.deps.log('debug', 'every piece layer is known; downloading');
+      this.requestMore();
+    }
+    return result !== 'bad';
   }
 
   /** Too many complete pieces wait for hashing or writing: requests wait for the disk. */
@@ -396,6 +431,7 @@ export class Torrent {
     }
     return {
       infoHash: toHex(this.infoHash),
+      ...(this.infoHashV2 && { infoHashV2: toHex(this.infoHashV2) }),
       name: info?.name,
       state: this.checking && this.state === 'paused' ? 'checking' : this.state,
       paused: this.state === 'paused',
@@ -433,8 +469,16 @@ export class Torrent {
     const info = parseInfoDict(infoBytes);
     this.info = info;
     this.infoBytes = infoBytes;
+    this.infoHashV2 = torrentHashes(infoBytes, info).infoHashV2;
     this.storage = new TorrentStorage(this.deps.runtime.fs, info, this.options.dir);
-    this.assembler = new PieceAssembler(info, this.deps.hasher ?? inlineHasher);
+    if (!info.pieces) {
+      const layers = new PieceLayers(info, () => this.deps.runtime.now());
+      for (const [root, layer] of this.options.pieceLayers ?? []) {
+        if (!layers.add(root, layer)) this.deps.log('warn', `the piece layer for file root ${root} does not match it; asking peers instead`);
+      }
+      this.layers = layers;
+    }
+    this.assembler = new PieceAssembler(info, this.deps.hasher ?? inlineHasher, (i) => this.pieceCheck(i));
     this.picker = new PiecePicker({
       pieceCount: info.pieceCount,
       pieceLength: info.pieceLength,
@@ -451,6 +495,8 @@ export class Torrent {
       info,
       this.storage,
       (i) => this.picker!.has(i),
+      (i) => this.pieceCheck(i),
+      this.layers,
     );
     try {
       await this.resumeKeeper.restore(this.options.assumeComplete === true, (i) => this.picker!.setHave(i), () => this.closed);
@@ -473,7 +519,7 @@ export class Torrent {
       runtime: this.deps.runtime,
       info: this.info!,
       picker: this.picker!,
-      wantsBlocks: () => this.state === 'downloading' && !this.backlogged && !this.closed,
+      wantsBlocks: () => this.state === 'downloading' && !this.backlogged && this.hashesKnown && !this.closed,
       acceptsBlocks: () => this.state === 'downloading' && !this.closed,
       requestRoom: () => this.maxRequestsInFlight - this.outstandingRequests(),
       downloadLimiter: this.downloadLimiter,

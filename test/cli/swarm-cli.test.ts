@@ -1,7 +1,8 @@
 /**
  * The swarm commands end to end on 127.0.0.1: create and info, bad input, a download killed
  * with SIGKILL mid-way that, restarted, finishes without fetching its verified pieces again, a
- * seed that requires protocol encryption, and uTP on and off.
+ * seed that requires protocol encryption, uTP on and off, and a BitTorrent v2 torrent shared by its
+ * `urn:btmh:` magnet link.
  */
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,6 +65,7 @@ describe('warren swarm commands', () => {
     const cases: [string[], number, RegExp][] = [
       [['create', join(dir, 'missing')], 1, /does not exist/],
       [['create', dir, '--piece-length', '1000'], 2, /piece-length/],
+      [['create', dir, '--format', 'v3'], 2, /--format/],
       [['info', join(dir, 'junk.torrent')], 2, /not a valid \.torrent/],
       [['info', 'magnet:?dn=x'], 2, /xt=urn:btih/],
       [['get', 'magnet:?xt=urn:btih:1234'], 2, /btih/],
@@ -78,6 +80,37 @@ describe('warren swarm commands', () => {
       assert.match(result.stderr, pattern);
       assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
     }
+  });
+
+  test('v2 (BEP 52): create --format v2, info, seed the .torrent, get by the urn:btmh: magnet alone', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const data = randomBytes(3 * 1024 * 1024 + 777);
+    await writeFile(join(dir, 'v2.bin'), data);
+    const created = await warren(['create', join(dir, 'v2.bin'), '-o', join(dir, 'v2.torrent'), '--format', 'v2', '--piece-length', '32768', '--json']);
+    assert.equal(created.code, 0, created.stderr);
+    const c = JSON.parse(created.stdout);
+    assert.equal(c.format, 'v2');
+    assert.match(c.infoHashV2, /^[0-9a-f]{64}$/);
+    assert.equal(c.infoHash, c.infoHashV2.slice(0, 40), 'a v2-only torrent is known by its truncated v2 hash');
+    assert.equal(c.magnet, `magnet:?xt=urn:btmh:1220${c.infoHashV2}&dn=v2.bin`);
+    const info = JSON.parse((await warren(['info', join(dir, 'v2.torrent'), '--json'])).stdout);
+    assert.equal(info.format, 'v2');
+    assert.equal(info.infoHashV2, c.infoHashV2);
+    assert.equal(info.magnet, c.magnet);
+
+    let seedPort = 0;
+    await new Promise<void>((resolve) => {
+      const seed = spawnJson(['seed', join(dir, 'v2.torrent'), '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'seed-state')], (event) => {
+        if (event.event !== 'ready') return;
+        assert.equal(event.magnet, c.magnet);
+        seedPort = event.port as number;
+        resolve();
+      });
+      children.push(seed.child);
+    });
+    const got = await warren(['get', c.magnet, '-o', join(dir, 'out'), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'state'), '--json']);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(sha(await readFile(join(dir, 'out', 'v2.bin'))), sha(data));
   });
 
   test('a download killed with SIGKILL resumes without fetching verified pieces again', { timeout: 120_000 }, async () => {

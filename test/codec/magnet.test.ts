@@ -98,6 +98,7 @@ describe('parseMagnet', () => {
       `  magnet:?xt.1=urn:btmh:1220${'ab'.repeat(32)}&xt.2=urn:btih:${HEX}&tr.1=http://a/&tr.2=http://a/&tr.3=http://b/#frag  `,
     );
     assert.deepEqual(m.infoHash, HASH);
+    assert.deepEqual(m.infoHashV2, new Uint8Array(32).fill(0xab));
     assert.deepEqual(m.trackers, ['http://a/', 'http://b/']);
   });
 
@@ -109,10 +110,9 @@ describe('parseMagnet', () => {
   });
 
   test('errors name what is wrong', () => {
-    assertMagnetError('magnet:?dn=foo&tr=http://t/', /^magnet: no xt=urn:btih: parameter$/);
-    assertMagnetError('magnet:?xt=urn:sha1:abc', /no xt=urn:btih: parameter/);
-    assertMagnetError('magnet:?', /no xt=urn:btih: parameter/);
-    assertMagnetError(`magnet:?xt=urn:btmh:1220${'ab'.repeat(32)}`, /v2-only magnet links .* not supported yet/);
+    assertMagnetError('magnet:?dn=foo&tr=http://t/', /^magnet: no xt=urn:btih: or xt=urn:btmh: parameter$/);
+    assertMagnetError('magnet:?xt=urn:sha1:abc', /no xt=urn:btih: or xt=urn:btmh: parameter/);
+    assertMagnetError('magnet:?', /no xt=urn:btih: or xt=urn:btmh: parameter/);
     assertMagnetError(`magnet:?xt=urn:btih:${HEX.slice(1)}`, /btih must be 40 hex or 32 base32 characters/);
     assertMagnetError(`magnet:?xt=urn:btih:${HEX}00`, /btih must be 40 hex or 32 base32/);
     assertMagnetError(`magnet:?xt=urn:btih:${B32.slice(1)}`, /btih must be/);
@@ -140,6 +140,101 @@ describe('parseMagnet', () => {
         assert.ok(err instanceof MagnetError, `${JSON.stringify(s)}: ${String(err)}`);
       }
     }
+  });
+});
+
+/** libtorrent 2.0.8's `make_magnet_uri` for a v2-only and a hybrid torrent of one file, b.bin. */
+const LT_V2_HEX = 'c75111a19952474333a727fbb39b903ebaf1be0a15443d01724ad41db55bee86';
+const LT_V2_MAGNET = `magnet:?xt=urn:btmh:1220${LT_V2_HEX}&dn=b.bin`;
+const LT_HYBRID_V1_HEX = '49907f481d878ada1cc812cb444e8075c2d4d9b1';
+const LT_HYBRID_V2_HEX = '8302d6fd1831975a7f1aa4ee0c8aab43d02e63f9e7d0181cab35a367d0f179b0';
+const LT_HYBRID_MAGNET = `magnet:?xt=urn:btih:${LT_HYBRID_V1_HEX}&xt=urn:btmh:1220${LT_HYBRID_V2_HEX}&dn=b.bin`;
+const fromHex = (h: string): Uint8Array => Uint8Array.from(h.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+describe('BEP 52 v2 infohashes (urn:btmh:)', () => {
+  test('v2-only: infoHash is the first 20 bytes of the v2 hash', () => {
+    const m = parseMagnet(LT_V2_MAGNET);
+    assert.deepEqual(m.infoHashV2, fromHex(LT_V2_HEX));
+    assert.deepEqual(m.infoHash, fromHex(LT_V2_HEX.slice(0, 40)));
+    assert.equal(m.name, 'b.bin');
+    assert.notEqual(m.infoHash.buffer, m.infoHashV2?.buffer, 'infoHash is its own copy');
+  });
+
+  test('hybrid: infoHash is the btih, infoHashV2 the btmh, in either order', () => {
+    for (const uri of [LT_HYBRID_MAGNET, `magnet:?xt.1=urn:btmh:1220${LT_HYBRID_V2_HEX.toUpperCase()}&xt.2=urn:btih:${LT_HYBRID_V1_HEX}`]) {
+      const m = parseMagnet(uri);
+      assert.deepEqual(m.infoHash, fromHex(LT_HYBRID_V1_HEX));
+      assert.deepEqual(m.infoHashV2, fromHex(LT_HYBRID_V2_HEX));
+    }
+  });
+
+  test('v1 links have no infoHashV2', () => {
+    assert.equal('infoHashV2' in parseMagnet(`magnet:?xt=urn:btih:${HEX}`), false);
+  });
+
+  test('the first btmh wins; later ones are not read', () => {
+    const m = parseMagnet(`magnet:?xt=urn:btmh:1220${LT_V2_HEX}&xt=urn:btmh:1220${'00'.repeat(32)}&xt=urn:btmh:zz`);
+    assert.deepEqual(m.infoHashV2, fromHex(LT_V2_HEX));
+  });
+
+  test('anything but a sha2-256 multihash of 32 bytes is refused, naming why', () => {
+    const digest = 'ab'.repeat(32);
+    assertMagnetError(`magnet:?xt=urn:btmh:1114${'ab'.repeat(20)}`, /unsupported multihash "1114ab.*" in urn:btmh: function 0x11 \(only 0x12, sha2-256\)/);
+    assertMagnetError(`magnet:?xt=urn:btmh:0020${digest}`, /unsupported multihash .* function 0x00/);
+    assertMagnetError(`magnet:?xt=urn:btmh:121f${digest.slice(2)}`, /unsupported multihash .* sha2-256 digest length must be 0x20/);
+    assertMagnetError(`magnet:?xt=urn:btmh:1220${digest.slice(2)}`, /unsupported multihash .* digest of 31 bytes \(must be 32\)/);
+    assertMagnetError(`magnet:?xt=urn:btmh:1220${digest}00`, /digest of 33 bytes/);
+    assertMagnetError('magnet:?xt=urn:btmh:1220', /digest of 0 bytes/);
+    assertMagnetError(`magnet:?xt=urn:btmh:1220${digest}0`, /unsupported multihash .* \(not hex\)/);
+    assertMagnetError(`magnet:?xt=urn:btmh:1220${'zz'.repeat(32)}`, /\(not hex\)/);
+    assertMagnetError('magnet:?xt=urn:btmh:', /unsupported multihash "" in urn:btmh: \(not hex\)/);
+    assertMagnetError(`magnet:?xt=urn:btmh:${'12'.repeat(60000)}`, /unsupported multihash "1212.{76}\.\.\." in urn:btmh:/);
+    // A bad btmh spoils a hybrid link too: it is not silently dropped.
+    assertMagnetError(`magnet:?xt=urn:btih:${HEX}&xt=urn:btmh:1114${'ab'.repeat(20)}`, /unsupported multihash/);
+  });
+
+  test('mutated v2 and hybrid links: a v2 hash of 32 bytes or MagnetError, nothing else', () => {
+    const rng = new Mulberry32(52);
+    const alphabet = '0123456789abcdefABXZ:&%=.#+ \u00e9';
+    let parsed = 0;
+    for (let i = 0; i < 3000; i++) {
+      const chars = [...(i % 2 === 0 ? LT_V2_MAGNET : LT_HYBRID_MAGNET)];
+      for (let e = 1 + (rng.nextUint32() % 3); e > 0; e--) {
+        const at = rng.nextUint32() % chars.length;
+        const c = alphabet[rng.nextUint32() % alphabet.length];
+        const kind = rng.nextUint32() % 3;
+        if (kind === 0) chars.splice(at, 1);
+        else if (kind === 1) chars.splice(at, 0, c);
+        else chars[at] = c;
+      }
+      const s = chars.join('');
+      try {
+        const m = parseMagnet(s);
+        assert.equal(m.infoHash.length, 20);
+        if (m.infoHashV2 !== undefined) assert.equal(m.infoHashV2.length, 32);
+        parsed++;
+      } catch (err) {
+        assert.ok(err instanceof MagnetError, `${JSON.stringify(s)}: ${String(err)}`);
+      }
+    }
+    assert.ok(parsed > 300 && parsed < 2700, `parsed ${parsed}`);
+  });
+
+  test('encode: v2-only and hybrid links are libtorrent\'s, and parse back', () => {
+    const v2 = fromHex(LT_V2_HEX);
+    const v2Only = { infoHash: v2.slice(0, 20), infoHashV2: v2, name: 'b.bin' };
+    assert.equal(encodeMagnet(v2Only), LT_V2_MAGNET);
+    const hybrid = { infoHash: fromHex(LT_HYBRID_V1_HEX), infoHashV2: fromHex(LT_HYBRID_V2_HEX), name: 'b.bin' };
+    assert.equal(encodeMagnet(hybrid), LT_HYBRID_MAGNET);
+    for (const input of [v2Only, hybrid]) assert.deepEqual(parseMagnet(encodeMagnet(input)), { ...input, trackers: [], peers: [], webSeeds: [] });
+    const full = { ...hybrid, trackers: ['udp://t/'], peers: [{ host: '1.2.3.4', port: 5 }], webSeeds: ['http://w/'] };
+    assert.deepEqual(parseMagnet(encodeMagnet(full)), full);
+  });
+
+  test('encode rejects a v2 hash that is not 32 bytes', () => {
+    assert.throws(() => encodeMagnet({ infoHash: HASH, infoHashV2: new Uint8Array(20) }), TypeError);
+    assert.throws(() => encodeMagnet({ infoHash: HASH, infoHashV2: new Uint8Array(33) }), TypeError);
+    assert.throws(() => encodeMagnet({ infoHash: new Uint8Array(32), infoHashV2: new Uint8Array(32) }), TypeError);
   });
 });
 

@@ -66,7 +66,7 @@ function parseOrDecodeError(bytes: Uint8Array, label: string): boolean {
     assert.ok(err instanceof DecodeError, `${label}: expected DecodeError, got ${String(err)}`);
     return false;
   }
-  assert.equal(m.info.pieces.length, 20 * m.info.pieceCount);
+  assert.equal(m.info.pieces?.length, 20 * m.info.pieceCount);
   assert.equal(m.info.pieceCount, Math.ceil(m.info.totalLength / m.info.pieceLength));
   assert.deepEqual(parseInfoDict(m.infoBytes), m.info);
   return true;
@@ -222,6 +222,16 @@ describe('infoBytes is the exact original span', () => {
     assert.deepEqual(m.infoBytes, before);
     assert.deepEqual(pieceHash(m.info, 1), new Uint8Array(20).fill(2));
   });
+
+  test('a Node Buffer input is copied too (a Buffer\'s slice is a view, not a copy)', () => {
+    const buffer = Buffer.from(torrent(singleInfo()));
+    const m = parseMetainfo(buffer);
+    const before = m.infoBytes.slice();
+    buffer.fill(0);
+    assert.deepEqual(m.infoBytes, before);
+    assert.deepEqual(pieceHash(m.info, 1), new Uint8Array(20).fill(2));
+    assert.deepEqual(parseInfoDict(m.infoBytes), m.info);
+  });
 });
 
 describe('encodeMetainfo', () => {
@@ -305,7 +315,8 @@ describe('parseMetainfo: malformed input', () => {
     ['name with backslash', torrent(singleInfo({ name: '..\\x' })), /path separator/],
     ['both length and files', torrent(multiInfo({ length: 5 })), /both "length" and "files"/],
     ['neither length nor files', torrent(singleInfo({ length: undefined })), /neither "length" nor "files"/],
-    ['v2-only', torrent({ name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': {} }), /v2-only/],
+    ['v2 with an empty file tree', torrent({ name: 'x', 'piece length': 16384, 'meta version': 2, 'file tree': {} }), /"info\.file tree" is an empty directory/],
+    ['file tree without meta version', torrent({ name: 'x', 'piece length': 16384, 'file tree': { x: { '': { length: 1 } } } }), /missing "info\.pieces" \(a "file tree" needs "meta version" 2\)/],
     ['files not a list', torrent(multiInfo({ files: 'x' })), /"info\.files" must be a list/],
     ['files empty', torrent(multiInfo({ files: [] })), /"info\.files" is empty/],
     ['file not a dict', torrent(multiInfo({ files: [5] })), /"info\.files\[0\]" must be a dictionary/],

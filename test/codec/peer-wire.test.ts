@@ -19,7 +19,8 @@ import { concat } from './bytes.js';
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b);
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
-
+/** A 32-byte pieces root whose bytes are 0, 1, ..., 31 (so a shifted field would show). */
+const ROOT = Uint8Array.from({ length: 32 }, (_, i) => i);
 
 /** Every message type once, with non-trivial field values. */
 const ALL: PeerMessage[] = [
@@ -43,6 +44,10 @@ const ALL: PeerMessage[] = [
   { type: 'allowed-fast', index: 0xffffffff },
   { type: 'extended', id: 0, payload: bytes(0x64, 0x65) },
   { type: 'extended', id: 255, payload: bytes() },
+  { type: 'hash-request', piecesRoot: ROOT, baseLayer: 0, index: 512, length: 512, proofLayers: 0xffffffff },
+  { type: 'hashes', piecesRoot: ROOT, baseLayer: 2, index: 4, length: 2, proofLayers: 1, hashes: fill(96, 0xcd) },
+  { type: 'hashes', piecesRoot: fill(32, 0xee), baseLayer: 0, index: 0, length: 1, proofLayers: 0, hashes: fill(32, 1) },
+  { type: 'hash-reject', piecesRoot: ROOT, baseLayer: 0xffffffff, index: 1, length: 0, proofLayers: 3 },
 ];
 
 function drain(f: WireFramer): PeerMessage[] {
@@ -84,6 +89,19 @@ describe('handshake', () => {
     assert.equal(RESERVED.fast(makeReserved({ fast: true })), true);
     assert.equal(RESERVED.dht(makeReserved({ dht: true })), true);
     assert.equal(RESERVED.dht(makeReserved({ fast: true })), false);
+  });
+
+  test('BEP 52 v2 bit: 0x10 of the last reserved byte', () => {
+    const v2 = makeReserved({ v2: true });
+    assert.deepEqual(v2, bytes(0, 0, 0, 0, 0, 0, 0, 0x10));
+    assert.equal(RESERVED.v2(v2), true);
+    assert.equal(RESERVED.fast(v2) || RESERVED.dht(v2) || RESERVED.extensionProtocol(v2), false);
+    // What libtorrent 2 sends on a hybrid or v2 torrent: extensions, v2, fast, DHT.
+    const all = makeReserved({ extensions: true, v2: true, fast: true, dht: true });
+    assert.deepEqual(all, bytes(0, 0, 0, 0, 0, 0x10, 0, 0x15));
+    assert.equal(RESERVED.v2(all), true);
+    assert.equal(RESERVED.v2(makeReserved({ extensions: true, fast: true, dht: true })), false);
+    assert.equal(RESERVED.v2(bytes(0, 0, 0, 0, 0, 0x10, 0, 0)), false, 'byte 5 bit 0x10 is the extension protocol');
   });
 
   test('need-more for every prefix, then trailing bytes are ignored', () => {
@@ -132,6 +150,30 @@ describe('message encoding', () => {
     assert.deepEqual(encodeMessage({ type: 'bitfield', bitfield: bytes(0xf0) }), bytes(0, 0, 0, 2, 5, 0xf0));
     assert.deepEqual(encodeMessage({ type: 'extended', id: 3, payload: bytes(9) }), bytes(0, 0, 0, 3, 20, 3, 9));
     assert.deepEqual(encodeMessage({ type: 'piece', index: 1, begin: 2, block: bytes(7, 8) }), bytes(0, 0, 0, 11, 7, 0, 0, 0, 1, 0, 0, 0, 2, 7, 8));
+  });
+
+  test('BEP 52 hash messages, byte by byte', () => {
+    const header = (id: number, len: number): number[] => [len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff, id];
+    const fields = [...ROOT, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 0, 8, 0xff, 0xff, 0xff, 0xfe];
+    const range = { piecesRoot: ROOT, baseLayer: 1, index: 512, length: 8, proofLayers: 0xfffffffe };
+    assert.deepEqual(encodeMessage({ type: 'hash-request', ...range }), bytes(...header(21, 49), ...fields));
+    assert.deepEqual(encodeMessage({ type: 'hash-reject', ...range }), bytes(...header(23, 49), ...fields));
+    const hashes = Uint8Array.from({ length: 64 }, (_, i) => 0x80 + i);
+    assert.deepEqual(encodeMessage({ type: 'hashes', ...range, hashes }), bytes(...header(22, 49 + 64), ...fields, ...hashes));
+    assert.equal(encodeMessage({ type: 'hash-request', ...range }).length, 4 + 49);
+  });
+
+  test('BEP 52 hash messages: bad fields are TypeErrors', () => {
+    const range = { piecesRoot: ROOT, baseLayer: 0, index: 0, length: 1, proofLayers: 0 };
+    assert.throws(() => encodeMessage({ type: 'hash-request', ...range, piecesRoot: fill(31, 0) }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hash-reject', ...range, piecesRoot: fill(33, 0) }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hash-request', ...range, baseLayer: -1 }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hash-request', ...range, index: 1.5 }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hash-request', ...range, length: 2 ** 32 }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hash-request', ...range, proofLayers: NaN }), TypeError);
+    assert.throws(() => encodeMessage({ type: 'hashes', ...range, hashes: bytes() }), /one or more 32-byte hashes/);
+    assert.throws(() => encodeMessage({ type: 'hashes', ...range, hashes: fill(33, 0) }), /one or more 32-byte hashes/);
+    assert.throws(() => encodeMessage({ type: 'hashes', ...range, hashes: fill(31, 0) }), TypeError);
   });
 
   test('encodePieceHeader is the head of the piece message', () => {
@@ -296,8 +338,80 @@ describe('WireFramer', () => {
     }
   });
 
+  test('BEP 52 hash messages with a wrong length are rejected from the header alone', () => {
+    // hash-request/hash-reject are exactly 49; hashes is 49 plus one or more whole 32-byte hashes.
+    const cases: [number, number][] = [
+      [21, 1], [21, 48], [21, 50], [21, 81], [23, 1], [23, 48], [23, 50], [23, 49 + 32],
+      [22, 1], [22, 48], [22, 49], [22, 49 + 31], [22, 49 + 33], [22, 49 + 63], [22, 49 + 32 * 100 + 1],
+    ];
+    for (const [id, len] of cases) {
+      const f = new WireFramer();
+      f.push(bytes(len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff, id));
+      assert.throws(() => f.next(), DecodeError, `id ${id} len ${len}`);
+    }
+    for (const len of [49 + 32, 49 + 64, 49 + 32 * 8000]) {
+      const f = new WireFramer();
+      f.push(bytes(len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff, 22));
+      assert.equal(f.next(), undefined, `hashes of length ${len} is waited for`);
+    }
+  });
+
+  test('a hashes message inside one chunk: root and hashes are views, no copy', () => {
+    const m: PeerMessage = { type: 'hashes', piecesRoot: ROOT, baseLayer: 0, index: 0, length: 4, proofLayers: 2, hashes: new Mulberry32(3).bytes(6 * 32) };
+    const chunk = concat(encodeMessage({ type: 'have-all' }), encodeMessage(m));
+    const f = new WireFramer();
+    f.push(chunk);
+    assert.deepEqual(f.next(), { type: 'have-all' });
+    const got = f.next();
+    assert.deepEqual(got, m);
+    assert.ok(got?.type === 'hashes');
+    assert.equal(got.hashes.buffer, chunk.buffer);
+    assert.equal(got.hashes.byteOffset, 5 + 4 + 49);
+    assert.equal(got.piecesRoot.buffer, chunk.buffer);
+    assert.equal(got.piecesRoot.byteOffset, 5 + 5);
+  });
+
+  test('a truncated hash-request is waited for, then decoded', () => {
+    const wire = encodeMessage({ type: 'hash-request', piecesRoot: ROOT, baseLayer: 0, index: 0, length: 2, proofLayers: 1 });
+    for (let n = 0; n < wire.length; n++) {
+      const f = new WireFramer();
+      f.push(wire.subarray(0, n));
+      assert.equal(f.next(), undefined, `prefix ${n}`);
+      f.push(wire.subarray(n));
+      assert.equal(f.next()?.type, 'hash-request');
+    }
+  });
+
+  test('mutated streams of hash messages: only DecodeError, and a decoded hashes message is always whole hashes', () => {
+    const rng = new Mulberry32(52);
+    const u = (): number => rng.nextUint32();
+    const range = (): { piecesRoot: Uint8Array; baseLayer: number; index: number; length: number; proofLayers: number } =>
+      ({ piecesRoot: rng.bytes(32), baseLayer: u() % 4, index: u() % 1024, length: 1 + (u() % 64), proofLayers: u() % 8 });
+    const msgs: PeerMessage[] = Array.from({ length: 40 }, (_, i) =>
+      i % 3 === 0 ? { type: 'hashes', ...range(), hashes: rng.bytes(32 * (1 + (u() % 6))) } : { type: i % 3 === 1 ? 'hash-request' : 'hash-reject', ...range() },
+    );
+    const base = concat(...msgs.map(encodeMessage));
+    let errors = 0;
+    for (let iter = 0; iter < 1000; iter++) {
+      const wire = base.slice();
+      for (let k = 1 + (u() % 3); k > 0; k--) wire[u() % wire.length] = u() & 0xff;
+      const f = new WireFramer({ maxMessageLength: 64 * 1024 });
+      try {
+        f.push(wire);
+        for (const m of drain(f)) {
+          if (m.type === 'hashes') assert.ok(m.hashes.length > 0 && m.hashes.length % 32 === 0);
+          if (m.type === 'hashes' || m.type === 'hash-request' || m.type === 'hash-reject') assert.equal(m.piecesRoot.length, 32);
+        }
+      } catch (e) {
+        assert.ok(e instanceof DecodeError, `iteration ${iter}: ${String(e)}`);
+        errors++;
+      }
+    }
+    assert.ok(errors > 50 && errors < 950, `errors ${errors}`);
+  });
+
   test('unknown message ids are rejected', () => {
-    for (const id of [10, 11, 12, 18, 19, 21, 100, 255]) {
+    for (const id of [10, 11, 12, 18, 19, 24, 25, 100, 255]) {
       const f = new WireFramer();
       f.push(bytes(0, 0, 0, 1, id));
       assert.throws(() => f.next(), DecodeError, `id ${id}`);

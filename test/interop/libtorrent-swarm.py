@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Drives one libtorrent session (BitTorrent peer, no DHT) for warren's swarm interop tests
 (test/interop/swarm-libtorrent.test.ts, swarm-libtorrent-encrypted.test.ts, swarm-webseed-libtorrent.test.ts,
-swarm-utp-libtorrent.test.ts).
+swarm-utp-libtorrent.test.ts, swarm-v2-libtorrent.test.ts): v1, v2-only (BEP 52) and hybrid torrents.
 
 Started as `/usr/bin/python3 test/interop/libtorrent-swarm.py`. Reads one JSON command per line on
 stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, no DHT, LSD, UPnP or
@@ -21,15 +21,25 @@ Commands and the events they produce:
                                                    either way, and with "utp" it still accepts TCP
                                                    connections at the socket level but closes them
                                                    at once (peer_blocked_alert tcp_disabled))
-  {"cmd":"create","path":p,"out":f,"pieceLength":n,"hybrid":bool,"webSeeds":[url,...]?}
-                                                -> {"event":"created","infohash":hex,"pieces":n}: a .torrent
-                                                   of file or folder p written to f, v1 only unless
-                                                   hybrid (v1 + v2, with BEP 47 padding files; infohash
-                                                   is then its v1 infohash); webSeeds (optional): BEP 19
-                                                   web seed URLs written to its url-list
+  {"cmd":"create","path":p,"out":f,"pieceLength":n,"format":"v1"|"v2"|"hybrid"?,"hybrid":bool?,
+   "webSeeds":[url,...]?}
+                                                -> {"event":"created","infohash":key,"v2":hex64?,"pieces":n}:
+                                                   a .torrent of file or folder p written to f. format
+                                                   "v1" (the default; create_torrent.v1_only), "v2"
+                                                   (BEP 52 only: file tree and piece layers, no
+                                                   `pieces`; create_torrent.v2_only) or "hybrid" (v1 +
+                                                   v2 in one info dictionary, with BEP 47 padding files;
+                                                   flags 0). "hybrid": true is the older spelling of
+                                                   format "hybrid" (format wins when both are given).
+                                                   infohash is the torrent's key (see "Torrent keys");
+                                                   v2 (v2 and hybrid only) is the whole SHA-256 v2
+                                                   infohash, 64 hex characters. webSeeds (optional):
+                                                   BEP 19 web seed URLs written to its url-list
                                                    (create_torrent.add_url_seed)
   {"cmd":"add","torrent":f | "magnet":uri,"savePath":d}
-                                                -> {"event":"added","infohash":hex}
+                                                -> {"event":"added","infohash":key}: magnet may be
+                                                   v1 (xt=urn:btih:), v2-only (xt=urn:btmh:1220<64 hex>)
+                                                   or hybrid (both xt), as lt.parse_magnet_uri reads them
   {"cmd":"connect","infohash":hex,"host":h,"port":p}
                                                 -> {"event":"connecting","infohash":hex}
   {"cmd":"flush","infohash":hex}               -> {"event":"flushed","infohash":hex} once written data
@@ -49,6 +59,12 @@ Events that come by themselves, for every torrent:
   {"event":"finished","infohash":hex}           every piece downloaded and verified
   {"event":"torrent_error","infohash":hex,"message":m}   torrent or file error
 Failures of commands are {"event":"error","message":...}; the driver never prints anything else.
+
+Torrent keys: every "infohash" in commands and events is the key of a torrent, 40 lowercase hex
+characters: its v1 infohash when it has one (v1 and hybrid torrents, and magnets with a btih), else
+(v2-only) the first 40 hex characters of its SHA-256 v2 infohash, i.e. the truncated v2 infohash
+BEP 52 uses in handshakes, which is also warren's id for the torrent. A torrent keeps the key it got
+when added, even when its metadata later shows more (a btmh-only magnet of a hybrid torrent).
 """
 import os
 import sys
@@ -67,8 +83,24 @@ UTP_LISTEN = lt.socket_type_t.utp
 TRANSPORTS = ("tcp", "utp")
 
 
+FORMATS = ("v1", "v2", "hybrid")
+CREATE_FLAGS = {"v1": lt.create_torrent.v1_only, "v2": lt.create_torrent.v2_only, "hybrid": 0}
+
+
+def key_of_hashes(hashes):
+    """The key of a torrent from its lt.info_hash_t: the v1 hex, or the truncated v2 hex (v2-only)."""
+    if hashes.has_v1():
+        return str(hashes.v1)
+    return str(hashes.v2)[:40]
+
+
+# The key each torrent got when added (handles are hashable and compare equal for one torrent).
+KEYS = {}
+
+
 def key_of(handle):
-    return str(handle.info_hashes().v1)
+    key = KEYS.get(handle)
+    return key if key is not None else key_of_hashes(handle.info_hashes())
 
 
 class Driver:
@@ -166,8 +198,10 @@ class Driver:
         path = os.path.abspath(cmd["path"])
         files = lt.file_storage()
         lt.add_files(files, path)
-        flags = 0 if cmd.get("hybrid") else lt.create_torrent.v1_only
-        creator = lt.create_torrent(files, int(cmd.get("pieceLength", 0)), flags=flags)
+        fmt = cmd.get("format") or ("hybrid" if cmd.get("hybrid") else "v1")
+        if fmt not in FORMATS:
+            raise ValueError("format must be one of %s, not %r" % (", ".join(FORMATS), fmt))
+        creator = lt.create_torrent(files, int(cmd.get("pieceLength", 0)), flags=CREATE_FLAGS[fmt])
         creator.set_creator("libtorrent %s (warren interop test)" % lt.__version__)
         for url in cmd.get("webSeeds", []):
             creator.add_url_seed(url)
@@ -176,7 +210,11 @@ class Driver:
         with open(cmd["out"], "wb") as out:
             out.write(data)
         info = lt.torrent_info(cmd["out"])
-        emit({"event": "created", "infohash": str(info.info_hashes().v1), "pieces": info.num_pieces()})
+        hashes = info.info_hashes()
+        event = {"event": "created", "infohash": key_of_hashes(hashes), "pieces": info.num_pieces()}
+        if hashes.has_v2():
+            event["v2"] = str(hashes.v2)
+        emit(event)
 
     def add(self, cmd):
         if "torrent" in cmd:
@@ -190,7 +228,8 @@ class Driver:
         params.flags &= ~lt.torrent_flags.auto_managed
         params.flags &= ~lt.torrent_flags.paused
         handle = self.ses.add_torrent(params)
-        key = key_of(handle)
+        key = key_of_hashes(handle.info_hashes())
+        KEYS[handle] = key
         self.handles[key] = handle
         emit({"event": "added", "infohash": key})
 

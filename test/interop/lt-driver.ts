@@ -34,6 +34,19 @@ export interface LibtorrentPeer {
   progress: number;
 }
 
+/** A torrent libtorrent made and seeds (`seedCreated`), as the swarm driver's `created` event reports it. */
+export interface SeededTorrent {
+  /**
+   * The driver's key for the torrent (40 hex): its v1 infohash, or for a v2-only torrent the first
+   * 20 bytes of its v2 infohash (BEP 52's truncated infohash, warren's id for it too).
+   */
+  key: string;
+  /** The SHA-256 v2 infohash (64 hex) of a v2-only or hybrid torrent. */
+  v2?: string;
+  /** Number of pieces. */
+  pieces: number;
+}
+
 /** Options of the swarm driver's `start` (see libtorrent-swarm.py). */
 export interface SwarmStartOptions {
   /** `forced`: MSE with RC4 only, both ways; plain connections are refused. Default: plain or encrypted. */
@@ -135,16 +148,22 @@ export class LibtorrentDriver {
 
   /**
    * Has libtorrent make a .torrent of `path` (written to `out`; `options` as the driver's `create`
-   * takes them: pieceLength, hybrid, webSeeds) and seed it from `savePath`; resolves with its
-   * infohash (hex) once it is seeding.
+   * takes them: pieceLength, format (`v1` default, `v2`, `hybrid`) or hybrid, webSeeds) and seed it
+   * from `savePath`; resolves with its key (hex, see `SeededTorrent.key`) once it is seeding.
    */
   async seedNew(path: string, out: string, savePath: string, options: Record<string, unknown>): Promise<string> {
+    return (await this.seedCreated(path, out, savePath, options)).key;
+  }
+
+  /** `seedNew`, resolving with the key, the v2 infohash (v2 and hybrid) and the piece count. */
+  async seedCreated(path: string, out: string, savePath: string, options: Record<string, unknown>): Promise<SeededTorrent> {
     const created = await this.request({ cmd: 'create', path, out, ...options }, 'created');
-    const hex = String(created.infohash);
-    const seeding = this.forTorrent(hex, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
-    await this.request({ cmd: 'add', torrent: out, savePath }, 'added');
+    const key = String(created.infohash);
+    const seeding = this.forTorrent(key, 'seeding state', (e) => e.event === 'state' && e.state === 'seeding');
+    const added = await this.request({ cmd: 'add', torrent: out, savePath }, 'added');
+    assert.equal(added.infohash, key, 'libtorrent keyed the torrent it made and the torrent it added differently');
     await seeding;
-    return hex;
+    return { key, v2: typeof created.v2 === 'string' ? created.v2 : undefined, pieces: Number(created.pieces) };
   }
 
   /** The connections of torrent `infohash` (hex) at this moment (libtorrent's get_peer_info). */

@@ -97,7 +97,7 @@ describe('createTorrent', () => {
       ],
     );
     const all = Buffer.concat(files.map(([, b]) => b));
-    assert.deepEqual(piecesHex(made.info.pieces), expectedPieces(all, 16 * KiB));
+    assert.deepEqual(piecesHex(made.info.pieces!), expectedPieces(all, 16 * KiB));
     assert.equal(Buffer.from(made.infoHash).toString('hex'), createHash('sha1').update(made.infoBytes).digest('hex'));
 
     const parsed = parseMetainfo(made.bytes);
@@ -120,7 +120,7 @@ describe('createTorrent', () => {
     assert.equal(made.info.name, 'renamed.iso');
     assert.deepEqual(made.info.files, [{ path: ['renamed.iso'], length: content.length, offset: 0 }]);
     assert.equal(made.info.pieceCount, 2);
-    assert.deepEqual(piecesHex(made.info.pieces), expectedPieces(content, 8 * MiB));
+    assert.deepEqual(piecesHex(made.info.pieces!), expectedPieces(content, 8 * MiB));
     const parsed = parseMetainfo(made.bytes);
     assert.equal(parsed.announce, 'http://a/announce');
     assert.deepEqual(parsed.announceList, []); // one tracker: `announce` alone

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { InfoDict } from '../../src/codec/metainfo.js';
 import { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
-import { hasPiece, loadResume, saveResume, trustedPieces, type ResumeData } from '../../src/swarm/resume.js';
+import { decodeResume, encodeResume, hasPiece, loadResume, saveResume, trustedPieces, type ResumeData } from '../../src/swarm/resume.js';
 import { TorrentStorage } from '../../src/swarm/storage.js';
 
 const PIECE = 16 * 1024;
@@ -79,6 +79,60 @@ describe('resume data', () => {
     }
     await fs.writeFile('/r', new Uint8Array([0xff, 0xfe, 0x7b])); // not UTF-8
     assert.equal(await loadResume(fs, '/r'), undefined);
+  });
+});
+
+describe('resume data: v2 piece layers', () => {
+  const layerA = Uint8Array.from({ length: 3 * 32 }, (_, i) => (i * 7) & 0xff);
+  const layerB = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
+  const base: ResumeData = { infoHash: 'cd'.repeat(20), pieceCount: 3, have: bitfield(3, [1]), files: [{ size: 40000, mtimeMs: 5 }] };
+
+  test('the layers round-trip by root hex, byte for byte', () => {
+    const data: ResumeData = { ...base, pieceLayers: new Map([['0a'.repeat(32), layerA], ['f1'.repeat(32), layerB]]) };
+    const decoded = decodeResume(encodeResume(data));
+    assert.deepEqual(decoded, data);
+    assert.ok(decoded!.pieceLayers!.get('0a'.repeat(32)) instanceof Uint8Array);
+    // A view into a larger buffer is saved as its own bytes only.
+    const view = new Uint8Array(200).fill(9).subarray(8, 8 + 64);
+    const fromView = decodeResume(encodeResume({ ...base, pieceLayers: new Map([['00'.repeat(32), view]]) }));
+    assert.deepEqual(fromView!.pieceLayers, new Map([['00'.repeat(32), new Uint8Array(64).fill(9)]]));
+  });
+
+  test('without layers (or with none) the field stays absent', () => {
+    for (const data of [base, { ...base, pieceLayers: new Map<string, Uint8Array>() }]) {
+      const decoded = decodeResume(encodeResume(data))!;
+      assert.ok(decoded);
+      assert.equal('pieceLayers' in decoded, false);
+      assert.equal(new TextDecoder().decode(encodeResume(data)).includes('pieceLayers'), false);
+    }
+  });
+
+  test('malformed layers make the whole record unusable', () => {
+    const good = { version: 1, infoHash: 'cd'.repeat(20), pieceCount: 3, have: 'QA==', files: [null] };
+    const b64 = (n: number) => Buffer.from(new Uint8Array(n).fill(3)).toString('base64');
+    const key = 'ab'.repeat(32);
+    const variants: [string, unknown][] = [
+      ['a key of 63 hex digits', { ['a'.repeat(63)]: b64(32) }],
+      ['a key of 65 hex digits', { ['a'.repeat(65)]: b64(32) }],
+      ['a key that is not hex', { ['g'.repeat(64)]: b64(32) }],
+      ['a value that is not base64', { [key]: '!!!!' }],
+      ['an empty value', { [key]: '' }],
+      ['a value that is a number', { [key]: 32 }],
+      ['a value that is bytes as an array', { [key]: [1, 2, 3] }],
+      ['31 bytes', { [key]: b64(31) }],
+      ['33 bytes', { [key]: b64(33) }],
+      ['65 bytes', { [key]: b64(65) }],
+      ['one good, one bad', { [key]: b64(64), ['cd'.repeat(32)]: b64(40) }],
+      ['an array', [b64(32)]],
+      ['a string', b64(32)],
+      ['a number', 5],
+      ['null', null],
+      ['true', true],
+    ];
+    const decode = (pieceLayers: unknown) => decodeResume(new TextEncoder().encode(JSON.stringify({ ...good, pieceLayers })));
+    const control = decode({ [key]: b64(64) });
+    assert.deepEqual(control?.pieceLayers, new Map([[key, new Uint8Array(64).fill(3)]]), 'the control decodes');
+    for (const [what, pieceLayers] of variants) assert.equal(decode(pieceLayers), undefined, what);
   });
 });
 

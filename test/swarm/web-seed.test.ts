@@ -28,7 +28,7 @@ import { gated, sendFrom, startServer, type Handler, type TestServer } from '../
 /** An info dictionary with just what `webSeedFileUrl` reads (hashes are irrelevant here). */
 function infoOf(name: string, paths: string[][] | undefined): InfoDict {
   const files = (paths ?? [[name]]).map((path, i) => ({ path, length: 10, offset: 10 * i }));
-  return { name, pieceLength: 16384, pieceCount: 1, totalLength: 10 * files.length, pieces: new Uint8Array(20), files, multiFile: paths !== undefined, private: false };
+  return { name, pieceLength: 16384, pieceCount: 1, totalLength: 10 * files.length, pieces: new Uint8Array(20), files, multiFile: paths !== undefined, private: false, metaVersion: 1 };
 }
 
 describe('webSeedFileUrl (BEP 19 URL layout)', () => {

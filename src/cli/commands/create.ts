@@ -4,15 +4,17 @@ import { basename, resolve } from 'node:path';
 import { encodeMagnet } from '../../codec/magnet.js';
 import { toHex } from '../../dht/types.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
-import { createTorrent } from '../../swarm/create-torrent.js';
+import { createTorrent, type TorrentFormat } from '../../swarm/create-torrent.js';
 import { CliError } from '../errors.js';
 import { createOutput } from '../output.js';
 
 export async function createCommand(
   path: string,
-  flags: { output?: string; pieceLength?: string; tracker?: string[]; webSeed?: string[]; private?: boolean; comment?: string; json?: boolean },
+  flags: { output?: string; pieceLength?: string; tracker?: string[]; webSeed?: string[]; private?: boolean; comment?: string; format?: string; json?: boolean },
 ): Promise<void> {
   const out = createOutput(flags.json === true);
+  const format = flags.format ?? 'v1';
+  if (format !== 'v1' && format !== 'v2' && format !== 'hybrid') throw new CliError(`bad --format "${format}": expected v1, v2 or hybrid`, 2);
   let pieceLength: number | undefined;
   if (flags.pieceLength !== undefined) {
     pieceLength = Number(flags.pieceLength);
@@ -35,6 +37,7 @@ export async function createCommand(
       webSeeds: flags.webSeed,
       private: flags.private,
       comment: flags.comment,
+      format: format as TorrentFormat,
       createdBy: 'warren/0.1',
       creationDate: Math.floor(Date.now() / 1000),
     });
@@ -44,9 +47,10 @@ export async function createCommand(
   const output = flags.output ?? `${basename(absolute)}.torrent`;
   await writeFile(output, created.bytes);
   const infoHash = toHex(created.infoHash);
-  const magnet = encodeMagnet({ infoHash: created.infoHash, name: created.info.name, trackers: flags.tracker, webSeeds: flags.webSeed });
+  const magnet = encodeMagnet({ infoHash: created.infoHash, infoHashV2: created.infoHashV2, name: created.info.name, trackers: flags.tracker, webSeeds: flags.webSeed });
+  const infoHashV2 = created.infoHashV2 && toHex(created.infoHashV2);
   out.event(
-    { event: 'created', file: output, infoHash, magnet, pieceCount: created.info.pieceCount, pieceLength: created.info.pieceLength },
+    { event: 'created', file: output, format, infoHash, ...(infoHashV2 && { infoHashV2 }), magnet, pieceCount: created.info.pieceCount, pieceLength: created.info.pieceLength },
     `wrote ${output}\ninfohash: ${infoHash}\nmagnet:   ${magnet}`,
   );
 }

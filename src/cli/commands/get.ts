@@ -58,6 +58,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
     torrent = await node.session.add({
       infoHash: source.infoHash,
       infoBytes: source.metainfo?.infoBytes,
+      pieceLayers: source.pieceLayers,
       dir,
       trackers: source.trackers,
       peers: [...source.peers, ...peers],

@@ -23,7 +23,15 @@ export async function seedCommand(target: string, flags: SwarmFlags & { dir?: st
   let add;
   if (info.isFile() && absolute.endsWith('.torrent')) {
     const source = fromTorrentFile(target, await readFile(absolute));
-    add = { infoHash: source.infoHash, infoBytes: source.metainfo!.infoBytes, dir: resolve(flags.dir ?? dirname(absolute)), trackers: source.trackers, assumeComplete: false };
+    add = {
+      infoHash: source.infoHash,
+      infoHashV2: source.infoHashV2,
+      infoBytes: source.metainfo!.infoBytes,
+      pieceLayers: source.pieceLayers,
+      dir: resolve(flags.dir ?? dirname(absolute)),
+      trackers: source.trackers,
+      assumeComplete: false,
+    };
   } else {
     out.note(`hashing ${target} ...`);
     const created = await createTorrent(createNodeRuntime().fs, absolute, {}).catch((error: Error) => {
@@ -38,7 +46,7 @@ export async function seedCommand(target: string, flags: SwarmFlags & { dir?: st
     if (torrent.state !== 'seeding') {
       throw new CliError(`the data in ${add.dir} does not match the torrent: ${stats.piecesHad} of ${stats.pieceCount} pieces verified`);
     }
-    const magnet = encodeMagnet({ infoHash: add.infoHash, name: stats.name, trackers: add.trackers });
+    const magnet = encodeMagnet({ infoHash: add.infoHash, infoHashV2: add.infoHashV2, name: stats.name, trackers: add.trackers });
     out.event(
       { event: 'ready', infoHash: toHex(add.infoHash), magnet, port: node.session.address.port, ...(node.dht && { dhtPort: node.dht.address.port }) },
       `seeding ${stats.name} (${toHex(add.infoHash)}) on port ${node.session.address.port}\n${magnet}`,

@@ -1,0 +1,33 @@
+/**
+ * The hashes that name a torrent. v1 (BEP 3): the SHA-1 of the info dictionary. v2 (BEP 52): its
+ * SHA-256, which peers, trackers and the DHT know by its first 20 bytes. A hybrid torrent has
+ * both and is joined by its v1 hash; a v2-only torrent by its truncated v2 hash.
+ */
+import { createHash } from 'node:crypto';
+import type { InfoDict } from '../codec/metainfo.js';
+import { idEquals } from '../kademlia/id.js';
+import { toInfoHash, type InfoHash } from '../dht/types.js';
+
+export interface TorrentHashes {
+  /** The 20 bytes the swarm knows the torrent by (handshakes, DHT, trackers). */
+  infoHash: InfoHash;
+  /** The full SHA-256 of the info dictionary, for v2-only and hybrid torrents (magnet `urn:btmh:`). */
+  infoHashV2?: Uint8Array;
+}
+
+export function sha256(data: Uint8Array): Uint8Array {
+  return createHash('sha256').update(data).digest();
+}
+
+/** The hashes of a torrent from its info dictionary's bytes and their parsed form. */
+export function torrentHashes(infoBytes: Uint8Array, info: InfoDict): TorrentHashes {
+  if (info.metaVersion === 1) return { infoHash: toInfoHash(createHash('sha1').update(infoBytes).digest()) };
+  const infoHashV2 = sha256(infoBytes);
+  const infoHash = info.pieces ? toInfoHash(createHash('sha1').update(infoBytes).digest()) : toInfoHash(infoHashV2.subarray(0, 20));
+  return { infoHash, infoHashV2 };
+}
+
+/** Whether `infoBytes` is the info dictionary that `infoHash` names, by its SHA-1 or truncated SHA-256 (metadata from peers, BEP 9). */
+export function namesInfo(infoHash: Uint8Array, infoBytes: Uint8Array): boolean {
+  return idEquals(createHash('sha1').update(infoBytes).digest(), infoHash) || idEquals(sha256(infoBytes).subarray(0, 20), infoHash);
+}

@@ -1,0 +1,213 @@
+/**
+ * The BEP 52 hashes of a v2-only torrent. Its info dictionary holds only each file's merkle root;
+ * checking a piece needs the file's piece layer (one SHA-256 per piece), which comes from the
+ * .torrent (`piece layers`), from resume data, or from peers in `hashes` messages. A layer is used
+ * only once its merkle root matches the file's. A file of at most one piece needs no layer: its
+ * root is its piece's hash.
+ *
+ * This says how each piece is checked, which `hash request`s to send for the layers still
+ * missing (as libtorrent asks: 512 hashes at a time, with the uncle hashes up to the root), and
+ * answers the peers' requests from the layers we hold.
+ */
+import { pieceSize, type InfoDict, type TorrentFile } from '../codec/metainfo.js';
+import { toHex } from '../dht/types.js';
+import { idEquals } from '../kademlia/id.js';
+import { HASH_SIZE, MERKLE_BLOCK, PieceLayerTree, pieceLayerRequests, pieceLayerRoot, verifyHashes, type HashRequest } from './merkle.js';
+import type { PieceCheck } from './piece-hasher.js';
+
+/** How long a hash request may go unanswered before another peer is asked. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** One request for part of a missing layer: whose answer we wait for, and who refused it. */
+interface LayerChunk {
+  request: HashRequest;
+  hashes?: Uint8Array;
+  askedOf?: string;
+  askedAt: number;
+  refusedBy: Set<string>;
+}
+
+function nextPow2(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** The verified piece layers of one torrent, and the requests for the missing ones. */
+export class PieceLayers {
+  /** Verified layers by the hex of their file's root (identical files share a root and a layer). */
+  private readonly layers = new Map<string, Uint8Array>();
+  private readonly trees = new Map<string, PieceLayerTree>();
+  /** Missing layers (files longer than a piece) by root hex: the chunks being fetched. */
+  private readonly missing = new Map<string, LayerChunk[]>();
+  /** The file index of each piece (v2 pieces never span files). */
+  private readonly pieceFile: Int32Array;
+  /** Each file's first piece. */
+  private readonly firstPiece: number[] = [];
+  /** Files longer than 0 bytes by the hex of their root. */
+  private readonly byRoot = new Map<string, TorrentFile>();
+
+  constructor(
+    readonly info: InfoDict,
+    private readonly now: () => number,
+  ) {
+    this.pieceFile = new Int32Array(info.pieceCount).fill(-1);
+    info.files.forEach((file, i) => {
+      const first = Math.floor(file.offset / info.pieceLength);
+      this.firstPiece.push(first);
+      if (file.padding || file.length === 0) return;
+      const count = Math.ceil(file.length / info.pieceLength);
+      this.pieceFile.fill(i, first, first + count);
+      const hex = toHex(file.piecesRoot!);
+      this.byRoot.set(hex, file);
+      if (count > 1 && !this.missing.has(hex)) this.missing.set(hex, this.chunksFor(file));
+    });
+  }
+
+  /** Whether every piece can be checked now. */
+  get complete(): boolean {
+    return this.missing.size === 0;
+  }
+
+  /**
+   * Adds a layer for the file whose root is `rootHex` (from a .torrent or resume data). False, and
+   * nothing kept, when no file has that root or the layer does not hash to it.
+   */
+  add(rootHex: string, layer: Uint8Array): boolean {
+    const file = this.fileOf(rootHex);
+    if (!file || !this.missing.has(rootHex)) return this.layers.has(rootHex) && idEquals(this.layers.get(rootHex)!, layer);
+    if (layer.length !== HASH_SIZE * Math.ceil(file.length / this.info.pieceLength)) return false;
+    if (!idEquals(pieceLayerRoot(layer, this.info.pieceLength), file.piecesRoot!)) return false;
+    this.layers.set(rootHex, layer.slice());
+    this.missing.delete(rootHex);
+    return true;
+  }
+
+  /** The verified layers, by root hex (what resume data keeps). */
+  known(): ReadonlyMap<string, Uint8Array> {
+    return this.layers;
+  }
+
+  /** How piece `index` is checked; undefined while its file's layer is missing. */
+  check(index: number): PieceCheck | undefined {
+    const place = this.place(index);
+    if (!place) return undefined;
+    const { file, inFile, length } = place;
+    const { pieceLength } = this.info;
+    if (file.length <= pieceLength) {
+      return { how: { kind: 'merkle', length, width: nextPow2(Math.ceil(length / MERKLE_BLOCK)) }, digest: file.piecesRoot! };
+    }
+    const layer = this.layers.get(toHex(file.piecesRoot!));
+    if (!layer) return undefined;
+    return {
+      how: { kind: 'merkle', length, width: pieceLength / MERKLE_BLOCK },
+      digest: layer.subarray(inFile * HASH_SIZE, (inFile + 1) * HASH_SIZE),
+    };
+  }
+
+  /** Bytes of piece `index` that belong to its file (the rest is padding), whether or not its layer is known yet. */
+  dataLength(index: number): number {
+    return this.place(index)?.length ?? pieceSize(this.info, index);
+  }
+
+  /** The file piece `index` lies in, its place there, and how many of its bytes are the file's. */
+  private place(index: number): { file: TorrentFile; inFile: number; length: number } | undefined {
+    const fileIndex = this.pieceFile[index];
+    if (fileIndex === undefined || fileIndex < 0) return undefined;
+    const file = this.info.files[fileIndex]!;
+    const inFile = index - this.firstPiece[fileIndex]!;
+    return { file, inFile, length: Math.min(this.info.pieceLength, file.length - inFile * this.info.pieceLength) };
+  }
+
+  /**
+   * Up to `max` requests to send to peer `key` now: chunks nobody is answering (never asked, or
+   * unanswered for 10 s) that this peer has not refused. Each is marked as asked of `key`.
+   */
+  requestsFor(key: string, max: number): HashRequest[] {
+    const out: HashRequest[] = [];
+    const now = this.now();
+    for (const chunks of this.missing.values()) {
+      for (const chunk of chunks) {
+        if (out.length >= max) return out;
+        if (chunk.hashes || chunk.refusedBy.has(key)) continue;
+        if (chunk.askedOf !== undefined && now - chunk.askedAt < REQUEST_TIMEOUT_MS) continue;
+        chunk.askedOf = key;
+        chunk.askedAt = now;
+        out.push(chunk.request);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A peer's `hashes` answer. 'verified' when its hashes prove out against the file's root (a
+   * layer whose every chunk arrived is then complete), 'bad' when they do not (the peer lied),
+   * 'unexpected' when we did not ask for them (or already have them).
+   */
+  received(key: string, r: HashRequest, hashes: Uint8Array): 'verified' | 'bad' | 'unexpected' {
+    const hex = toHex(r.piecesRoot);
+    const chunk = this.missing.get(hex)?.find((c) => sameRequest(c.request, r));
+    if (!chunk || chunk.hashes) return 'unexpected';
+    const file = this.fileOf(hex)!;
+    const base = verifyHashes(r, hashes, file.length, this.info.pieceLength);
+    if (!base) {
+      chunk.refusedBy.add(key);
+      if (chunk.askedOf === key) chunk.askedOf = undefined;
+      return 'bad';
+    }
+    chunk.hashes = base;
+    const chunks = this.missing.get(hex)!;
+    if (chunks.every((c) => c.hashes)) {
+      const layer = new Uint8Array(chunks.reduce((n, c) => n + c.hashes!.length, 0));
+      let at = 0;
+      for (const c of chunks) {
+        layer.set(c.hashes!, at);
+        at += c.hashes!.length;
+      }
+      if (!this.add(hex, layer)) for (const c of chunks) c.hashes = undefined; // cannot happen for proven chunks; ask again
+    }
+    return 'verified';
+  }
+
+  /** A peer's `hash reject`: that peer is not asked for this chunk again. */
+  rejected(key: string, r: HashRequest): void {
+    const chunk = this.missing.get(toHex(r.piecesRoot))?.find((c) => sameRequest(c.request, r));
+    if (!chunk) return;
+    chunk.refusedBy.add(key);
+    if (chunk.askedOf === key) chunk.askedOf = undefined;
+  }
+
+  /** A peer went away: its unanswered requests may go to others at once. */
+  peerGone(key: string): void {
+    for (const chunks of this.missing.values()) for (const c of chunks) if (c.askedOf === key && !c.hashes) c.askedOf = undefined;
+  }
+
+  /** Our answer to a peer's `hash request` (base hashes, then uncles), or undefined to reject it. */
+  answer(r: HashRequest): Uint8Array | undefined {
+    const hex = toHex(r.piecesRoot);
+    const layer = this.layers.get(hex);
+    if (!layer) return undefined;
+    let tree = this.trees.get(hex);
+    if (!tree) {
+      tree = new PieceLayerTree(layer, this.fileOf(hex)!.length, this.info.pieceLength);
+      this.trees.set(hex, tree);
+    }
+    return tree.answer(r);
+  }
+
+  private fileOf(rootHex: string): TorrentFile | undefined {
+    return this.byRoot.get(rootHex);
+  }
+
+  private chunksFor(file: TorrentFile): LayerChunk[] {
+    return pieceLayerRequests(file.piecesRoot!, file.length, this.info.pieceLength).map((request) => ({
+      request,
+      askedAt: -Infinity,
+      refusedBy: new Set<string>(),
+    }));
+  }
+}
+
+function sameRequest(a: HashRequest, b: HashRequest): boolean {
+  return a.baseLayer === b.baseLayer && a.index === b.index && a.length === b.length && a.proofLayers === b.proofLayers && idEquals(a.piecesRoot, b.piecesRoot);
+}
