@@ -37,8 +37,8 @@ export interface InfoDict {
   /** Concatenated 20-byte SHA-1 piece hashes, `20 * pieceCount` bytes; absent in v2-only torrents. */
   pieces?: Uint8Array;
   /**
-   * Single-file torrents have one entry with path `[name]` (v2-only: `[the file tree's only key]`).
-   * In v2-only torrents every file of non-zero length starts at a piece boundary: synthetic
+   * Single-file torrents have one file with path `[name]` (v2-only: `name` is then the file
+   * tree's only key, as libtorrent takes it), plus its padding in v2-only. In v2-only torrents every file of non-zero length starts at a piece boundary: synthetic
    * padding entries `{ path: ['.pad', '<length>'], padding: true }` follow every file that does
    * not end at one (the last one too, as libtorrent lays them out).
    */
@@ -265,7 +265,9 @@ function validateV2Only(d: BDict, name: string, pieceLength: number): InfoDict {
   const totalLength = checkTotal(last.offset + last.length);
   const multiFile = !(tree.length === 1 && tree[0].path.length === 1);
   const pieceCount = Math.ceil(totalLength / pieceLength);
-  return { name, pieceLength, pieceCount, totalLength, files, multiFile, private: d['private'] === 1, metaVersion: 2 };
+  // A single file is named by its key in the tree, as libtorrent names it on disk (`name` is only advisory).
+  const shown = multiFile ? name : tree[0].path[0];
+  return { name: shown, pieceLength, pieceCount, totalLength, files, multiFile, private: d['private'] === 1, metaVersion: 2 };
 }
 
 /** The file tree's checks: this module's errors, and the path rules the v1 file list gets. */

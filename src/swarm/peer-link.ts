@@ -329,7 +329,8 @@ export class PeerLink {
       }
       case 'hashes': {
         const { type: _, hashes, ...request } = message;
-        if (!this.torrent.hashesArrived(this.key, request, hashes)) this.protocolError('hashes that do not match the file\'s merkle root');
+        if (!this.torrent.hashesArrived(this.key, request, hashes)) return this.protocolError('hashes that do not match the file\'s merkle root');
+        this.requestHashes();
         return;
       }
       case 'hash-reject': {

@@ -9,7 +9,7 @@
  * missing (as libtorrent asks: 512 hashes at a time, with the uncle hashes up to the root), and
  * answers the peers' requests from the layers we hold.
  */
-import { pieceSize, type InfoDict, type TorrentFile } from '../codec/metainfo.js';
+import type { InfoDict, TorrentFile } from '../codec/metainfo.js';
 import { toHex } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
 import { HASH_SIZE, MERKLE_BLOCK, PieceLayerTree, pieceLayerRequests, pieceLayerRoot, verifyHashes, type HashRequest } from './merkle.js';
@@ -105,11 +105,6 @@ export class PieceLayers {
     };
   }
 
-  /** Bytes of piece `index` that belong to its file (the rest is padding), whether or not its layer is known yet. */
-  dataLength(index: number): number {
-    return this.place(index)?.length ?? pieceSize(this.info, index);
-  }
-
   /** The file piece `index` lies in, its place there, and how many of its bytes are the file's. */
   private place(index: number): { file: TorrentFile; inFile: number; length: number } | undefined {
     const fileIndex = this.pieceFile[index];
@@ -120,17 +115,20 @@ export class PieceLayers {
   }
 
   /**
-   * Up to `max` requests to send to peer `key` now: chunks nobody is answering (never asked, or
-   * unanswered for 10 s) that this peer has not refused. Each is marked as asked of `key`.
+   * Requests to send to peer `key` now, so that at most `max` wait for its answer: chunks nobody is
+   * answering (never asked, or unanswered for 10 s) that this peer has not refused. Each is marked
+   * as asked of `key`.
    */
   requestsFor(key: string, max: number): HashRequest[] {
-    const out: HashRequest[] = [];
     const now = this.now();
+    const waiting = (c: LayerChunk) => !c.hashes && c.askedOf !== undefined && now - c.askedAt < REQUEST_TIMEOUT_MS;
+    let room = max;
+    for (const chunks of this.missing.values()) for (const c of chunks) if (c.askedOf === key && waiting(c)) room--;
+    const out: HashRequest[] = [];
     for (const chunks of this.missing.values()) {
       for (const chunk of chunks) {
-        if (out.length >= max) return out;
-        if (chunk.hashes || chunk.refusedBy.has(key)) continue;
-        if (chunk.askedOf !== undefined && now - chunk.askedAt < REQUEST_TIMEOUT_MS) continue;
+        if (out.length >= room) return out;
+        if (chunk.hashes || chunk.refusedBy.has(key) || waiting(chunk)) continue;
         chunk.askedOf = key;
         chunk.askedAt = now;
         out.push(chunk.request);

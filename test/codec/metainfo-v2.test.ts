@@ -365,9 +365,9 @@ describe('v2-only parsing', () => {
     assert.deepEqual(m.pieceLayers, new Map());
   });
 
-  test('single file whose key differs from name: the key names the file (as libtorrent)', () => {
+  test('single file whose key differs from name: the key names the file and the torrent (as libtorrent)', () => {
     const m = parseMetainfo(torrent(v2Info({ 'real.bin': file(5) }, { name: 'shown' })));
-    assert.equal(m.info.name, 'shown');
+    assert.equal(m.info.name, 'real.bin');
     assert.equal(m.info.multiFile, false);
     assert.deepEqual(m.info.files[0].path, ['real.bin']);
   });

@@ -163,3 +163,116 @@ describe('createTorrent', () => {
     await assert.rejects(createTorrent(fs, '/ok', { pieceLength: 24 * KiB }), RangeError);
   });
 });
+
+describe('createTorrent: BitTorrent v2 (BEP 52) and hybrid', () => {
+  /** A naive merkle root (independent of merkle.ts): SHA-256 leaves of 16 KiB blocks, zero leaves to `width`. */
+  function naiveRoot(bytes: Uint8Array, width: number): Buffer {
+    let level: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += 16 * KiB) level.push(createHash('sha256').update(bytes.subarray(at, at + 16 * KiB)).digest());
+    const zero = Buffer.alloc(32);
+    let pad = zero;
+    while (level.length < width) level.push(zero);
+    while (level.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(createHash('sha256').update(Buffer.concat([level[i]!, level[i + 1] ?? pad])).digest());
+      level = next;
+      pad = createHash('sha256').update(Buffer.concat([pad, pad])).digest();
+    }
+    return level[0]!;
+  }
+  const pow2 = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+  /** A file's root from its bytes: its piece layer folded up (pieces of `pieceLength`), or the small-file root. */
+  function fileRoot(bytes: Uint8Array, pieceLength: number): { root: Buffer; layer?: Buffer } {
+    const perPiece = pieceLength / (16 * KiB);
+    if (bytes.length <= pieceLength) return { root: naiveRoot(bytes, pow2(Math.ceil(bytes.length / (16 * KiB)))) };
+    const layer: Buffer[] = [];
+    for (let at = 0; at < bytes.length; at += pieceLength) layer.push(naiveRoot(bytes.subarray(at, at + pieceLength), perPiece));
+    const padPiece = naiveRoot(new Uint8Array(0), perPiece);
+    let level = [...layer];
+    while (level.length < pow2(layer.length)) level.push(padPiece);
+    while (level.length > 1) {
+      const next: Buffer[] = [];
+      for (let i = 0; i < level.length; i += 2) next.push(createHash('sha256').update(Buffer.concat([level[i]!, level[i + 1]!])).digest());
+      level = next;
+    }
+    return { root: level[0]!, layer: Buffer.concat(layer) };
+  }
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+  // U+FF21 sorts after U+1F600 in UTF-16 (a surrogate, 0xD83D, comes first) but before it in UTF-8
+  // (0xEF < 0xF0): the file tree's order is the UTF-8 one, and a hybrid's v1 list must follow it.
+  const files: [string, Uint8Array][] = [
+    ['share/😀.bin', data(40000, 1)],
+    ['share/Ａ.bin', data(16 * KiB, 2)],
+    ['share/big/x.bin', data(5 * 16 * KiB + 99, 3)],
+    ['share/empty', new Uint8Array(0)],
+  ];
+  const memory = async () => {
+    const fs = new MemoryFileStore();
+    for (const [path, bytes] of files) {
+      await fs.mkdir(`/${path.slice(0, path.lastIndexOf('/'))}`);
+      await fs.writeFile(`/${path}`, bytes);
+    }
+    return fs;
+  };
+
+  test('v2: files in UTF-8 order on piece boundaries, roots and piece layers that hash right, the truncated SHA-256 as its id', async () => {
+    const made = await createTorrent(await memory(), '/share', { pieceLength: 32 * KiB, format: 'v2' });
+    assert.equal(made.info.metaVersion, 2);
+    assert.equal(made.info.pieces, undefined);
+    const real = made.info.files.filter((f) => !f.padding);
+    assert.deepEqual(real.map((f) => f.path.join('/')), ['big/x.bin', 'empty', 'Ａ.bin', '😀.bin']);
+    for (const f of real) if (f.length > 0) assert.equal(f.offset % (32 * KiB), 0, `${f.path.join('/')} starts a piece`);
+    const sha256 = createHash('sha256').update(made.infoBytes).digest();
+    assert.equal(hex(made.infoHashV2!), sha256.toString('hex'));
+    assert.equal(hex(made.infoHash), sha256.subarray(0, 20).toString('hex'));
+    for (const f of real) {
+      const bytes = files.find(([p]) => p === `share/${f.path.join('/')}`)![1];
+      if (bytes.length === 0) {
+        assert.equal(f.piecesRoot, undefined);
+        continue;
+      }
+      const expected = fileRoot(bytes, 32 * KiB);
+      assert.equal(hex(f.piecesRoot!), expected.root.toString('hex'), `root of ${f.path.join('/')}`);
+      assert.equal(made.pieceLayers.get(hex(f.piecesRoot!)) && hex(made.pieceLayers.get(hex(f.piecesRoot!))!), expected.layer?.toString('hex'));
+    }
+    assert.equal(made.pieceLayers.size, 2, 'layers only for the files longer than a piece');
+    const parsed = parseMetainfo(made.bytes);
+    assert.deepEqual(parsed.info, made.info);
+    assert.deepEqual([...parsed.pieceLayers.keys()].sort(), [...made.pieceLayers.keys()].sort());
+  });
+
+  test('hybrid: SHA-1 pieces over the files and zero padding, the same file tree, both infohashes', async () => {
+    const made = await createTorrent(await memory(), '/share', { pieceLength: 32 * KiB, format: 'hybrid' });
+    assert.equal(made.info.metaVersion, 2);
+    const layout = made.info.files.map((f) => [f.path.join('/'), f.length, f.padding === true]);
+    assert.deepEqual(layout, [
+      ['big/x.bin', 5 * 16 * KiB + 99, false],
+      [`.pad/${32 * KiB - 99 - 16 * KiB}`, 32 * KiB - 99 - 16 * KiB, true],
+      ['empty', 0, false],
+      ['Ａ.bin', 16 * KiB, false],
+      [`.pad/${16 * KiB}`, 16 * KiB, true],
+      ['😀.bin', 40000, false],
+    ]);
+    const stream = Buffer.concat(made.info.files.map((f) => (f.padding ? Buffer.alloc(f.length) : Buffer.from(files.find(([p]) => p === `share/${f.path.join('/')}`)![1]))));
+    assert.deepEqual(piecesHex(made.info.pieces!), expectedPieces(stream, 32 * KiB));
+    assert.equal(hex(made.infoHash), createHash('sha1').update(made.infoBytes).digest('hex'));
+    assert.equal(hex(made.infoHashV2!), createHash('sha256').update(made.infoBytes).digest('hex'));
+    const v2 = await createTorrent(await memory(), '/share', { pieceLength: 32 * KiB, format: 'v2' });
+    assert.deepEqual(
+      made.info.files.filter((f) => !f.padding).map((f) => f.piecesRoot && hex(f.piecesRoot)),
+      v2.info.files.filter((f) => !f.padding).map((f) => f.piecesRoot && hex(f.piecesRoot)),
+    );
+  });
+
+  test('a single file as v2: named by its tree key, padded to a whole last piece', async () => {
+    const fs = new MemoryFileStore();
+    await fs.writeFile('/one.bin', data(50000, 4));
+    const made = await createTorrent(fs, '/one.bin', { pieceLength: 16 * KiB, format: 'v2' });
+    assert.equal(made.info.name, 'one.bin');
+    assert.equal(made.info.multiFile, false);
+    assert.deepEqual(made.info.files.map((f) => [f.path.join('/'), f.length, f.padding === true]), [['one.bin', 50000, false], [`.pad/${4 * 16 * KiB - 50000}`, 4 * 16 * KiB - 50000, true]]);
+    assert.equal(made.info.pieceCount, 4);
+    assert.equal(hex(made.info.files[0]!.piecesRoot!), fileRoot(data(50000, 4), 16 * KiB).root.toString('hex'));
+  });
+});

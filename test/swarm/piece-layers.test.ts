@@ -141,7 +141,6 @@ describe('PieceLayers.check', () => {
       assert.equal(piece.length, PIECE, 'the padding after the file fills its piece');
       assert.ok(same(digestOf(piece, check.how), check.digest), `${name}: its piece (data + zero padding) verifies`);
       assert.equal(same(digestOf(flipped(piece, length - 1), check.how), check.digest), false, `${name}: a changed last byte does not`);
-      assert.equal(layers.dataLength(f.first), length);
     }
     assert.equal(layers.complete, false, 'the big files still need their layers');
   });
@@ -167,9 +166,6 @@ describe('PieceLayers.check', () => {
     assert.deepEqual([d.first, d.pieces, f.first, f.pieces, g.first, g.pieces], [3, 4, 7, 4, 11, 3]);
     assert.equal(fx.info.pieceCount, 14);
     for (let i = 3; i < 14; i++) assert.equal(layers.check(i), undefined, `piece ${i} before any layer`);
-    // How much of a piece is data is known from the file's length alone.
-    assert.deepEqual([3, 4, 5, 6].map((i) => layers.dataLength(i)), [PIECE, PIECE, PIECE, 200_000 - 3 * PIECE]);
-    assert.equal(layers.dataLength(13), 150_000 - 2 * PIECE);
 
     assert.equal(layers.add(d.rootHex, fx.pieceLayers.get(d.rootHex)!), true);
     assert.equal(layers.complete, false, 'g is still missing');
@@ -188,7 +184,6 @@ describe('PieceLayers.check', () => {
         const piece = pieceData(fx.info, file.bytes, file.first, k);
         assert.ok(same(digestOf(piece, check.how), check.digest), `piece ${file.first + k} verifies`);
         assert.equal(same(digestOf(flipped(piece, length - 1), check.how), check.digest), false);
-        assert.equal(layers.dataLength(file.first + k), length);
       }
     }
     // The last piece of d holds 3392 bytes of data and padding to 64 KiB.
