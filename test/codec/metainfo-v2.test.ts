@@ -17,6 +17,7 @@ import {
   type TorrentFile,
 } from '../../src/codec/metainfo.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
+import { assertMetainfoError, torrent, type Dict } from './metainfo-helpers.js';
 
 const enc = new TextEncoder();
 const b64 = (...lines: string[]): Uint8Array => new Uint8Array(Buffer.from(lines.join(''), 'base64'));
@@ -134,7 +135,6 @@ function asLibtorrent(info: InfoDict): LtLayout {
   return { files, total: info.totalLength, pieces: info.pieceCount, lastPiece: pieceSize(info, info.pieceCount - 1) };
 }
 
-type Dict = { [key: string]: BEncodable | undefined };
 
 /** A 32-byte pieces root filled with `seed`. */
 const root = (seed: number): Uint8Array => new Uint8Array(32).fill(seed);
@@ -159,18 +159,7 @@ function v2Info(tree: BEncodable, over: Dict = {}): Dict {
   return { name: 'album', 'piece length': 16384, 'meta version': 2, 'file tree': tree, ...over };
 }
 
-const torrent = (info: BEncodable, outer: Dict = {}): Uint8Array => bencode({ ...outer, info });
 
-function assertMetainfoError(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(
-    () => parseMetainfo(bytes),
-    (err: unknown) => {
-      assert.ok(err instanceof MetainfoError, `expected MetainfoError, got ${String(err)}`);
-      assert.match(err.message, pattern);
-      return true;
-    },
-  );
-}
 
 function assertTypeError(fn: () => unknown, pattern: RegExp): void {
   assert.throws(fn, (err: unknown) => {

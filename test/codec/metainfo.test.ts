@@ -12,6 +12,7 @@ import {
   type InfoDict,
 } from '../../src/codec/metainfo.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
+import { assertMetainfoError, torrent, type Dict } from './metainfo-helpers.js';
 
 const enc = new TextEncoder();
 const latin1 = (s: string): Uint8Array => latin1ToBytes(s);
@@ -23,7 +24,6 @@ function hashes(n: number): Uint8Array {
   return out;
 }
 
-type Dict = { [key: string]: BEncodable | undefined };
 
 function singleInfo(over: Dict = {}): Dict {
   return { name: 'hello.txt', 'piece length': 16384, length: 40000, pieces: hashes(3), ...over };
@@ -43,19 +43,7 @@ function multiInfo(over: Dict = {}): Dict {
   };
 }
 
-const torrent = (info: BEncodable, outer: Dict = {}): Uint8Array => bencode({ ...outer, info });
 
-function assertMetainfoError(bytes: Uint8Array, pattern: RegExp): void {
-  assert.throws(
-    () => parseMetainfo(bytes),
-    (err: unknown) => {
-      assert.ok(err instanceof MetainfoError, `expected MetainfoError, got ${String(err)}`);
-      assert.match(err.message, pattern);
-      assert.equal(err.code, 'METAINFO_ERROR');
-      return true;
-    },
-  );
-}
 
 /** Parses, and if that succeeds checks the invariants every result must hold; true if parsed. */
 function parseOrDecodeError(bytes: Uint8Array, label: string): boolean {
