@@ -96,7 +96,7 @@ withSwarmOptions(program.command('seed').description('share a file, folder or .t
   .action(seedCommand);
 
 withSwarmOptions(program.command('get').description('download a torrent'))
-  .argument('<torrent>', 'magnet link, 40-hex infohash or .torrent file')
+  .argument('<torrent>', 'magnet link, infohash (40 hex, or 64 hex for v2) or .torrent file')
   .option('-o, --output <dir>', 'download directory (default: the current directory)')
   .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect)
   .option('--seed', 'keep seeding after the download completes, until Ctrl-C')

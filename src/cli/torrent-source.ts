@@ -4,8 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { parseMetainfo, type Metainfo } from '../codec/metainfo.js';
-import { toInfoHash } from '../dht/types.js';
-import { fromMagnet, fromMetainfo, type TorrentInput } from '../node/torrent-input.js';
+import { fromInfoHash, fromMagnet, fromMetainfo, isInfoHashText, type TorrentInput } from '../node/torrent-input.js';
 import { CliError } from './errors.js';
 
 /** A torrent as the node takes it, plus the whole .torrent file when there was one. */
@@ -21,7 +20,7 @@ export async function readTorrentSource(arg: string): Promise<TorrentSource> {
       throw new CliError((error as Error).message, 2);
     }
   }
-  if (/^[0-9a-fA-F]{40}$/.test(arg)) return { infoHash: toInfoHash(arg), trackers: [], peers: [], webSeeds: [] };
+  if (isInfoHashText(arg)) return fromInfoHash(arg);
   let bytes: Uint8Array;
   try {
     bytes = await readFile(arg);

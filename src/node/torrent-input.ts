@@ -42,11 +42,21 @@ export function fromMagnet(uri: string): TorrentInput {
   }
 }
 
-/** A bare infohash: 40 hex or 32 base32 characters. */
+/** Whether `text` looks like a bare infohash (see `fromInfoHash`). */
+export function isInfoHashText(text: string): boolean {
+  return /^([0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[A-Za-z2-7]{32})$/.test(text);
+}
+
+/** A bare infohash: 40 hex or 32 base32 characters (v1), or 64 hex (a v2 torrent's SHA-256, BEP 52). */
 export function fromInfoHash(text: string): TorrentInput {
-  if (/^[0-9a-fA-F]{40}$/.test(text)) return { infoHash: toInfoHash(text.toLowerCase()), trackers: [], peers: [], webSeeds: [] };
-  if (/^[A-Za-z2-7]{32}$/.test(text)) return { infoHash: toInfoHash(base32Decode(text.toUpperCase())), trackers: [], peers: [], webSeeds: [] };
-  throw bad('infoHash: expected 40 hex or 32 base32 characters');
+  const none = { trackers: [], peers: [], webSeeds: [] };
+  if (/^[0-9a-fA-F]{40}$/.test(text)) return { infoHash: toInfoHash(text.toLowerCase()), ...none };
+  if (/^[0-9a-fA-F]{64}$/.test(text)) {
+    const infoHashV2 = new Uint8Array(Buffer.from(text, 'hex'));
+    return { infoHash: toInfoHash(infoHashV2.slice(0, 20)), infoHashV2, ...none };
+  }
+  if (/^[A-Za-z2-7]{32}$/.test(text)) return { infoHash: toInfoHash(base32Decode(text.toUpperCase())), ...none };
+  throw bad('infoHash: expected 40 or 64 hex or 32 base32 characters');
 }
 
 /** The bytes of a .torrent file. */

@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { resolveDataDir } from '../../node/data-dir.js';
+import { isInfoHashText } from '../../node/torrent-input.js';
 import type { NodeView, TorrentDetail, TorrentSummary } from '../../node/view-types.js';
 import { CliError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -36,7 +37,7 @@ export async function addCommand(source: string, flags: ManageFlags & { dir?: st
   let result: TorrentSummary;
   if (source.startsWith('magnet:')) {
     result = await node.request('POST', '/api/torrents', { json: { magnet: source, ...options } });
-  } else if (/^([0-9a-fA-F]{40}|[A-Za-z2-7]{32})$/.test(source)) {
+  } else if (isInfoHashText(source)) {
     result = await node.request('POST', '/api/torrents', { json: { infoHash: source, ...options } });
   } else {
     const path = resolve(source);
