@@ -251,6 +251,15 @@ describe('interop: BitTorrent v2 (BEP 52) with libtorrent on 127.0.0.1', { timeo
     await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
   });
 
+  test('libtorrent downloads a hybrid torrent from warren given only its magnet (btih and btmh)', { timeout: 30_000 }, async () => {
+    const seeder = await warrenSeedAs('hybrid', 16384);
+    const uri = encodeMagnet({ infoHash: seeder.created.infoHash, infoHashV2: seeder.created.infoHashV2 });
+    assert.match(uri, /^magnet:\?xt=urn:btih:[0-9a-f]{40}&xt=urn:btmh:1220[0-9a-f]{64}$/);
+    const out = await dir('lt-hybrid-from-magnet');
+    await ltDownloadFrom(seeder, { magnet: uri, savePath: out }, true);
+    await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
+  });
+
   test('warren downloads a hybrid torrent from libtorrent given only a magnet with btih and btmh (joined by the v1 hash)', { timeout: 30_000 }, async () => {
     const made = await ltSeed('hybrid', 65536);
     assert.ok(made.v2, 'libtorrent reports no v2 infohash for its hybrid torrent');
