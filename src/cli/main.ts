@@ -92,6 +92,7 @@ program
 withSwarmOptions(program.command('seed').description('share a file, folder or .torrent until Ctrl-C'))
   .argument('<path>', 'file or folder to share, or a .torrent whose data is at --dir')
   .option('--dir <dir>', "where a .torrent's data is (default: the .torrent's folder)")
+  .option('--format <v1|v2|hybrid>', 'the torrent made of a file or folder: BitTorrent v1, v2 (BEP 52) or hybrid', 'v1')
   .option('--upload-limit <KiB/s>', 'limit the upload rate')
   .action(seedCommand);
 

@@ -6,6 +6,7 @@ import { isValidIpv4 } from '../codec/compact.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import { parseHostPort } from '../dht/endpoint.js';
 import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';
+import type { TorrentFormat } from '../swarm/create-torrent.js';
 import { CliError } from './errors.js';
 
 /** The options of every networked command, as commander hands them over. */
@@ -69,4 +70,11 @@ export function parseRateLimit(flag: string, text: string | undefined): number |
   const kib = Number(text);
   if (!/^\d+$/.test(text) || kib < 1) throw new CliError(`bad ${flag} "${text}": expected KiB/s, a whole number >= 1`, 2);
   return kib * 1024;
+}
+
+/** `--format` of `create` and `seed <path>`: the torrent to make (v1 when not given). */
+export function parseTorrentFormat(text: string | undefined): TorrentFormat {
+  const format = text ?? 'v1';
+  if (format !== 'v1' && format !== 'v2' && format !== 'hybrid') throw new CliError(`bad --format "${format}": expected v1, v2 or hybrid`, 2);
+  return format;
 }

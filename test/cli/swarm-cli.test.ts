@@ -66,6 +66,7 @@ describe('warren swarm commands', () => {
       [['create', join(dir, 'missing')], 1, /does not exist/],
       [['create', dir, '--piece-length', '1000'], 2, /piece-length/],
       [['create', dir, '--format', 'v3'], 2, /--format/],
+      [['seed', dir, '--format', 'v0'], 2, /--format/],
       [['info', join(dir, 'junk.torrent')], 2, /not a valid \.torrent/],
       [['info', 'magnet:?dn=x'], 2, /xt=urn:btih/],
       [['get', 'magnet:?xt=urn:btih:1234'], 2, /btih/],
@@ -111,6 +112,18 @@ describe('warren swarm commands', () => {
     const got = await warren(['get', c.magnet, '-o', join(dir, 'out'), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'state'), '--json']);
     assert.equal(got.code, 0, got.stderr);
     assert.equal(sha(await readFile(join(dir, 'out', 'v2.bin'))), sha(data));
+
+    // `seed <path> --format v2` makes the v2 torrent itself and prints its btmh magnet.
+    const ready = await new Promise<Record<string, unknown>>((resolve) => {
+      const seed = spawnJson(['seed', join(dir, 'v2.bin'), '--format', 'v2', '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'seed2-state')], (event, child) => {
+        if (event.event !== 'ready') return;
+        child.kill('SIGTERM');
+        resolve(event);
+      });
+      children.push(seed.child);
+    });
+    assert.match(ready.magnet as string, /^magnet:\?xt=urn:btmh:1220[0-9a-f]{64}&dn=v2\.bin$/);
+    assert.equal(ready.infoHash, (ready.magnet as string).slice(24, 64));
   });
 
   test('a download killed with SIGKILL resumes without fetching verified pieces again', { timeout: 120_000 }, async () => {

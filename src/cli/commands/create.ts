@@ -4,8 +4,9 @@ import { basename, resolve } from 'node:path';
 import { encodeMagnet } from '../../codec/magnet.js';
 import { toHex } from '../../dht/types.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
-import { createTorrent, type TorrentFormat } from '../../swarm/create-torrent.js';
+import { createTorrent } from '../../swarm/create-torrent.js';
 import { CliError } from '../errors.js';
+import { parseTorrentFormat } from '../options.js';
 import { createOutput } from '../output.js';
 
 export async function createCommand(
@@ -13,8 +14,7 @@ export async function createCommand(
   flags: { output?: string; pieceLength?: string; tracker?: string[]; webSeed?: string[]; private?: boolean; comment?: string; format?: string; json?: boolean },
 ): Promise<void> {
   const out = createOutput(flags.json === true);
-  const format = flags.format ?? 'v1';
-  if (format !== 'v1' && format !== 'v2' && format !== 'hybrid') throw new CliError(`bad --format "${format}": expected v1, v2 or hybrid`, 2);
+  const format = parseTorrentFormat(flags.format);
   let pieceLength: number | undefined;
   if (flags.pieceLength !== undefined) {
     pieceLength = Number(flags.pieceLength);
@@ -37,7 +37,7 @@ export async function createCommand(
       webSeeds: flags.webSeed,
       private: flags.private,
       comment: flags.comment,
-      format: format as TorrentFormat,
+      format,
       createdBy: 'warren/0.1',
       creationDate: Math.floor(Date.now() / 1000),
     });

@@ -10,13 +10,14 @@ import { createNodeRuntime } from '../../runtime/node-runtime.js';
 import { createTorrent } from '../../swarm/create-torrent.js';
 import { CliError } from '../errors.js';
 import { createOutput } from '../output.js';
-import { parseRateLimit } from '../options.js';
+import { parseRateLimit, parseTorrentFormat } from '../options.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { fromTorrentFile } from '../torrent-source.js';
 
-export async function seedCommand(target: string, flags: SwarmFlags & { dir?: string; uploadLimit?: string }): Promise<void> {
+export async function seedCommand(target: string, flags: SwarmFlags & { dir?: string; uploadLimit?: string; format?: string }): Promise<void> {
   const out = createOutput(flags.json === true);
   const uploadLimit = parseRateLimit('--upload-limit', flags.uploadLimit);
+  const format = parseTorrentFormat(flags.format);
   const absolute = resolve(target);
   const info = await stat(absolute).catch(() => undefined);
   if (!info) throw new CliError(`${target}: no such file or folder`, 2);
@@ -34,10 +35,18 @@ export async function seedCommand(target: string, flags: SwarmFlags & { dir?: st
     };
   } else {
     out.note(`hashing ${target} ...`);
-    const created = await createTorrent(createNodeRuntime().fs, absolute, {}).catch((error: Error) => {
+    const created = await createTorrent(createNodeRuntime().fs, absolute, { format }).catch((error: Error) => {
       throw new CliError(error.message);
     });
-    add = { infoHash: toInfoHash(created.infoHash), infoBytes: created.infoBytes, dir: dirname(absolute), trackers: [], assumeComplete: true };
+    add = {
+      infoHash: toInfoHash(created.infoHash),
+      infoHashV2: created.infoHashV2,
+      infoBytes: created.infoBytes,
+      pieceLayers: created.pieceLayers,
+      dir: dirname(absolute),
+      trackers: [],
+      assumeComplete: true,
+    };
   }
   const node = await startNodeFromFlags(flags, out);
   try {
