@@ -1,5 +1,6 @@
 /**
- * Finding peers for one torrent: the DHT (`get_peers` then `announce_peer`, every 15 minutes),
+ * Finding peers for one torrent: the DHT (`get_peers` then `announce_peer`, every 15 minutes; a
+ * hybrid v1 + v2 torrent under both of its infohashes),
  * trackers (at their interval, with `started`/`completed`/`stopped` events) and peers given by
  * hand or in the magnet link. Private torrents (BEP 27) use their trackers only.
  */
@@ -68,12 +69,15 @@ export class PeerDiscovery {
     void (async () => {
       try {
         const found: Endpoint[] = [];
-        for await (const peer of dht.lookup(this.torrent.infoHash, { signal: this.abort.signal })) {
-          found.push(peer);
-          this.torrent.addPeers([peer]);
-        }
-        if (this.deps.listenPort > 0 && !this.stopped && !this.isPrivate) {
-          await dht.announce(this.torrent.infoHash, this.deps.listenPort, { seed: this.torrent.state === 'seeding' });
+        // A hybrid torrent has two swarms in the DHT (its v1 and its truncated v2 infohash), as libtorrent announces it.
+        for (const infoHash of this.torrent.swarmHashes) {
+          for await (const peer of dht.lookup(infoHash, { signal: this.abort.signal })) {
+            found.push(peer);
+            this.torrent.addPeers([peer]);
+          }
+          if (this.deps.listenPort > 0 && !this.stopped && !this.isPrivate) {
+            await dht.announce(infoHash, this.deps.listenPort, { seed: this.torrent.state === 'seeding' });
+          }
         }
         this.deps.log('debug', `DHT found ${found.length} peers`);
       } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { encodeHandshake } from '../codec/peer-wire.js';
 import type { Dht } from '../dht/dht.js';
-import { toHex, type InfoHash } from '../dht/types.js';
+import { toHex, toInfoHash, type InfoHash } from '../dht/types.js';
 import type { Endpoint, Runtime, TcpConnection, TcpServer } from '../runtime/interfaces.js';
 import { UtpSocket } from '../utp/utp-socket.js';
 import { SwarmError } from './errors.js';
@@ -131,16 +131,16 @@ export class SwarmSession {
     // that never finish cannot pile up beyond the limit.
     if (this.handshaking >= MAX_INCOMING_HANDSHAKES) return incoming.close();
     this.handshaking++;
-    const infoHashes = () => [...this.torrents.values()].map((entry) => entry.torrent.infoHash);
+    const infoHashes = () => [...this.torrents.values()].flatMap((entry) => entry.torrent.swarmHashes);
     acceptPeer(this.runtime, incoming, infoHashes, this.encryption)
       .finally(() => this.handshaking--)
       .then(({ conn, remote, after, protection }) => {
-        const entry = this.torrents.get(toHex(remote.infoHash));
+        const entry = this.entryFor(remote.infoHash);
         if (!entry || this.closed) {
           conn.close();
           return;
         }
-        conn.write(encodeHandshake(entry.torrent.handshake()));
+        conn.write(encodeHandshake(entry.torrent.handshake(toInfoHash(remote.infoHash))));
         entry.torrent.attach(new PeerConnection(conn, this.runtime, remote, false, after, protection, transport));
       })
       .catch((error: Error) => this.log('debug', `incoming connection dropped: ${error.message}`));
@@ -203,6 +203,15 @@ export class SwarmSession {
 
   get(infoHash: InfoHash): Torrent | undefined {
     return this.torrents.get(toHex(infoHash))?.torrent;
+  }
+
+  /** The torrent a peer's handshake names: by its infohash, or a hybrid by its truncated v2 one. */
+  private entryFor(infoHash: Uint8Array): Entry | undefined {
+    const hex = toHex(infoHash);
+    const direct = this.torrents.get(hex);
+    if (direct) return direct;
+    for (const entry of this.torrents.values()) if (entry.torrent.swarmHashes.some((h) => toHex(h) === hex)) return entry;
+    return undefined;
   }
 
   list(): Torrent[] {

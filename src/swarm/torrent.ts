@@ -12,7 +12,7 @@ import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
 import { endpointKey } from '../dht/endpoint.js';
 import type { InfoHash } from '../dht/types.js';
-import { toHex } from '../dht/types.js';
+import { toHex, toInfoHash } from '../dht/types.js';
 import { Choker } from './choker.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
 import { WebSeed, type WebSeedHost } from './web-seed.js';
@@ -196,9 +196,19 @@ export class Torrent {
     return () => this.listeners.delete(listener);
   }
 
-  /** Our handshake for this torrent. */
-  handshake(): Handshake {
-    return { reserved: makeReserved({ extensions: true, fast: true, dht: true, v2: true }), infoHash: this.infoHash, peerId: this.deps.peerId };
+  /**
+   * The hashes peers may know this torrent by: its infohash, and for a hybrid torrent also its v2
+   * infohash cut to 20 bytes (libtorrent announces hybrids under both, and a peer that found us by
+   * the v2 one handshakes with it).
+   */
+  get swarmHashes(): InfoHash[] {
+    const v2 = this.infoHashV2 && this.info?.pieces ? toInfoHash(this.infoHashV2.subarray(0, 20)) : undefined;
+    return v2 ? [this.infoHash, v2] : [this.infoHash];
+  }
+
+  /** Our handshake for this torrent, naming it by `infoHash` (one of `swarmHashes`: the one the peer used). */
+  handshake(infoHash: InfoHash = this.infoHash): Handshake {
+    return { reserved: makeReserved({ extensions: true, fast: true, dht: true, v2: true }), infoHash, peerId: this.deps.peerId };
   }
 
   async start(): Promise<void> {

@@ -260,6 +260,16 @@ describe('interop: BitTorrent v2 (BEP 52) with libtorrent on 127.0.0.1', { timeo
     await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
   });
 
+  test('libtorrent downloads a warren hybrid knowing only its v2 infohash (handshakes by the truncated v2 hash)', { timeout: 30_000 }, async () => {
+    const seeder = await warrenSeedAs('hybrid', 65536);
+    const v2 = toHex(seeder.created.infoHashV2!);
+    const out = await dir('lt-hybrid-by-v2');
+    // libtorrent keys a torrent added by a btmh-only magnet by its truncated v2 hash (the driver's key).
+    const seederByV2 = { ...seeder, hex: v2.slice(0, 40) };
+    await ltDownloadFrom(seederByV2, { magnet: `magnet:?xt=urn:btmh:1220${v2}`, savePath: out }, true);
+    await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
+  });
+
   test('warren downloads a hybrid torrent from libtorrent given only a magnet with btih and btmh (joined by the v1 hash)', { timeout: 30_000 }, async () => {
     const made = await ltSeed('hybrid', 65536);
     assert.ok(made.v2, 'libtorrent reports no v2 infohash for its hybrid torrent');
