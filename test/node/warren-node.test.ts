@@ -195,6 +195,44 @@ describe('WarrenNode', () => {
     }
   });
 
+  test('a v2 torrent (BEP 52): seeded from its .torrent, fetched by its btmh magnet, and checked after a restart with the piece layers kept', async () => {
+    const seedDir = await tempDir();
+    const leechDir = await tempDir();
+    const content = randomBytes(2 * 1024 * 1024 + 999);
+    await writeFile(join(seedDir, 'v2.bin'), content);
+    const created = await createTorrent(createNodeRuntime().fs, join(seedDir, 'v2.bin'), { pieceLength: 32768, format: 'v2' });
+    const seeder = await WarrenNode.start(testNodeOptions(join(seedDir, 'data')));
+    let leecher = await WarrenNode.start(testNodeOptions(join(leechDir, 'data')));
+    try {
+      const shared = await seeder.add({ torrent: Buffer.from(created.bytes).toString('base64'), dir: seedDir });
+      await eventually(() => (seeder.get(shared.torrent.id)?.state === 'seeding' ? true : undefined));
+      assert.equal(shared.torrent.id, Buffer.from(created.infoHashV2!).subarray(0, 20).toString('hex'), 'a v2 torrent is known by its truncated v2 hash');
+      const v2 = Buffer.from(created.infoHashV2!).toString('hex');
+      assert.match(shared.torrent.magnet, new RegExp(`^magnet:\\?xt=urn:btmh:1220${v2}&`));
+
+      const port = Number(seeder.node().swarmAddress.split(':')[1]);
+      const completed = until(leecher, (e) => (e.type === 'torrents' ? e.torrents.find((t) => t.state === 'seeding') : undefined));
+      await leecher.add({ magnet: `magnet:?xt=urn:btmh:1220${v2}&x.pe=127.0.0.1:${port}` });
+      await completed;
+      assert.deepEqual(await readFile(join(leechDir, 'data', 'downloads', 'v2.bin')), content);
+
+      // Change one byte on disk and restart with no peer: the changed file is checked again, which
+      // needs its piece layer (the magnet gave none): it comes back from the resume data, so only
+      // the changed piece is missing.
+      await seeder.close();
+      await leecher.close();
+      const changed = Buffer.from(content);
+      changed[100_000] ^= 0xff;
+      await writeFile(join(leechDir, 'data', 'downloads', 'v2.bin'), changed);
+      leecher = await WarrenNode.start(testNodeOptions(join(leechDir, 'data')));
+      const again = await eventually(() => leecher.list().find((t) => t.pieceCount > 0 && t.state === 'downloading'));
+      assert.equal(again.piecesHad, again.pieceCount - 1);
+    } finally {
+      await seeder.close();
+      await leecher.close();
+    }
+  });
+
   test("the node's rate limits apply to every torrent, also to those added before a change", async () => {
     const dir = await tempDir();
     const dataDir = join(dir, 'data');
