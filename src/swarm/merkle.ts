@@ -156,29 +156,6 @@ export function pieceLayerRoot(layer: Uint8Array, pieceLength: number): Uint8Arr
   return merkleRoot(layer, nextPow2(count), pad(p));
 }
 
-/**
- * Whether `data` (only the file's bytes in that piece, no padding) is piece `pieceInFile` of a v2
- * file. `layer` is the file's piece layer when the file is longer than a piece, already checked
- * against `root` (see `pieceLayerRoot`); undefined for a file of at most one piece, whose piece is
- * then checked against `root` itself.
- */
-export function verifyPieceV2(
-  pieceInFile: number,
-  data: Uint8Array,
-  pieceLength: number,
-  root: Uint8Array,
-  layer: Uint8Array | undefined,
-): boolean {
-  pieceLog(pieceLength);
-  if (!Number.isSafeInteger(pieceInFile) || pieceInFile < 0) return false;
-  if (data.length === 0 || data.length > pieceLength) return false;
-  if (layer === undefined) return pieceInFile === 0 && equal(smallFileRoot(data), root);
-  const count = layer.length / HASH_SIZE;
-  if (!Number.isInteger(count) || pieceInFile >= count) return false;
-  if (pieceInFile < count - 1 && data.length !== pieceLength) return false;
-  return equal(pieceHashV2(data, pieceLength), layer.subarray(pieceInFile * HASH_SIZE, (pieceInFile + 1) * HASH_SIZE));
-}
-
 /** A growable concatenation of hashes. */
 class HashList {
   private bytes = new Uint8Array(HASH_SIZE * 16);

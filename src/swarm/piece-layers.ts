@@ -12,19 +12,23 @@
 import type { InfoDict, TorrentFile } from '../codec/metainfo.js';
 import { toHex } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
-import { HASH_SIZE, MERKLE_BLOCK, PieceLayerTree, pieceLayerRequests, pieceLayerRoot, verifyHashes, type HashRequest } from './merkle.js';
+import { HASH_SIZE, MERKLE_BLOCK, PieceLayerAssembler, PieceLayerTree, pieceLayerRoot, type HashRequest } from './merkle.js';
 import type { PieceCheck } from './piece-hasher.js';
 
 /** How long a hash request may go unanswered before another peer is asked. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** One request for part of a missing layer: whose answer we wait for, and who refused it. */
-interface LayerChunk {
-  request: HashRequest;
-  hashes?: Uint8Array;
+/** Who was asked for one part of a missing layer (a request), when, and who refused it. */
+interface Asked {
   askedOf?: string;
   askedAt: number;
   refusedBy: Set<string>;
+}
+
+/** A missing layer: its parts so far, and the asking for each part, by the request's index. */
+interface MissingLayer {
+  parts: PieceLayerAssembler;
+  asked: Map<number, Asked>;
 }
 
 function nextPow2(n: number): number {
@@ -38,8 +42,8 @@ export class PieceLayers {
   /** Verified layers by the hex of their file's root (identical files share a root and a layer). */
   private readonly layers = new Map<string, Uint8Array>();
   private readonly trees = new Map<string, PieceLayerTree>();
-  /** Missing layers (files longer than a piece) by root hex: the chunks being fetched. */
-  private readonly missing = new Map<string, LayerChunk[]>();
+  /** Missing layers (files longer than a piece) by root hex. */
+  private readonly missing = new Map<string, MissingLayer>();
   /** The file index of each piece (v2 pieces never span files). */
   private readonly pieceFile: Int32Array;
   /** Each file's first piece. */
@@ -60,7 +64,11 @@ export class PieceLayers {
       this.pieceFile.fill(i, first, first + count);
       const hex = toHex(file.piecesRoot!);
       this.byRoot.set(hex, file);
-      if (count > 1 && !this.missing.has(hex)) this.missing.set(hex, this.chunksFor(file));
+      if (count > 1 && !this.missing.has(hex)) {
+        const parts = new PieceLayerAssembler(file.piecesRoot!, file.length, info.pieceLength);
+        const asked = new Map(parts.requests.map((r) => [r.index, { askedAt: -Infinity, refusedBy: new Set<string>() }]));
+        this.missing.set(hex, { parts, asked });
+      }
     });
   }
 
@@ -121,18 +129,17 @@ export class PieceLayers {
    */
   requestsFor(key: string, max: number): HashRequest[] {
     const now = this.now();
-    const waiting = (c: LayerChunk) => !c.hashes && c.askedOf !== undefined && now - c.askedAt < REQUEST_TIMEOUT_MS;
-    let room = max;
-    for (const chunks of this.missing.values()) for (const c of chunks) if (c.askedOf === key && waiting(c)) room--;
+    const waiting = (a: Asked) => a.askedOf !== undefined && now - a.askedAt < REQUEST_TIMEOUT_MS;
+    const open = [...this.missing.values()].flatMap(({ parts, asked }) => parts.missing().map((request) => ({ request, asked: asked.get(request.index)! })));
+    let room = max - open.filter(({ asked }) => asked.askedOf === key && waiting(asked)).length;
     const out: HashRequest[] = [];
-    for (const chunks of this.missing.values()) {
-      for (const chunk of chunks) {
-        if (out.length >= room) return out;
-        if (chunk.hashes || chunk.refusedBy.has(key) || waiting(chunk)) continue;
-        chunk.askedOf = key;
-        chunk.askedAt = now;
-        out.push(chunk.request);
-      }
+    for (const { request, asked } of open) {
+      if (room <= 0) break;
+      if (asked.refusedBy.has(key) || waiting(asked)) continue;
+      asked.askedOf = key;
+      asked.askedAt = now;
+      out.push(request);
+      room--;
     }
     return out;
   }
@@ -144,40 +151,28 @@ export class PieceLayers {
    */
   received(key: string, r: HashRequest, hashes: Uint8Array): 'verified' | 'bad' | 'unexpected' {
     const hex = toHex(r.piecesRoot);
-    const chunk = this.missing.get(hex)?.find((c) => sameRequest(c.request, r));
-    if (!chunk || chunk.hashes) return 'unexpected';
-    const file = this.fileOf(hex)!;
-    const base = verifyHashes(r, hashes, file.length, this.info.pieceLength);
-    if (!base) {
-      chunk.refusedBy.add(key);
-      if (chunk.askedOf === key) chunk.askedOf = undefined;
+    const layer = this.missing.get(hex);
+    const asked = layer && this.openPart(layer, r);
+    if (!asked) return 'unexpected';
+    if (!layer.parts.add(r, hashes)) {
+      this.refused(asked, key);
       return 'bad';
     }
-    chunk.hashes = base;
-    const chunks = this.missing.get(hex)!;
-    if (chunks.every((c) => c.hashes)) {
-      const layer = new Uint8Array(chunks.reduce((n, c) => n + c.hashes!.length, 0));
-      let at = 0;
-      for (const c of chunks) {
-        layer.set(c.hashes!, at);
-        at += c.hashes!.length;
-      }
-      if (!this.add(hex, layer)) for (const c of chunks) c.hashes = undefined; // cannot happen for proven chunks; ask again
-    }
+    const whole = layer.parts.layer();
+    if (whole) this.add(hex, whole); // proven part by part against the root, so it is the file's
     return 'verified';
   }
 
-  /** A peer's `hash reject`: that peer is not asked for this chunk again. */
+  /** A peer's `hash reject`: that peer is not asked for this part again. */
   rejected(key: string, r: HashRequest): void {
-    const chunk = this.missing.get(toHex(r.piecesRoot))?.find((c) => sameRequest(c.request, r));
-    if (!chunk) return;
-    chunk.refusedBy.add(key);
-    if (chunk.askedOf === key) chunk.askedOf = undefined;
+    const layer = this.missing.get(toHex(r.piecesRoot));
+    const asked = layer && this.openPart(layer, r);
+    if (asked) this.refused(asked, key);
   }
 
   /** A peer went away: its unanswered requests may go to others at once. */
   peerGone(key: string): void {
-    for (const chunks of this.missing.values()) for (const c of chunks) if (c.askedOf === key && !c.hashes) c.askedOf = undefined;
+    for (const { asked } of this.missing.values()) for (const a of asked.values()) if (a.askedOf === key) a.askedOf = undefined;
   }
 
   /** Our answer to a peer's `hash request` (base hashes, then uncles), or undefined to reject it. */
@@ -197,15 +192,14 @@ export class PieceLayers {
     return this.byRoot.get(rootHex);
   }
 
-  private chunksFor(file: TorrentFile): LayerChunk[] {
-    return pieceLayerRequests(file.piecesRoot!, file.length, this.info.pieceLength).map((request) => ({
-      request,
-      askedAt: -Infinity,
-      refusedBy: new Set<string>(),
-    }));
+  /** The asking for the still missing part of `layer` that `r` requests exactly; undefined for anything else. */
+  private openPart(layer: MissingLayer, r: HashRequest): Asked | undefined {
+    const open = layer.parts.missing().some((q) => q.baseLayer === r.baseLayer && q.index === r.index && q.length === r.length && q.proofLayers === r.proofLayers);
+    return open ? layer.asked.get(r.index) : undefined;
   }
-}
 
-function sameRequest(a: HashRequest, b: HashRequest): boolean {
-  return a.baseLayer === b.baseLayer && a.index === b.index && a.length === b.length && a.proofLayers === b.proofLayers && idEquals(a.piecesRoot, b.piecesRoot);
+  private refused(asked: Asked, key: string): void {
+    asked.refusedBy.add(key);
+    if (asked.askedOf === key) asked.askedOf = undefined;
+  }
 }

@@ -7,7 +7,7 @@
  * data is saved from a snapshot of the had set taken before the files are fsynced, so it never
  * names a piece that is not on disk.
  */
-import { parseInfoDict, pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
+import { isV2Only, parseInfoDict, pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
 import { endpointKey } from '../dht/endpoint.js';
@@ -481,7 +481,7 @@ export class Torrent {
     this.infoBytes = infoBytes;
     this.infoHashV2 = torrentHashes(infoBytes, info).infoHashV2;
     this.storage = new TorrentStorage(this.deps.runtime.fs, info, this.options.dir);
-    if (!info.pieces) {
+    if (isV2Only(info)) {
       const layers = new PieceLayers(info, () => this.deps.runtime.now());
       for (const [root, layer] of this.options.pieceLayers ?? []) {
         if (!layers.add(root, layer)) this.deps.log('warn', `the piece layer for file root ${root} does not match it; asking peers instead`);

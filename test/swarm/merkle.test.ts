@@ -16,7 +16,6 @@ import {
   smallFileRoot,
   validHashRequest,
   verifyHashes,
-  verifyPieceV2,
   type HashRequest,
 } from '../../src/swarm/merkle.js';
 
@@ -246,44 +245,6 @@ describe('merkle: FileMerkleBuilder', () => {
     assert.equal(pieceLayer!.length, 6 * HASH_SIZE);
     assert.throws(() => builder.update(data));
     assert.throws(() => builder.finish());
-  });
-});
-
-describe('merkle: verifyPieceV2', () => {
-  test('pieces of a file longer than a piece: first, middle and last', () => {
-    const pieceLength = 32 * KiB;
-    const data = bytes(6 * pieceLength + 16385, 11); // 7 pieces, the last of two blocks (one short)
-    const { root, layer } = naiveFile(data, pieceLength);
-    assert.equal(hex(pieceLayerRoot(layer!, pieceLength)), hex(root));
-    const count = 7;
-    const piece = (i: number) => data.subarray(i * pieceLength, (i + 1) * pieceLength);
-    for (const i of [0, 3, count - 1]) {
-      assert.ok(verifyPieceV2(i, piece(i), pieceLength, root, layer), `piece ${i}`);
-      for (const at of [0, piece(i).length >> 1, piece(i).length - 1]) {
-        assert.equal(verifyPieceV2(i, flipped(piece(i), at), pieceLength, root, layer), false, `piece ${i} byte ${at}`);
-      }
-      assert.equal(verifyPieceV2((i + 1) % count, piece(i), pieceLength, root, layer), false, `piece ${i} as another`);
-    }
-    // the last piece with a byte too few or too many, a full piece cut short, an index past the end
-    const last = piece(count - 1);
-    assert.equal(verifyPieceV2(count - 1, last.subarray(0, last.length - 1), pieceLength, root, layer), false);
-    const longer = new Uint8Array(last.length + 1);
-    longer.set(last);
-    assert.equal(verifyPieceV2(count - 1, longer, pieceLength, root, layer), false);
-    assert.equal(verifyPieceV2(2, piece(2).subarray(0, MERKLE_BLOCK), pieceLength, root, layer), false);
-    assert.equal(verifyPieceV2(count, last, pieceLength, root, layer), false);
-    assert.equal(verifyPieceV2(-1, piece(0), pieceLength, root, layer), false);
-  });
-
-  test('a file of at most one piece is checked against its root', () => {
-    for (const size of [1, 16383, 16384, 16385, 3 * 16384, 64 * KiB]) {
-      const data = bytes(size, size + 1);
-      const root = naiveFile(data, 64 * KiB).root;
-      assert.ok(verifyPieceV2(0, data, 64 * KiB, root, undefined), `${size} bytes`);
-      assert.equal(verifyPieceV2(0, flipped(data, size - 1), 64 * KiB, root, undefined), false, `${size} bytes, flipped`);
-      assert.equal(verifyPieceV2(1, data, 64 * KiB, root, undefined), false, `${size} bytes as piece 1`);
-      if (size > 1) assert.equal(verifyPieceV2(0, data.subarray(1), 64 * KiB, root, undefined), false);
-    }
   });
 });
 
