@@ -168,8 +168,8 @@ export class PeerConnection {
   }
 
   /**
-   * A transient message with copies of the bytes a handler may keep. Blocks are not copied once
-   * handlers are attached: the torrent copies a block into its piece buffer before returning.
+   * A transient message with copies of the bytes a handler may keep. Blocks and BEP 52 hashes are
+   * not copied once handlers are attached: the torrent copies what it keeps before returning.
    */
   private owned(message: PeerMessage): PeerMessage {
     switch (message.type) {
@@ -179,6 +179,11 @@ export class PeerConnection {
         return { type: 'extended', id: message.id, payload: message.payload.slice() };
       case 'piece':
         return this.handlers ? message : { type: 'piece', index: message.index, begin: message.begin, block: message.block.slice() };
+      case 'hashes':
+        return this.handlers ? message : { ...message, piecesRoot: message.piecesRoot.slice(), hashes: message.hashes.slice() };
+      case 'hash-request':
+      case 'hash-reject':
+        return this.handlers ? message : { ...message, piecesRoot: message.piecesRoot.slice() };
       default:
         return message;
     }

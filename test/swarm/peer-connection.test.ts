@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeReserved } from '../../src/codec/peer-wire.js';
+import { encodeMessage, makeReserved, type PeerMessage } from '../../src/codec/peer-wire.js';
 import type { TcpConnection } from '../../src/runtime/interfaces.js';
 import { PeerConnection } from '../../src/swarm/peer-connection.js';
 
@@ -55,5 +55,38 @@ describe('PeerConnection.sendPiece', () => {
     assert.equal(released, 2);
     await Promise.resolve();
     assert.equal(batches.length, 1);
+  });
+});
+
+describe('PeerConnection: messages received before the torrent attaches', () => {
+  test('on a transient connection they are copies, so a reused read buffer does not change them', () => {
+    let deliver: ((data: Uint8Array) => void) | undefined;
+    const { conn } = fakeConnection();
+    conn.onTransientData = (handler) => void (deliver = handler);
+    const pc = open(conn);
+    const root = new Uint8Array(32).fill(7);
+    const hashes = new Uint8Array(64).fill(9);
+    const buffer = new Uint8Array(4096);
+    const wire = [
+      encodeMessage({ type: 'hash-request', piecesRoot: root, baseLayer: 2, index: 0, length: 2, proofLayers: 1 }),
+      encodeMessage({ type: 'hashes', piecesRoot: root, baseLayer: 2, index: 0, length: 2, proofLayers: 0, hashes }),
+      encodeMessage({ type: 'bitfield', bitfield: Uint8Array.of(0xf0) }),
+    ];
+    let at = 0;
+    for (const bytes of wire) {
+      buffer.set(bytes, at);
+      at += bytes.length;
+    }
+    deliver!(buffer.subarray(0, at));
+    buffer.fill(0); // the runtime reuses its read buffer
+    const got: PeerMessage[] = [];
+    pc.attach({ onMessage: (m) => got.push(m), onClose: () => undefined });
+    assert.deepEqual(got.map((m) => m.type), ['hash-request', 'hashes', 'bitfield']);
+    const [request, answer, bitfield] = got as [PeerMessage & { piecesRoot: Uint8Array }, PeerMessage & { piecesRoot: Uint8Array; hashes: Uint8Array }, PeerMessage & { bitfield: Uint8Array }];
+    assert.deepEqual(request.piecesRoot, root);
+    assert.deepEqual(answer.piecesRoot, root);
+    assert.deepEqual(answer.hashes, hashes);
+    assert.deepEqual(bitfield.bitfield, Uint8Array.of(0xf0));
+    pc.close('test');
   });
 });
