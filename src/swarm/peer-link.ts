@@ -48,6 +48,13 @@ const SNUB_MS = 30_000;
 const PEX_EVERY_TICKS = 60;
 /** BEP 52 hash requests in flight to one peer (each asks for up to 512 piece hashes). */
 const MAX_HASH_REQUESTS = 4;
+/**
+ * BEP 52 hash requests of one peer answered per second, and the most hashes one may ask for (BEP
+ * 52: "should not be greater than 512"). A 49-byte request can ask for 16 KiB of answer: past
+ * these, requests get `hash-reject`, so a peer that asks without reading cannot fill our memory.
+ */
+const HASH_ANSWERS_PER_SECOND = 64;
+const MAX_HASHES_ANSWERED = 512;
 
 export class PeerLink {
   private readonly fast: boolean;
@@ -66,6 +73,8 @@ export class PeerLink {
   private lastBlockAt: number;
   private snubbed = false;
   private ticks = 0;
+  /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`). */
+  private hashAnswers = 0;
   /** Peers we told this peer about (BEP 11), by endpoint key. */
   private readonly pexSent = new Map<string, Endpoint>();
 
@@ -154,6 +163,7 @@ export class PeerLink {
   /** Once a second: snub detection, keeping the request queue full, peer exchange. */
   onTick(): void {
     this.ticks++;
+    this.hashAnswers = 0;
     const now = this.torrent.deps.runtime.now();
     if (this.outstandingCount() > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
       this.snubbed = true;
@@ -323,7 +333,8 @@ export class PeerLink {
         return;
       case 'hash-request': {
         const { type: _, ...request } = message;
-        const hashes = this.torrent.layers?.answer(request);
+        const allowed = request.length <= MAX_HASHES_ANSWERED && this.hashAnswers++ < HASH_ANSWERS_PER_SECOND;
+        const hashes = allowed ? this.torrent.layers?.answer(request) : undefined;
         this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
         return;
       }
