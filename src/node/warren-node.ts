@@ -316,6 +316,7 @@ export class WarrenNode implements NodeControl {
       infoBytes: row.infoBytes ?? undefined,
       // A v2 .torrent's piece layers; after a restart they come from the resume data.
       pieceLayers: extra.pieceLayers,
+      infoHashV2: stored?.infoHashV2,
       dir: row.dir,
       trackers: row.trackers,
       // Peers named in the magnet (x.pe) are asked again after every restart.

@@ -27,7 +27,13 @@ export function torrentHashes(infoBytes: Uint8Array, info: InfoDict): TorrentHas
   return { infoHash, infoHashV2 };
 }
 
-/** Whether `infoBytes` is the info dictionary that `infoHash` names, by its SHA-1 or truncated SHA-256 (metadata from peers, BEP 9). */
-export function namesInfo(infoHash: Uint8Array, infoBytes: Uint8Array): boolean {
-  return idEquals(createHash('sha1').update(infoBytes).digest(), infoHash) || idEquals(sha256(infoBytes).subarray(0, 20), infoHash);
+/**
+ * Whether `infoBytes` is the info dictionary that `infoHash` names, by its SHA-1 or truncated
+ * SHA-256 (metadata from peers, BEP 9); when the whole v2 infohash is known (a `urn:btmh:` magnet),
+ * its SHA-256 must also be that.
+ */
+export function namesInfo(infoHash: Uint8Array, infoBytes: Uint8Array, infoHashV2?: Uint8Array): boolean {
+  const v2 = sha256(infoBytes);
+  if (infoHashV2 && !idEquals(v2, infoHashV2)) return false;
+  return idEquals(createHash('sha1').update(infoBytes).digest(), infoHash) || idEquals(v2.subarray(0, 20), infoHash);
 }

@@ -18,6 +18,8 @@ export class MetadataFetcher {
   constructor(
     private readonly infoHash: Uint8Array,
     private readonly now: () => number,
+    /** The whole SHA-256 infohash when known (a `urn:btmh:` magnet): the metadata must hash to it. */
+    private readonly infoHashV2?: Uint8Array,
   ) {}
 
   /** Takes the size a peer announced; false when it is unusable (0, too large, or disagreeing). */
@@ -63,7 +65,7 @@ export class MetadataFetcher {
     buffer.set(data, piece * METADATA_PIECE_SIZE);
     this.received[piece] = true;
     if (!this.received.every(Boolean)) return undefined;
-    if (namesInfo(this.infoHash, buffer)) return buffer;
+    if (namesInfo(this.infoHash, buffer, this.infoHashV2)) return buffer;
     this.received.fill(false);
     this.requestedAt.fill(-Infinity);
     return 'bad';

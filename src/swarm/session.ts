@@ -52,6 +52,8 @@ export interface AddTorrentOptions {
   infoBytes?: Uint8Array;
   /** A v2 torrent's piece layers, from its .torrent (BEP 52); missing ones are fetched from peers. */
   pieceLayers?: ReadonlyMap<string, Uint8Array>;
+  /** The whole SHA-256 infohash (a `urn:btmh:` magnet's): metadata from peers must hash to it. */
+  infoHashV2?: Uint8Array;
   /** Directory that holds (or will hold) the torrent's file or folder. */
   dir: string;
   trackers?: string[];
@@ -167,7 +169,7 @@ export class SwarmSession {
         encryption: this.encryption,
         utp: this.utp,
       },
-      { infoHash: options.infoHash, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
+      { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
     );
     const entry: Entry = { torrent, trackers: options.trackers ?? [] };
     this.torrents.set(key, entry);

@@ -55,6 +55,8 @@ export interface TorrentOptions {
   infoBytes?: Uint8Array;
   /** BEP 52 piece layers of a v2 torrent (`Metainfo.pieceLayers`); missing ones are fetched from peers. */
   pieceLayers?: ReadonlyMap<string, Uint8Array>;
+  /** The whole SHA-256 infohash of a v2 or hybrid torrent when known (a `urn:btmh:` magnet): metadata from peers must hash to it. */
+  infoHashV2?: Uint8Array;
   /** Where the torrent's files live: `dir/name` (single file) or `dir/name/...`. */
   dir: string;
   /** Where resume data is kept; default nowhere. */
@@ -176,7 +178,7 @@ export class Torrent {
     readonly deps: TorrentDeps,
     readonly options: TorrentOptions,
   ) {
-    this.metadata = new MetadataFetcher(options.infoHash, () => deps.runtime.now());
+    this.metadata = new MetadataFetcher(options.infoHash, () => deps.runtime.now(), options.infoHashV2);
     this.candidates = new PeerCandidates(() => deps.runtime.now());
     this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
     if (options.uploadLimit) this.uploadLimiter = new TransferLimiter(deps.runtime, options.uploadLimit);

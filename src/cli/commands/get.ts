@@ -59,6 +59,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       infoHash: source.infoHash,
       infoBytes: source.metainfo?.infoBytes,
       pieceLayers: source.pieceLayers,
+      infoHashV2: source.infoHashV2,
       dir,
       trackers: source.trackers,
       peers: [...source.peers, ...peers],
