@@ -95,6 +95,8 @@ export class MetainfoError extends DecodeError {
 
 /** Largest .torrent file (or BEP 9 info dictionary) that is parsed at all. */
 export const METAINFO_MAX_BYTES = 64 * 1024 * 1024;
+/** Largest piece length accepted: 512 MiB, far above what clients make (libtorrent and qBittorrent stop at 256 MiB). */
+export const METAINFO_MAX_PIECE_LENGTH = 512 * 1024 * 1024;
 /** Element limit for the bencode decoder: ~30 list items/dict entries for each of 100,000 files. */
 export const METAINFO_MAX_ELEMENTS = 3_000_000;
 const LIMITS = { maxBytes: METAINFO_MAX_BYTES, maxElements: METAINFO_MAX_ELEMENTS, maxDepth: 32 };
@@ -193,6 +195,8 @@ function validateInfo(d: BDict): InfoDict {
   const pieces = d['pieces'];
   if (pieceLength === undefined) fail('missing "info.piece length"');
   if (typeof pieceLength !== 'number' || pieceLength <= 0) fail('"info.piece length" must be a positive integer');
+  // A piece is gathered in memory to be hashed: a hostile piece length must not make us allocate gigabytes.
+  if (pieceLength > METAINFO_MAX_PIECE_LENGTH) fail(`"info.piece length" ${pieceLength} is larger than ${METAINFO_MAX_PIECE_LENGTH} (512 MiB)`);
   if (metaVersion === 2 && (pieceLength < V2_BLOCK_SIZE || 2 ** Math.round(Math.log2(pieceLength)) !== pieceLength)) {
     fail(`"info.piece length" ${pieceLength} must be a power of two of at least ${V2_BLOCK_SIZE} (meta version 2)`);
   }

@@ -454,8 +454,8 @@ describe('v2-only parsing', () => {
     ]);
   });
 
-  test('larger piece lengths and exactly 16 KiB are accepted', () => {
-    for (const pieceLength of [V2_BLOCK_SIZE, 1 << 20, 2 ** 40]) {
+  test('larger piece lengths (up to 512 MiB) and exactly 16 KiB are accepted', () => {
+    for (const pieceLength of [V2_BLOCK_SIZE, 1 << 20, 2 ** 29]) {
       const m = parseMetainfo(torrent(v2Info({ a: file(5), b: file(5) }, { 'piece length': pieceLength })));
       assert.equal(m.info.totalLength, 2 * pieceLength);
     }
@@ -646,7 +646,8 @@ describe('malformed v2 info dictionaries', () => {
     ['piece length not a power of two', v2Info({ a: file(5) }, { 'piece length': 49152 }), /"info\.piece length" 49152 must be a power of two of at least 16384/],
     ['piece length 8 KiB', v2Info({ a: file(5) }, { 'piece length': 8192 }), /"info\.piece length" 8192 must be a power of two of at least 16384/],
     ['piece length 16383', v2Info({ a: file(5) }, { 'piece length': 16383 }), /must be a power of two/],
-    ['piece length 2^53 - 1', v2Info({ a: file(5) }, { 'piece length': 2 ** 53 - 1 }), /must be a power of two/],
+    ['piece length 2^53 - 1', v2Info({ a: file(5) }, { 'piece length': 2 ** 53 - 1 }), /larger than 536870912/],
+    ['piece length 2^40 (a power of two, but 1 TiB per piece)', v2Info({ a: file(5) }, { 'piece length': 2 ** 40 }), /larger than 536870912/],
     ['piece length 0', v2Info({ a: file(5) }, { 'piece length': 0 }), /must be a positive integer/],
     ['missing piece length', v2Info({ a: file(5) }, { 'piece length': undefined }), /missing "info\.piece length"/],
     ['total length 0', v2Info({ a: file(0), b: file(0) }), /total length of the files is 0/],

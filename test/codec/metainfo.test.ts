@@ -288,6 +288,7 @@ describe('parseMetainfo: malformed input', () => {
     ['zero piece length', torrent(singleInfo({ 'piece length': 0 })), /"info\.piece length" must be a positive integer/],
     ['negative piece length', torrent(singleInfo({ 'piece length': -5 })), /positive integer/],
     ['piece length a string', torrent(singleInfo({ 'piece length': '16384' })), /positive integer/],
+    ['piece length of 1 GiB (would be allocated per piece)', torrent(singleInfo({ 'piece length': 2 ** 30, length: 40000, pieces: hashes(1) })), /larger than 536870912 \(512 MiB\)/],
     ['negative length', torrent(singleInfo({ length: -1 })), /"info\.length" must be a non-negative integer/],
     ['length a string', torrent(singleInfo({ length: '5' })), /"info\.length" must be/],
     ['total length 0', torrent(singleInfo({ length: 0, pieces: hashes(0) })), /total length .* is 0/],
