@@ -97,6 +97,8 @@ export class MetainfoError extends DecodeError {
 export const METAINFO_MAX_BYTES = 64 * 1024 * 1024;
 /** Largest piece length accepted: 512 MiB, far above what clients make (libtorrent and qBittorrent stop at 256 MiB). */
 export const METAINFO_MAX_PIECE_LENGTH = 512 * 1024 * 1024;
+/** Most pieces a torrent may have: what a 64 MiB v1 `pieces` string can hold, for v2 torrents too. */
+export const METAINFO_MAX_PIECES = Math.floor(METAINFO_MAX_BYTES / 20);
 /** Element limit for the bencode decoder: ~30 list items/dict entries for each of 100,000 files. */
 export const METAINFO_MAX_ELEMENTS = 3_000_000;
 const LIMITS = { maxBytes: METAINFO_MAX_BYTES, maxElements: METAINFO_MAX_ELEMENTS, maxDepth: 32 };
@@ -269,6 +271,9 @@ function validateV2Only(d: BDict, name: string, pieceLength: number): InfoDict {
   const totalLength = checkTotal(last.offset + last.length);
   const multiFile = !(tree.length === 1 && tree[0].path.length === 1);
   const pieceCount = Math.ceil(totalLength / pieceLength);
+  // v1 torrents are bounded by their 20 bytes per piece; a v2 one names its sizes freely, and the
+  // engine keeps a few bytes per piece.
+  if (pieceCount > METAINFO_MAX_PIECES) fail(`${totalLength} bytes at piece length ${pieceLength} are ${pieceCount} pieces, more than ${METAINFO_MAX_PIECES}`);
   // A single file is named by its key in the tree, as libtorrent names it on disk (`name` is only advisory).
   const shown = multiFile ? name : tree[0].path[0];
   return { name: shown, pieceLength, pieceCount, totalLength, files, multiFile, private: d['private'] === 1, metaVersion: 2 };

@@ -648,6 +648,7 @@ describe('malformed v2 info dictionaries', () => {
     ['piece length 16383', v2Info({ a: file(5) }, { 'piece length': 16383 }), /must be a power of two/],
     ['piece length 2^53 - 1', v2Info({ a: file(5) }, { 'piece length': 2 ** 53 - 1 }), /larger than 536870912/],
     ['piece length 2^40 (a power of two, but 1 TiB per piece)', v2Info({ a: file(5) }, { 'piece length': 2 ** 40 }), /larger than 536870912/],
+    ['2^45 bytes in 16 KiB pieces (2^31 pieces)', v2Info({ a: file(2 ** 45) }), /2147483648 pieces, more than 3355443/],
     ['piece length 0', v2Info({ a: file(5) }, { 'piece length': 0 }), /must be a positive integer/],
     ['missing piece length', v2Info({ a: file(5) }, { 'piece length': undefined }), /missing "info\.piece length"/],
     ['total length 0', v2Info({ a: file(0), b: file(0) }), /total length of the files is 0/],
