@@ -91,6 +91,7 @@ export function detail(torrent: Torrent, row: TorrentRow, failure?: string): Tor
     peerList: stats.peers.map((p) => ({ ...p, downloadRate: Math.round(p.downloadRate), uploadRate: Math.round(p.uploadRate) })),
     pieces: info ? Buffer.from(bitfieldOf(info.pieceCount, has)).toString('base64') : '',
     pieceLength: info?.pieceLength ?? 0,
+    format: !info ? null : info.metaVersion === 1 ? 'v1' : info.pieces ? 'hybrid' : 'v2',
     trackers: row.trackers,
   };
 }

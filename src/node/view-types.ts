@@ -74,6 +74,8 @@ export interface TorrentDetail extends TorrentSummary {
   /** Verified pieces as a base64 BEP 3 bitfield (piece 0 is the high bit of the first byte). */
   pieces: string;
   pieceLength: number;
+  /** BitTorrent v1, v2 (BEP 52) or hybrid (both); null until the metadata is known. */
+  format: 'v1' | 'v2' | 'hybrid' | null;
   trackers: string[];
 }
 

@@ -15,6 +15,11 @@ import { removeTorrent, togglePause } from './torrent-actions.js';
 import { canResume, copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge } from './widgets.js';
 
 const REFRESH_MS = 2000;
+const FORMAT_NAMES: Record<NonNullable<TorrentDetail['format']>, string> = {
+  v1: 'BitTorrent v1',
+  v2: 'BitTorrent v2 (BEP 52)',
+  hybrid: 'hybrid (v1 and v2)',
+};
 const RECENT_PIECE_MS = 10_000;
 
 function section(title: string, testid: string, ...body: (Node | null)[]): { el: HTMLElement; title: HTMLElement } {
@@ -62,7 +67,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
 
   const info = facts([
     ['size', 'Size'], ['had', 'Verified'], ['downloaded', 'Downloaded'], ['uploaded', 'Uploaded'], ['ratio', 'Ratio'],
-    ['pieces', 'Pieces'], ['peers', 'Peers'], ['eta', 'Time left'], ['added', 'Added'], ['dir', 'Saved in'], ['id', 'Infohash'],
+    ['pieces', 'Pieces'], ['format', 'Format'], ['peers', 'Peers'], ['eta', 'Time left'], ['added', 'Added'], ['dir', 'Saved in'], ['id', 'Infohash'],
   ]);
   const magnet = copyField('', { testid: 'torrent-magnet', buttonTestid: 'copy-torrent-magnet', label: 'Magnet link' });
   const pieceMap = new PieceMap();
@@ -166,6 +171,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     pieceCount = d.pieceCount;
     pieceLength = d.pieceLength;
     showPieceCaption();
+    info.set('format', d.format === null ? '—' : FORMAT_NAMES[d.format]);
 
     setText(filesCard.title, d.files.length ? `Files (${d.files.length})` : 'Files');
     const key = JSON.stringify(d.files);

@@ -113,7 +113,7 @@ export class FakeControl extends EventEmitter implements NodeControl {
     this.record('get', id);
     const torrent = this.torrents.get(id);
     if (torrent === undefined) return undefined;
-    return { ...torrent, files: [], peerList: [], pieces: 'wA==', pieceLength: 16384, trackers: [] };
+    return { ...torrent, files: [], peerList: [], pieces: 'wA==', pieceLength: 16384, format: 'v1', trackers: [] };
   }
 
   async add(request: AddRequest): Promise<{ torrent: TorrentSummary; created: boolean }> {

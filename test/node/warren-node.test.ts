@@ -209,6 +209,7 @@ describe('WarrenNode', () => {
       assert.equal(shared.torrent.id, Buffer.from(created.infoHashV2!).subarray(0, 20).toString('hex'), 'a v2 torrent is known by its truncated v2 hash');
       const v2 = Buffer.from(created.infoHashV2!).toString('hex');
       assert.match(shared.torrent.magnet, new RegExp(`^magnet:\\?xt=urn:btmh:1220${v2}&`));
+      assert.equal(seeder.get(shared.torrent.id)?.format, 'v2');
 
       const port = Number(seeder.node().swarmAddress.split(':')[1]);
       const completed = until(leecher, (e) => (e.type === 'torrents' ? e.torrents.find((t) => t.state === 'seeding') : undefined));

@@ -237,6 +237,7 @@ export function sampleState(token: string): FakeState {
     peerList: peers(random, 9),
     pieces: bitfield(debian.pieceCount, debianHad),
     pieceLength: 256 * 1024,
+    format: 'v1',
     trackers: ['http://bttracker.debian.org:6969/announce'],
   });
   details.set(bunny.id, {
@@ -249,6 +250,7 @@ export function sampleState(token: string): FakeState {
     peerList: peers(random, 6).map((p) => ({ ...p, downloadRate: 0 })),
     pieces: bitfield(bunny.pieceCount, () => true),
     pieceLength: 256 * 1024,
+    format: 'hybrid',
     trackers: [],
   });
   for (const t of [arch, ubuntu, photos]) {
@@ -258,6 +260,7 @@ export function sampleState(token: string): FakeState {
       peerList: [],
       pieces: bitfield(t.pieceCount, (i) => i < t.pieceCount * t.progress),
       pieceLength: 256 * 1024,
+      format: t.totalLength ? 'v2' : null,
       trackers: [],
     });
   }
@@ -336,7 +339,7 @@ export class FakeApi {
 
   private add(t: TorrentSummary): TorrentSummary {
     this.state.torrents.push(t);
-    this.state.details.set(t.id, { ...t, files: [], peerList: [], pieces: '', pieceLength: 0, trackers: [] });
+    this.state.details.set(t.id, { ...t, files: [], peerList: [], pieces: '', pieceLength: 0, format: null, trackers: [] });
     return t;
   }
 

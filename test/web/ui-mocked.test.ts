@@ -244,6 +244,7 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     assert.equal(await page.locator('[data-testid=peer-row]').count(), detail.peerList.length);
     assert.equal(await page.locator('[data-testid=file-row]').count(), 1);
     assert.equal(await page.locator('[data-testid=torrent-magnet]').inputValue(), detail.magnet);
+    assert.equal(await page.locator('[data-testid=torrent-details] dd[data-key=format]').innerText(), 'BitTorrent v1');
     await until(page, `document.querySelector('[data-testid=piece-map]').height > 0`);
 
     const index = firstMissingPiece(detail.pieces, detail.pieceCount);
