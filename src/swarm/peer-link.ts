@@ -335,7 +335,16 @@ export class PeerLink {
         const { type: _, ...request } = message;
         const allowed = request.length <= MAX_HASHES_ANSWERED && this.hashAnswers++ < HASH_ANSWERS_PER_SECOND;
         const hashes = allowed ? this.torrent.layers?.answer(request) : undefined;
-        this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
+        if (hashes || !allowed || request.baseLayer !== 0) {
+          this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
+          return;
+        }
+        // Block hashes: read and hashed from disk. The root is copied: the message is a view of a reused buffer.
+        const kept = { ...request, piecesRoot: request.piecesRoot.slice() };
+        void this.torrent.blockHashes(kept).then(
+          (blocks) => this.conn.send(blocks ? { type: 'hashes', ...kept, hashes: blocks } : { type: 'hash-reject', ...kept }),
+          () => this.conn.send({ type: 'hash-reject', ...kept }),
+        );
         return;
       }
       case 'hashes': {

@@ -12,7 +12,7 @@
 import type { InfoDict, TorrentFile } from '../codec/metainfo.js';
 import { toHex } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
-import { HASH_SIZE, MERKLE_BLOCK, PieceLayerAssembler, PieceLayerTree, pieceLayerRoot, type HashRequest } from './merkle.js';
+import { HASH_SIZE, MERKLE_BLOCK, PieceLayerAssembler, PieceLayerTree, pieceLayerRoot, validHashRequest, type HashRequest } from './merkle.js';
 import type { PieceCheck } from './piece-hasher.js';
 
 /** How long a hash request may go unanswered before another peer is asked. */
@@ -177,7 +177,30 @@ export class PieceLayers {
 
   /** Our answer to a peer's `hash request` (base hashes, then uncles), or undefined to reject it. */
   answer(r: HashRequest): Uint8Array | undefined {
-    const hex = toHex(r.piecesRoot);
+    return this.treeOf(r.piecesRoot)?.answer(r);
+  }
+
+  /**
+   * How to answer a request for the block hashes of one whole piece (base layer 0, as libtorrent
+   * asks after a piece failed, to find the bad block): the piece to read and hash, and the uncle
+   * hashes to send after its block hashes. Undefined for any other request (or a file we hold no
+   * layer of), which is then rejected.
+   */
+  blockRequest(r: HashRequest): { piece: number; uncles: Uint8Array } | undefined {
+    const tree = this.treeOf(r.piecesRoot);
+    const perPiece = this.info.pieceLength / MERKLE_BLOCK;
+    if (!tree || r.baseLayer !== 0 || perPiece === 1 || r.length !== perPiece || r.index % perPiece !== 0) return undefined;
+    const p = Math.log2(perPiece);
+    // The uncles above a piece's blocks are those of that piece in the piece layer.
+    const above = tree.answer({ piecesRoot: r.piecesRoot, baseLayer: p, index: r.index / perPiece, length: 1, proofLayers: Math.max(0, r.proofLayers - p) });
+    if (!above || !validHashRequest(r, tree.fileLength)) return undefined;
+    const file = this.fileOf(toHex(r.piecesRoot))!;
+    return { piece: Math.floor(file.offset / this.info.pieceLength) + r.index / perPiece, uncles: r.proofLayers < p ? new Uint8Array(0) : above.subarray(HASH_SIZE) };
+  }
+
+  /** The tree of the file with `piecesRoot`, once its layer is known (built on first use). */
+  private treeOf(piecesRoot: Uint8Array): PieceLayerTree | undefined {
+    const hex = toHex(piecesRoot);
     const layer = this.layers.get(hex);
     if (!layer) return undefined;
     let tree = this.trees.get(hex);
@@ -185,7 +208,7 @@ export class PieceLayers {
       tree = new PieceLayerTree(layer, this.fileOf(hex)!.length, this.info.pieceLength);
       this.trees.set(hex, tree);
     }
-    return tree.answer(r);
+    return tree;
   }
 
   private fileOf(rootHex: string): TorrentFile | undefined {

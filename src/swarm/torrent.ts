@@ -26,7 +26,8 @@ import { PieceAssembler } from './piece-assembler.js';
 import { inlineHasher, type PieceCheck, type PieceHasher } from './piece-hasher.js';
 import { PieceLayers } from './piece-layers.js';
 import { torrentHashes } from './info-hashes.js';
-import type { HashRequest } from './merkle.js';
+import { blockHashes, HASH_SIZE, merkleRoot, type HashRequest } from './merkle.js';
+import { idEquals } from '../kademlia/id.js';
 import { BLOCK_SIZE, PiecePicker } from './piece-picker.js';
 import { ResumeKeeper } from './resume-keeper.js';
 import type { ResumeStore } from './resume.js';
@@ -331,6 +332,25 @@ export class Torrent {
       this.requestMore();
     }
     return result !== 'bad';
+  }
+
+  /**
+   * Our answer to a peer's request for the block hashes of a piece we have (BEP 52; libtorrent asks
+   * after a piece failed, to find the bad block): read from disk, hashed, and checked against the
+   * piece's hash before it is sent. Undefined to reject it.
+   */
+  async blockHashes(request: HashRequest): Promise<Uint8Array | undefined> {
+    const plan = this.layers?.blockRequest(request);
+    const check = plan && this.picker?.has(plan.piece) ? this.pieceCheck(plan.piece) : undefined;
+    if (!plan || check?.how.kind !== 'merkle') return undefined;
+    const data = await this.storage!.readPiece(plan.piece);
+    const leaves = new Uint8Array(request.length * HASH_SIZE); // past the file's end: zero leaves
+    leaves.set(blockHashes(data.subarray(0, check.how.length)));
+    if (!idEquals(merkleRoot(leaves, request.length, new Uint8Array(HASH_SIZE)), check.digest)) return undefined; // our copy changed on disk
+    const answer = new Uint8Array(leaves.length + plan.uncles.length);
+    answer.set(leaves);
+    answer.set(plan.uncles, leaves.length);
+    return answer;
   }
 
   /** Too many complete pieces wait for hashing or writing: requests wait for the disk. */

@@ -13,7 +13,8 @@ import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import type { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
 import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../src/swarm/create-torrent.js';
-import type { HashRequest } from '../../src/swarm/merkle.js';
+import { verifyHashes, type HashRequest } from '../../src/swarm/merkle.js';
+import { encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, makeReserved, WireFramer, type PeerMessage } from '../../src/codec/peer-wire.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { readAll, writeFile } from './memory-files.js';
@@ -335,5 +336,60 @@ describe('BitTorrent v2 on the virtual network', () => {
     }
     assert.ok(t.infoHashV2 && Buffer.from(t.infoHashV2).equals(created.infoHashV2!));
     await assertExact(net, '10.0.1.1', '/down/pack', swarm.files);
+  });
+});
+
+describe('v2: block hashes', () => {
+  test("a seed answers a request for a piece's block hashes (as libtorrent asks after a failed piece), with the proof to the root", async () => {
+    const net = new VirtualNetwork({ seed: 31, latency: () => 2 });
+    const rt = net.runtime('10.0.0.1');
+    const pieceLength = 65536;
+    const data = new Mulberry32(9).bytes(10 * pieceLength + 20_000); // 11 pieces, the last one short
+    await writeFile(rt, '/s/big.bin', data);
+    const created = await net.clock.run(createTorrent(rt.fs, '/s/big.bin', { pieceLength, format: 'v2' }));
+    const seed = new SwarmSession({ host: '10.0.0.1', port: 6881 }, rt);
+    await net.clock.run(seed.start());
+    const infoHash = toInfoHash(created.infoHash);
+    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, pieceLayers: created.pieceLayers, dir: '/s', assumeComplete: true }));
+
+    const conn = await net.clock.run(net.runtime('10.0.9.9').tcpConnect(seed.address));
+    const framer = new WireFramer();
+    const answers: PeerMessage[] = [];
+    let handshake = true;
+    conn.onData((bytes) => {
+      framer.push(handshake ? bytes.subarray(HANDSHAKE_LENGTH) : bytes);
+      handshake = false;
+      for (let m = framer.next(); m; m = framer.next()) {
+        if (m.type === 'hashes') answers.push({ ...m, piecesRoot: m.piecesRoot.slice(), hashes: m.hashes.slice() });
+        if (m.type === 'hash-reject') answers.push({ ...m, piecesRoot: m.piecesRoot.slice() });
+      }
+    });
+    conn.write(encodeHandshake({ reserved: makeReserved({ fast: true, v2: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
+    const root = created.info.files[0]!.piecesRoot!;
+    // 43 blocks: 64 leaves, 6 layers; a piece is 4 blocks (p = 2). libtorrent's request: the piece's
+    // blocks, with uncles from the piece up to the root (proof layers = 6 - 1).
+    const ask = async (r: Omit<HashRequest, 'piecesRoot'>): Promise<PeerMessage> => {
+      const before = answers.length;
+      conn.write(encodeMessage({ type: 'hash-request', piecesRoot: root, ...r }));
+      assert.ok(await net.clock.runUntil(() => answers.length > before, 5000), 'no answer');
+      return answers[answers.length - 1]!;
+    };
+    const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest();
+    for (const piece of [0, 3, 10]) {
+      const r = { baseLayer: 0, index: piece * 4, length: 4, proofLayers: 5 };
+      const answer = await ask(r);
+      assert.equal(answer.type, 'hashes', `piece ${piece}`);
+      const proven = verifyHashes({ piecesRoot: root, ...r }, (answer as PeerMessage & { hashes: Uint8Array }).hashes, data.length, pieceLength);
+      assert.ok(proven, `piece ${piece}: the answer proves out to the root`);
+      const blocks = Math.min(4, Math.ceil((data.length - piece * pieceLength) / 16384));
+      for (let b = 0; b < blocks; b++) {
+        const at = piece * pieceLength + b * 16384;
+        assert.deepEqual(Buffer.from(proven.subarray(b * 32, b * 32 + 32)), sha256(data.subarray(at, Math.min(at + 16384, data.length))), `piece ${piece} block ${b}`);
+      }
+    }
+    // Not one whole piece, or not aligned: rejected.
+    assert.equal((await ask({ baseLayer: 0, index: 2, length: 4, proofLayers: 5 })).type, 'hash-reject');
+    assert.equal((await ask({ baseLayer: 0, index: 0, length: 2, proofLayers: 5 })).type, 'hash-reject');
+    await net.clock.run(seed.close());
   });
 });
