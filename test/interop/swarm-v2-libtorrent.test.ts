@@ -289,6 +289,43 @@ describe('interop: BitTorrent v2 (BEP 52) with libtorrent on 127.0.0.1', { timeo
     await assertSameTree(join(v2Src, LT_NAME), join(out, LT_NAME));
   });
 
+  test('libtorrent, fed a bad piece by one warren seed, asks for block hashes; warren answers them, and the download is exact', { timeout: 60_000 }, async () => {
+    // A piece length no other test here uses: libtorrent holds each torrent once.
+    const honest = await warrenSeedAs('v2', 131072);
+    // A second seed of the same torrent whose copy of the big file has a flipped byte in every piece.
+    const badDir = await dir('v2-bad-copy');
+    await cp(join(v2Src, WARREN_NAME), join(badDir, WARREN_NAME), { recursive: true });
+    const bigPath = join(badDir, WARREN_NAME, BIG);
+    const big = await readFile(bigPath);
+    for (let at = 1000; at < big.length; at += 65536) big[at]! ^= 0xff;
+    await writeFile(bigPath, big);
+    const liar = await warren();
+    await liar.add({ infoHash: toInfoHash(honest.created.infoHash), infoBytes: honest.created.infoBytes, pieceLayers: honest.created.pieceLayers, dir: badDir, assumeComplete: true });
+    // Count the block-hash requests each seed answers.
+    const answered = { honest: 0, liar: 0 };
+    for (const [who, session] of [['honest', honest.session], ['liar', liar]] as const) {
+      const torrent = session.get(toInfoHash(honest.created.infoHash))!;
+      const blockHashes = torrent.blockHashes.bind(torrent);
+      torrent.blockHashes = async (r) => {
+        const answer = await blockHashes(r);
+        if (answer) answered[who]++;
+        return answer;
+      };
+    }
+
+    const d = lt();
+    const out = await dir('lt-v2-with-a-liar');
+    const finished = d.forTorrent(honest.hex, 'finished', (e) => e.event === 'finished');
+    await d.request({ cmd: 'add', torrent: honest.file, savePath: out }, 'added');
+    await d.request({ cmd: 'connect', infohash: honest.hex, host: LOCAL, port: liar.address.port }, 'connecting');
+    await d.request({ cmd: 'connect', infohash: honest.hex, host: LOCAL, port: honest.session.address.port }, 'connecting');
+    await finished;
+    await d.request({ cmd: 'flush', infohash: honest.hex }, 'flushed');
+    await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
+    assert.ok(answered.honest > 0, `libtorrent asked the honest seed for no block hashes (answers: ${JSON.stringify(answered)})`);
+    assert.equal(answered.liar, 0, 'the seed whose data is bad must not vouch for it');
+  });
+
   test('warren refuses a tampered piece layer in a v2 .torrent, fetches the right one from libtorrent, and finishes', { timeout: 30_000 }, async () => {
     const made = await ltSeed('v2', 32768);
     // parseMetainfo of a Buffer returns layers that are views into it: parse a separate copy.
