@@ -55,6 +55,8 @@ const MAX_HASH_REQUESTS = 4;
  */
 const HASH_ANSWERS_PER_SECOND = 64;
 const MAX_HASHES_ANSWERED = 512;
+/** Requests for a piece's block hashes answered per second: each costs a piece read from disk and hashed. */
+const BLOCK_HASH_ANSWERS_PER_SECOND = 4;
 
 export class PeerLink {
   private readonly fast: boolean;
@@ -73,8 +75,9 @@ export class PeerLink {
   private lastBlockAt: number;
   private snubbed = false;
   private ticks = 0;
-  /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`). */
+  /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`), and of them those for block hashes. */
   private hashAnswers = 0;
+  private blockHashAnswers = 0;
   /** Peers we told this peer about (BEP 11), by endpoint key. */
   private readonly pexSent = new Map<string, Endpoint>();
 
@@ -164,6 +167,7 @@ export class PeerLink {
   onTick(): void {
     this.ticks++;
     this.hashAnswers = 0;
+    this.blockHashAnswers = 0;
     const now = this.torrent.deps.runtime.now();
     if (this.outstandingCount() > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
       this.snubbed = true;
@@ -335,7 +339,7 @@ export class PeerLink {
         const { type: _, ...request } = message;
         const allowed = request.length <= MAX_HASHES_ANSWERED && this.hashAnswers++ < HASH_ANSWERS_PER_SECOND;
         const hashes = allowed ? this.torrent.layers?.answer(request) : undefined;
-        if (hashes || !allowed || request.baseLayer !== 0) {
+        if (hashes || !allowed || request.baseLayer !== 0 || this.blockHashAnswers++ >= BLOCK_HASH_ANSWERS_PER_SECOND) {
           this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
           return;
         }
