@@ -55,8 +55,11 @@ const MAX_HASH_REQUESTS = 4;
  */
 const HASH_ANSWERS_PER_SECOND = 64;
 const MAX_HASHES_ANSWERED = 512;
-/** Requests for a piece's block hashes answered per second: each costs a piece read from disk and hashed. */
-const BLOCK_HASH_ANSWERS_PER_SECOND = 4;
+/**
+ * Requests for a piece's block hashes waiting for their answer: each costs a piece read from disk
+ * and hashed, so they are answered one at a time; past this many waiting, `hash-reject`.
+ */
+const MAX_BLOCK_HASH_REQUESTS = 16;
 
 export class PeerLink {
   private readonly fast: boolean;
@@ -77,7 +80,9 @@ export class PeerLink {
   private ticks = 0;
   /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`), and of them those for block hashes. */
   private hashAnswers = 0;
-  private blockHashAnswers = 0;
+  /** Block-hash requests of this peer waiting, and the chain that answers them in turn. */
+  private blockHashesWaiting = 0;
+  private blockHashAnswers: Promise<void> = Promise.resolve();
   /** Peers we told this peer about (BEP 11), by endpoint key. */
   private readonly pexSent = new Map<string, Endpoint>();
 
@@ -167,7 +172,6 @@ export class PeerLink {
   onTick(): void {
     this.ticks++;
     this.hashAnswers = 0;
-    this.blockHashAnswers = 0;
     const now = this.torrent.deps.runtime.now();
     if (this.outstandingCount() > 0 && now - this.lastBlockAt > SNUB_MS && !this.snubbed) {
       this.snubbed = true;
@@ -339,16 +343,21 @@ export class PeerLink {
         const { type: _, ...request } = message;
         const allowed = request.length <= MAX_HASHES_ANSWERED && this.hashAnswers++ < HASH_ANSWERS_PER_SECOND;
         const hashes = allowed ? this.torrent.layers?.answer(request) : undefined;
-        if (hashes || !allowed || request.baseLayer !== 0 || this.blockHashAnswers++ >= BLOCK_HASH_ANSWERS_PER_SECOND) {
+        if (hashes || !allowed || request.baseLayer !== 0 || this.blockHashesWaiting >= MAX_BLOCK_HASH_REQUESTS) {
           this.conn.send(hashes ? { type: 'hashes', ...request, hashes } : { type: 'hash-reject', ...request });
           return;
         }
-        // Block hashes: read and hashed from disk. The root is copied: the message is a view of a reused buffer.
+        // Block hashes: read and hashed from disk, one request at a time. The root is copied: the
+        // message is a view of a reused buffer.
         const kept = { ...request, piecesRoot: request.piecesRoot.slice() };
-        void this.torrent.blockHashes(kept).then(
-          (blocks) => this.conn.send(blocks ? { type: 'hashes', ...kept, hashes: blocks } : { type: 'hash-reject', ...kept }),
-          () => this.conn.send({ type: 'hash-reject', ...kept }),
-        );
+        this.blockHashesWaiting++;
+        this.blockHashAnswers = this.blockHashAnswers
+          .then(() => this.torrent.blockHashes(kept))
+          .then(
+            (blocks) => this.conn.send(blocks ? { type: 'hashes', ...kept, hashes: blocks } : { type: 'hash-reject', ...kept }),
+            () => this.conn.send({ type: 'hash-reject', ...kept }),
+          )
+          .finally(() => this.blockHashesWaiting--);
         return;
       }
       case 'hashes': {
