@@ -78,7 +78,7 @@ export class PeerLink {
   private lastBlockAt: number;
   private snubbed = false;
   private ticks = 0;
-  /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`), and of them those for block hashes. */
+  /** Hash requests answered since the last tick (see `HASH_ANSWERS_PER_SECOND`). */
   private hashAnswers = 0;
   /** Block-hash requests of this peer waiting, and the chain that answers them in turn. */
   private blockHashesWaiting = 0;
@@ -357,6 +357,7 @@ export class PeerLink {
             (blocks) => this.conn.send(blocks ? { type: 'hashes', ...kept, hashes: blocks } : { type: 'hash-reject', ...kept }),
             () => this.conn.send({ type: 'hash-reject', ...kept }),
           )
+          .catch(() => undefined) // a failed send must not stop the answers after it
           .finally(() => this.blockHashesWaiting--);
         return;
       }
