@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, makeReserved, WireFramer, type PeerMessage } from '../../src/codec/peer-wire.js';
+import { encodeHandshake, encodeMessage, makeReserved, type PeerMessage } from '../../src/codec/peer-wire.js';
+import { hashPeer, startV2Seed } from './v2-seed-peer.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
@@ -67,27 +68,9 @@ test('protocol violations disconnect the peer with a reason; others are still se
 
 test('a flood of BEP 52 hash requests gets at most 64 answers a second, the rest (and oversized ones) hash-reject', async () => {
   const net = new VirtualNetwork({ seed: 5, latency: () => 2 });
-  const rt = net.runtime('10.0.0.1');
-  await rt.fs.mkdir('/s');
-  const handle = await rt.fs.open('/s/big.bin', 'rw');
-  await handle.write(new Mulberry32(2).bytes(600 * 16384 + 5), 0);
-  await handle.close();
-  const created = await net.clock.run(createTorrent(rt.fs, '/s/big.bin', { pieceLength: 16384, format: 'v2' }));
-  const infoHash = toInfoHash(created.infoHash);
-  const seed = new SwarmSession({ host: '10.0.0.1', port: 6881 }, rt);
-  await net.clock.run(seed.start());
-  await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, pieceLayers: created.pieceLayers, dir: '/s', assumeComplete: true }));
-
-  const conn = await net.clock.run(net.runtime('10.0.9.9').tcpConnect(seed.address));
-  const framer = new WireFramer();
-  const answers: string[] = [];
-  let handshake = true;
-  conn.onData((data) => {
-    framer.push(handshake ? data.subarray(HANDSHAKE_LENGTH) : data);
-    handshake = false;
-    for (let m = framer.next(); m; m = framer.next()) if (m.type === 'hashes' || m.type === 'hash-reject') answers.push(`${m.type} ${m.length}`);
-  });
-  conn.write(encodeHandshake({ reserved: makeReserved({ fast: true, v2: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
+  const { seed, created, infoHash } = await startV2Seed(net, new Mulberry32(2).bytes(600 * 16384 + 5), 16384);
+  const { conn, answers } = await hashPeer(net, seed, infoHash);
+  const shown = (from = 0): string[] => answers.slice(from).map((m) => `${m.type} ${(m as { length: number }).length}`);
   const root = created.info.files[0]!.piecesRoot!;
   // A valid request of 512 piece hashes: with 16 KiB pieces the piece layer is the block layer (0), and
   // the root is 10 layers above it (600 pieces: 1024 leaves).
@@ -95,13 +78,12 @@ test('a flood of BEP 52 hash requests gets at most 64 answers a second, the rest
   const flood = Array.from({ length: 100 }, () => request(512));
   for (const bytes of [...flood, request(1024)]) conn.write(bytes);
   await net.clock.runUntil(() => answers.length === 101, 5000);
-  assert.equal(answers.filter((a) => a === 'hashes 512').length, 64, 'answered within the budget');
-  assert.equal(answers.filter((a) => a === 'hash-reject 512').length, 36, 'the rest rejected');
-  assert.equal(answers.at(-1), 'hash-reject 1024', 'more than 512 hashes are never answered');
+  assert.equal(shown().filter((a) => a === 'hashes 512').length, 64, 'answered within the budget');
+  assert.equal(shown().filter((a) => a === 'hash-reject 512').length, 36, 'the rest rejected');
+  assert.equal(shown().at(-1), 'hash-reject 1024', 'more than 512 hashes are never answered');
   await net.clock.advance(1500);
-  answers.length = 0;
   conn.write(request(512));
-  await net.clock.runUntil(() => answers.length === 1, 5000);
-  assert.deepEqual(answers, ['hashes 512'], 'the budget comes back the next second');
+  await net.clock.runUntil(() => answers.length === 102, 5000);
+  assert.deepEqual(shown(101), ['hashes 512'], 'the budget comes back the next second');
   await net.clock.run(seed.close());
 });

@@ -14,7 +14,8 @@ import { Mulberry32 } from '../../src/runtime/prng.js';
 import type { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
 import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../src/swarm/create-torrent.js';
 import { verifyHashes, type HashRequest } from '../../src/swarm/merkle.js';
-import { encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, makeReserved, WireFramer, type PeerMessage } from '../../src/codec/peer-wire.js';
+import { encodeMessage, type PeerMessage } from '../../src/codec/peer-wire.js';
+import { hashPeer, startV2Seed } from './v2-seed-peer.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { readAll, writeFile } from './memory-files.js';
@@ -342,29 +343,10 @@ describe('BitTorrent v2 on the virtual network', () => {
 describe('v2: block hashes', () => {
   test("a seed answers a request for a piece's block hashes (as libtorrent asks after a failed piece), with the proof to the root", async () => {
     const net = new VirtualNetwork({ seed: 31, latency: () => 2 });
-    const rt = net.runtime('10.0.0.1');
     const pieceLength = 65536;
     const data = new Mulberry32(9).bytes(10 * pieceLength + 20_000); // 11 pieces, the last one short
-    await writeFile(rt, '/s/big.bin', data);
-    const created = await net.clock.run(createTorrent(rt.fs, '/s/big.bin', { pieceLength, format: 'v2' }));
-    const seed = new SwarmSession({ host: '10.0.0.1', port: 6881 }, rt);
-    await net.clock.run(seed.start());
-    const infoHash = toInfoHash(created.infoHash);
-    await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, pieceLayers: created.pieceLayers, dir: '/s', assumeComplete: true }));
-
-    const conn = await net.clock.run(net.runtime('10.0.9.9').tcpConnect(seed.address));
-    const framer = new WireFramer();
-    const answers: PeerMessage[] = [];
-    let handshake = true;
-    conn.onData((bytes) => {
-      framer.push(handshake ? bytes.subarray(HANDSHAKE_LENGTH) : bytes);
-      handshake = false;
-      for (let m = framer.next(); m; m = framer.next()) {
-        if (m.type === 'hashes') answers.push({ ...m, piecesRoot: m.piecesRoot.slice(), hashes: m.hashes.slice() });
-        if (m.type === 'hash-reject') answers.push({ ...m, piecesRoot: m.piecesRoot.slice() });
-      }
-    });
-    conn.write(encodeHandshake({ reserved: makeReserved({ fast: true, v2: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
+    const { seed, created, infoHash } = await startV2Seed(net, data, pieceLength);
+    const { conn, answers } = await hashPeer(net, seed, infoHash);
     const root = created.info.files[0]!.piecesRoot!;
     // 43 blocks: 64 leaves, 6 layers; a piece is 4 blocks (p = 2). libtorrent's request: the piece's
     // blocks, with uncles from the piece up to the root (proof layers = 6 - 1).
