@@ -8,6 +8,7 @@
 import type { Endpoint, TcpConnection, TcpServer } from './interfaces.js';
 import type { VirtualClock } from './virtual-clock.js';
 import { netError, type VirtualHost } from './virtual-host.js';
+import { TurnFlush } from './turn-flush.js';
 
 /** What the TCP simulation needs from the network that hosts it. */
 export interface TcpFabric {
@@ -58,7 +59,7 @@ class VirtualTcpConnection implements TcpConnection {
   private readBuffer: Uint8Array | undefined;
   private closeHandler: ((error?: Error) => void) | undefined;
   private inbox: Uint8Array[] = [];
-  private flushScheduled = false;
+  private readonly flushes = new TurnFlush(() => this.flush());
   /** No more data flows in or out of this end. */
   private ended = false;
   private closeReported = false;
@@ -88,7 +89,7 @@ class VirtualTcpConnection implements TcpConnection {
   onData(handler: (data: Uint8Array) => void): void {
     this.dataHandler = handler;
     this.transient = false;
-    if (this.inbox.length > 0) this.scheduleFlush();
+    if (this.inbox.length > 0) this.flushes.schedule();
   }
 
   /**
@@ -103,7 +104,7 @@ class VirtualTcpConnection implements TcpConnection {
 
   onClose(handler: (error?: Error) => void): void {
     this.closeHandler = handler;
-    if (this.ended) this.scheduleFlush();
+    if (this.ended) this.flushes.schedule();
   }
 
   close(): void {
@@ -128,11 +129,11 @@ class VirtualTcpConnection implements TcpConnection {
 
   private receive(chunk: Uint8Array): void {
     if (this.ended) return;
-    if (this.dataHandler !== undefined && this.inbox.length === 0 && !this.flushScheduled) {
+    if (this.dataHandler !== undefined && this.inbox.length === 0 && !this.flushes.pending) {
       this.deliver(this.dataHandler, chunk);
     } else {
       this.inbox.push(chunk);
-      this.scheduleFlush();
+      this.flushes.schedule();
     }
   }
 
@@ -156,16 +157,7 @@ class VirtualTcpConnection implements TcpConnection {
   private end(): void {
     this.ended = true;
     if (this.ownedPort) this.host.tcpPorts.release(this.local.port, this);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
+    this.flushes.schedule();
   }
 
   /** Delivers buffered data, then the close once the buffer is empty (or nobody reads it). */

@@ -32,6 +32,7 @@ import {
   type UtpPacketType,
 } from '../codec/utp.js';
 import type { Endpoint, Runtime, TcpConnection, Timer } from '../runtime/interfaces.js';
+import { TurnFlush } from '../runtime/turn-flush.js';
 import { UtpError, type UtpErrorCode } from './errors.js';
 import { Ledbat } from './ledbat.js';
 import { RECEIVE_WINDOW, UtpReceiveBuffer } from './receive-buffer.js';
@@ -127,7 +128,7 @@ export class UtpConnection implements TcpConnection {
   private duplicateAcks = 0;
   /** Written bytes not yet cut into packets. */
   private readonly writes = new UtpWriteQueue();
-  private flushScheduled = false;
+  private readonly flushes = new TurnFlush(() => this.flush());
   /** Accepting: our first sequence number, which every answer to the peer's SYN names. */
   private readonly firstSeq: number;
   /** The peer's clock minus ours on its last packet, for `timestamp_difference` (µs, wrapping). */
@@ -193,7 +194,7 @@ export class UtpConnection implements TcpConnection {
       return;
     }
     this.writes.push(chunks, done);
-    this.scheduleFlush();
+    this.flushes.schedule();
   }
 
   onData(handler: (data: Uint8Array) => void): void {
@@ -214,7 +215,7 @@ export class UtpConnection implements TcpConnection {
     if (this.closing || this.state === 'closed') return;
     if (this.state === 'syn-sent') return this.end('ECONNABORTED', 'uTP connection closed before it opened');
     this.closing = true;
-    this.scheduleFlush();
+    this.flushes.schedule();
   }
 
   /** Ends the connection at once, telling the peer with RESET (the socket is closing). */
@@ -400,15 +401,6 @@ export class UtpConnection implements TcpConnection {
   }
 
   // ---- sending ----
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    queueMicrotask(() => {
-      this.flushScheduled = false;
-      this.flush();
-    });
-  }
 
   /** Sends what the windows allow: packets to resend first, then new data, then the FIN. */
   private flush(): void {
