@@ -10,6 +10,7 @@
 import { base32Decode } from './base32.js';
 import { isValidIpv4 } from './compact.js';
 import { DecodeError } from './errors.js';
+import { toHex } from './hex.js';
 
 /** A parsed magnet link. */
 export interface MagnetLink {
@@ -169,10 +170,4 @@ export function encodeMagnet(m: {
   }
   for (const ws of m.webSeeds ?? []) parts.push(`ws=${encodeURIComponent(ws)}`);
   return `magnet:?${parts.join('&')}`;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
 }

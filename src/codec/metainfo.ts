@@ -12,6 +12,7 @@
  */
 import { bdecode, bencode, bytesToLatin1, latin1ToBytes, type BDict, type BEncodable, type BValue } from './bencode.js';
 import { DecodeError } from './errors.js';
+import { toHex } from './hex.js';
 import { buildFileTree, layOutV2Only, matchHybrid, parseFileTree, PIECES_ROOT_LENGTH, type TreeChecks } from './file-tree.js';
 
 /** One file of a torrent, in the order of the torrent's concatenated data. */
@@ -318,12 +319,6 @@ function parsePieceLayers(value: BValue | undefined, info: InfoDict): Map<string
     layers.set(hex, layer.slice());
   }
   return layers;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const b of bytes) hex += b.toString(16).padStart(2, '0');
-  return hex;
 }
 
 /**

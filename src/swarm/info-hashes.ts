@@ -3,10 +3,11 @@
  * SHA-256, which peers, trackers and the DHT know by its first 20 bytes. A hybrid torrent has
  * both and is joined by its v1 hash; a v2-only torrent by its truncated v2 hash.
  */
-import { createHash } from 'node:crypto';
 import type { InfoDict } from '../codec/metainfo.js';
 import { idEquals } from '../kademlia/id.js';
 import { toInfoHash, type InfoHash } from '../dht/types.js';
+import { sha256 } from './merkle.js';
+import { sha1 } from './storage.js';
 
 export interface TorrentHashes {
   /** The 20 bytes the swarm knows the torrent by (handshakes, DHT, trackers). */
@@ -15,15 +16,11 @@ export interface TorrentHashes {
   infoHashV2?: Uint8Array;
 }
 
-export function sha256(data: Uint8Array): Uint8Array {
-  return createHash('sha256').update(data).digest();
-}
-
 /** The hashes of a torrent from its info dictionary's bytes and their parsed form. */
 export function torrentHashes(infoBytes: Uint8Array, info: InfoDict): TorrentHashes {
-  if (info.metaVersion === 1) return { infoHash: toInfoHash(createHash('sha1').update(infoBytes).digest()) };
+  if (info.metaVersion === 1) return { infoHash: toInfoHash(sha1(infoBytes)) };
   const infoHashV2 = sha256(infoBytes);
-  const infoHash = info.pieces ? toInfoHash(createHash('sha1').update(infoBytes).digest()) : toInfoHash(infoHashV2.subarray(0, 20));
+  const infoHash = info.pieces ? toInfoHash(sha1(infoBytes)) : toInfoHash(infoHashV2.subarray(0, 20));
   return { infoHash, infoHashV2 };
 }
 
@@ -35,5 +32,5 @@ export function torrentHashes(infoBytes: Uint8Array, info: InfoDict): TorrentHas
 export function namesInfo(infoHash: Uint8Array, infoBytes: Uint8Array, infoHashV2?: Uint8Array): boolean {
   const v2 = sha256(infoBytes);
   if (infoHashV2 && !idEquals(v2, infoHashV2)) return false;
-  return idEquals(createHash('sha1').update(infoBytes).digest(), infoHash) || idEquals(v2.subarray(0, 20), infoHash);
+  return idEquals(sha1(infoBytes), infoHash) || idEquals(v2.subarray(0, 20), infoHash);
 }

@@ -11,6 +11,7 @@
  * layer. Pure; hashes are plain `Uint8Array`s of 32 bytes, layers their concatenation.
  */
 import { createHash, hash, type Hash } from 'node:crypto';
+import { idEquals } from '../kademlia/id.js';
 
 /** Bytes under one leaf. */
 export const MERKLE_BLOCK = 16384;
@@ -27,8 +28,8 @@ function digestOf(hash: Hash): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
-// One-shot `hash` rather than a `Hash` object per node: a v2 piece of 1 MiB takes 127 hashes.
-function sha256(data: Uint8Array): Uint8Array {
+/** SHA-256, one-shot (`hash` rather than a `Hash` object per node: a v2 piece of 1 MiB takes 127 hashes). */
+export function sha256(data: Uint8Array): Uint8Array {
   const d = hash('sha256', data, 'buffer');
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
@@ -41,18 +42,12 @@ function hashPair(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(pair);
 }
 
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 function isPow2(n: number): boolean {
   return Number.isSafeInteger(n) && n > 0 && 2 ** Math.round(Math.log2(n)) === n;
 }
 
 /** The smallest power of two ≥ n (1 for n ≤ 1). */
-function nextPow2(n: number): number {
+export function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
@@ -331,7 +326,7 @@ export class PieceLayerTree {
    * is invalid, for another root, or below the piece layer (block hashes are not kept).
    */
   answer(r: HashRequest): Uint8Array | undefined {
-    if (!validHashRequest(r, this.fileLength) || r.baseLayer < this.p || !equal(r.piecesRoot, this.root)) return undefined;
+    if (!validHashRequest(r, this.fileLength) || r.baseLayer < this.p || !idEquals(r.piecesRoot, this.root)) return undefined;
     const k = log2(r.length);
     const out = new Uint8Array((r.length + uncleCount(r.length, r.proofLayers)) * HASH_SIZE);
     let at = 0;
@@ -387,7 +382,7 @@ export function verifyHashes(r: HashRequest, hashes: Uint8Array, fileLength: num
     node = position % 2 === 0 ? hashPair(node, uncle) : hashPair(uncle, node);
     position = Math.floor(position / 2);
   }
-  if (!equal(node, r.piecesRoot)) return undefined;
+  if (!idEquals(node, r.piecesRoot)) return undefined;
   return base.slice(0, Math.max(0, Math.min(r.length, real - r.index)) * HASH_SIZE);
 }
 
@@ -414,7 +409,7 @@ export class PieceLayerAssembler {
     const i = this.requests.findIndex(
       (q) => q.baseLayer === r.baseLayer && q.index === r.index && q.length === r.length && q.proofLayers === r.proofLayers,
     );
-    if (i < 0 || !equal(r.piecesRoot, this.piecesRoot)) return false;
+    if (i < 0 || !idEquals(r.piecesRoot, this.piecesRoot)) return false;
     const base = verifyHashes(r, hashes, this.fileLength, this.pieceLength);
     if (!base) return false;
     this.parts[i] = base;

@@ -12,7 +12,7 @@
 import type { InfoDict, TorrentFile } from '../codec/metainfo.js';
 import { toHex } from '../dht/types.js';
 import { idEquals } from '../kademlia/id.js';
-import { HASH_SIZE, MERKLE_BLOCK, PieceLayerAssembler, PieceLayerTree, pieceLayerRoot, validHashRequest, type HashRequest } from './merkle.js';
+import { HASH_SIZE, MERKLE_BLOCK, nextPow2, PieceLayerAssembler, PieceLayerTree, pieceLayerRoot, validHashRequest, type HashRequest } from './merkle.js';
 import type { PieceCheck } from './piece-hasher.js';
 
 /** How long a hash request may go unanswered before another peer is asked. */
@@ -29,12 +29,6 @@ interface Asked {
 interface MissingLayer {
   parts: PieceLayerAssembler;
   asked: Map<number, Asked>;
-}
-
-function nextPow2(n: number): number {
-  let p = 1;
-  while (p < n) p *= 2;
-  return p;
 }
 
 /** The verified piece layers of one torrent, and the requests for the missing ones. */
