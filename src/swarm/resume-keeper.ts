@@ -89,8 +89,7 @@ export class ResumeKeeper {
     this.saving = (async () => {
       await storage.sync();
       const files = (await storage.fileStats()).map((s) => s ?? null);
-      const pieceLayers = this.layers && new Map(this.layers.known());
-      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files, pieceLayers });
+      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files, pieceLayers: this.layers?.known() });
     })();
     try {
       await this.saving;

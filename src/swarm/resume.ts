@@ -31,7 +31,7 @@ export interface ResumeData {
    * A v2 torrent's verified piece layers (BEP 52) by the hex of their file's root, so that a
    * restart checks pieces without asking peers for the hashes again. Checked again on load.
    */
-  pieceLayers?: Map<string, Uint8Array>;
+  pieceLayers?: ReadonlyMap<string, Uint8Array>;
 }
 
 const FORMAT_VERSION = 1;
@@ -75,12 +75,13 @@ export function decodeResume(bytes: Uint8Array): ResumeData | undefined {
   };
   if (pieceLayers !== undefined) {
     if (typeof pieceLayers !== 'object' || pieceLayers === null || Array.isArray(pieceLayers)) return undefined;
-    data.pieceLayers = new Map();
+    const layers = new Map<string, Uint8Array>();
+    data.pieceLayers = layers;
     for (const [root, layer] of Object.entries(pieceLayers as Record<string, unknown>)) {
       if (!/^[0-9a-f]{64}$/.test(root) || typeof layer !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(layer)) return undefined;
       const bytes = new Uint8Array(Buffer.from(layer, 'base64'));
       if (bytes.length === 0 || bytes.length % 32 !== 0) return undefined;
-      data.pieceLayers.set(root, bytes);
+      layers.set(root, bytes);
     }
   }
   return data;
