@@ -9,7 +9,7 @@ import { bodyStream, discardBody, readAddBody, readJson } from './body.js';
 import { ApiError } from './errors.js';
 import type { EventStreams } from './events.js';
 import type { Route } from './router.js';
-import { parseAddRequest, parseFlag, parseLookup, parseShareName, parseTorrentId } from './validate.js';
+import { parseAddRequest, parseFileChoice, parseFlag, parseLookup, parseShareName, parseTorrentId } from './validate.js';
 
 /** What a handler gets. `params` holds the `:name` segments of the route's path. */
 export interface RouteContext {
@@ -73,6 +73,15 @@ export const ROUTES: readonly Route<Handler>[] = [
     handler: async (context) => {
       discardBody(context.req);
       return { status: 200, body: await context.control.resume(torrentId(context)) };
+    },
+  },
+  {
+    method: 'PUT',
+    path: '/api/torrents/:id/files',
+    handler: async (context) => {
+      const id = torrentId(context);
+      const files = parseFileChoice(await readJson(context.req));
+      return { status: 200, body: await context.control.setFiles(id, files) };
     },
   },
   {

@@ -1,6 +1,7 @@
 /**
- * Validation of API input with zod: `AddRequest` bodies, lookup bodies, torrent ids in paths,
- * query flags and upload file names. Failures are `ApiError`s with status 400 and a one-line message.
+ * Validation of API input with zod: `AddRequest` bodies, file choices, lookup bodies, torrent ids
+ * in paths, query flags and upload file names. Failures are `ApiError`s with status 400 and a
+ * one-line message.
  */
 import { z } from 'zod';
 import type { AddRequest } from '../node/view-types.js';
@@ -10,6 +11,16 @@ const HEX40 = /^[0-9a-fA-F]{40}$/;
 const BASE32_32 = /^[A-Za-z2-7]{32}$/;
 
 const nonBlank = z.string().regex(/\S/, 'must not be empty');
+
+/** Most indices a file choice may hold, and the bound on each: far more files than any torrent has. */
+export const MAX_FILE_CHOICE = 1_000_000;
+
+/** A choice of files: 0-based indices into a torrent's file list. */
+const fileIndices = z
+  .array(
+    z.number().int().min(0, 'must not be negative').max(MAX_FILE_CHOICE - 1, `must be less than ${MAX_FILE_CHOICE}`),
+  )
+  .max(MAX_FILE_CHOICE, `must hold at most ${MAX_FILE_CHOICE} indices`);
 
 /** `AddRequest`: exactly one source; unknown fields refused. */
 export const addRequestSchema = z
@@ -24,16 +35,25 @@ export const addRequestSchema = z
     dir: nonBlank.optional(),
     paused: z.boolean().optional(),
     sequential: z.boolean().optional(),
+    files: fileIndices.optional(),
   })
   .refine(
     (value) => [value.magnet, value.infoHash, value.torrent, value.path].filter((v) => v !== undefined).length === 1,
     'exactly one of magnet, infoHash, torrent, path is required',
   );
 
+/** `PUT /api/torrents/:id/files` body: the indices to download, or null for every file. */
+export const fileChoiceSchema = z.strictObject({
+  files: fileIndices.nullable(),
+});
+
 /** `POST /api/dht/lookup` body. */
 export const lookupSchema = z.strictObject({
   target: z.string().regex(HEX40, 'must be 40 hex characters'),
 });
+
+/** Names of expected types where zod's are terse. */
+const EXPECTED: Record<string, string> = { int: 'an integer' };
 
 /** Formats the first zod issue as one line, e.g. `infoHash: must be 40 hex or 32 base32 characters`. */
 function describe(error: z.ZodError): string {
@@ -41,7 +61,7 @@ function describe(error: z.ZodError): string {
   if (issue === undefined) return 'invalid input';
   if (issue.code === 'unrecognized_keys') return `unknown field${issue.keys.length > 1 ? 's' : ''}: ${issue.keys.join(', ')}`;
   const where = issue.path.map(String).join('.');
-  if (issue.code === 'invalid_type' && where !== '') return `${where}: expected ${issue.expected}`;
+  if (issue.code === 'invalid_type' && where !== '') return `${where}: expected ${EXPECTED[issue.expected] ?? issue.expected}`;
   return where === '' ? issue.message : `${where}: ${issue.message}`;
 }
 
@@ -56,6 +76,11 @@ export function parseAddRequest(input: unknown): AddRequest {
   const request: AddRequest = parse(addRequestSchema, input);
   if (request.infoHash !== undefined && HEX40.test(request.infoHash)) request.infoHash = request.infoHash.toLowerCase();
   return request;
+}
+
+/** Validates a file choice body: the indices to download, or null for every file. */
+export function parseFileChoice(input: unknown): number[] | null {
+  return parse(fileChoiceSchema, input).files;
 }
 
 /** Validates a lookup body and returns the target in lowercase hex. */

@@ -13,7 +13,7 @@ import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
 import { itemGetCommand, itemPutCommand } from './commands/item.js';
 import { lookupCommand } from './commands/lookup.js';
-import { addCommand, lsCommand, pauseCommand, rmCommand, statusCommand } from './commands/manage.js';
+import { addCommand, filesCommand, lsCommand, pauseCommand, rmCommand, statusCommand } from './commands/manage.js';
 import { nodeCommand } from './commands/node.js';
 import { CliError } from './errors.js';
 
@@ -102,6 +102,7 @@ withSwarmOptions(program.command('get').description('download a torrent'))
   .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect)
   .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
   .option('--sequential', 'download pieces in order (for streaming)')
+  .option('--select-file <list>', 'download only these files, numbered from 1 as `warren info` lists them: 1,3-5')
   .option('--stop-timeout <seconds>', 'give up (exit 1) after this long without receiving any data')
   .option('--download-limit <KiB/s>', 'limit the download rate')
   .option('--upload-limit <KiB/s>', 'limit the upload rate (while seeding with --seed, and to other leechers)')
@@ -152,11 +153,17 @@ withNodeClientOptions(program.command('add').description('add a torrent to the r
   .argument('<source>', 'magnet link, infohash, .torrent file, or a file or folder to share')
   .option('--dir <dir>', 'download directory (default: the node\'s)')
   .option('--paused', 'add without starting')
+  .option('--select-file <list>', 'download only these files, numbered from 1 as `warren info` lists them: 1,3-5')
   .action(addCommand);
 withNodeClientOptions(program.command('ls').description("list the running node's torrents")).action(lsCommand);
 withNodeClientOptions(program.command('status').description('show the node, or one torrent in full'))
   .argument('[id]', 'torrent id (infohash or a unique prefix)')
   .action(statusCommand);
+withNodeClientOptions(program.command('files').description("list a torrent's files, or choose which to download"))
+  .argument('<id>', 'torrent id (infohash or a unique prefix)')
+  .option('--select <list>', 'download only these files, numbered from 1 as listed: 1,3-5')
+  .option('--all', 'download every file')
+  .action(filesCommand);
 withNodeClientOptions(program.command('pause').description('pause a torrent'))
   .argument('<id>', 'torrent id (infohash or a unique prefix)')
   .action((id: string, flags) => pauseCommand('pause', id, flags));

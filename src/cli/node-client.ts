@@ -1,5 +1,5 @@
 /**
- * How the management commands (`warren add`, `ls`, `status`, `pause`, `resume`, `rm`) reach the
+ * How the management commands (`warren add`, `ls`, `status`, `files`, `pause`, `resume`, `rm`) reach the
  * running node: its address from `<data dir>/api.json`, its token from `<data dir>/api-token`, then
  * JSON over HTTP. No node running, or an error from it, is a one-line `CliError`.
  */

@@ -78,3 +78,25 @@ export function parseTorrentFormat(text: string | undefined): TorrentFormat {
   if (format !== 'v1' && format !== 'v2' && format !== 'hybrid') throw new CliError(`bad --format "${format}": expected v1, v2 or hybrid`, 2);
   return format;
 }
+
+/** Files at most `--select-file` may name: far more than any torrent has, and a bound on a range's size. */
+const MAX_FILE_NUMBER = 1_000_000;
+
+/**
+ * `--select-file 1,3-5` (as aria2c takes it: file numbers from 1, as `warren info` lists them,
+ * and inclusive ranges) → the 0-based file indices, sorted, without repeats. Whether each number
+ * names a file is known only with the metadata; the engine checks that.
+ */
+export function parseFileSelection(text: string, flag = '--select-file'): number[] {
+  const chosen = new Set<number>();
+  for (const part of text.split(',').map((s) => s.trim())) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    const first = m ? Number(m[1]) : NaN;
+    const last = m?.[2] !== undefined ? Number(m[2]) : first;
+    if (!m || first < 1 || last < first || last > MAX_FILE_NUMBER) {
+      throw new CliError(`bad ${flag} "${text}": expected file numbers from 1 and ranges, such as 1,3-5`, 2);
+    }
+    for (let n = first; n <= last; n++) chosen.add(n - 1);
+  }
+  return [...chosen].sort((a, b) => a - b);
+}

@@ -33,6 +33,11 @@ export interface ExtendedHandshake {
   metadataSize?: number;
   /** Our address as the sender sees it (4 or 16 bytes); other lengths are dropped. */
   yourIp?: Uint8Array;
+  /**
+   * BEP 21: the sender wants nothing more (a seed, or a partial seed that has the files it chose).
+   * Sent as `upload_only: 1`; a value other than a positive integer reads as false.
+   */
+  uploadOnly?: boolean;
 }
 
 function asDict(v: BValue | undefined, what: string): BDict {
@@ -74,6 +79,7 @@ export function encodeExtendedHandshake(h: ExtendedHandshake): Uint8Array {
     reqq: h.reqq,
     metadata_size: h.metadataSize,
     yourip: h.yourIp,
+    upload_only: h.uploadOnly ? 1 : undefined,
   };
   return bencode(dict);
 }
@@ -101,6 +107,8 @@ export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake 
   if (size !== undefined) out.metadataSize = size;
   const ip = optBytes(d, 'yourip', what);
   if (ip !== undefined && (ip.length === 4 || ip.length === 16)) out.yourIp = ip.slice();
+  // Lenient: a flag only saves a useless connection, so a strange value is not worth one.
+  if (typeof d.upload_only === 'number' && d.upload_only > 0) out.uploadOnly = true;
   return out;
 }
 

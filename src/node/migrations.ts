@@ -64,6 +64,11 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "a torrent's upload_limit is its own override (NULL: the node's setting)",
     up: `UPDATE torrents SET upload_limit = NULL;`,
   },
+  {
+    version: 4,
+    description: "the files of a torrent to download (JSON array of indices; NULL: every file)",
+    up: `ALTER TABLE torrents ADD COLUMN wanted_files TEXT;`,
+  },
 ];
 
 /** The schema version this code writes: the number of steps. */

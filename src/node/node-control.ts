@@ -22,6 +22,12 @@ export interface NodeControl {
   share(name: string, data: AsyncIterable<Uint8Array>): Promise<{ torrent: TorrentSummary; created: boolean }>;
   pause(id: string): Promise<TorrentSummary>;
   resume(id: string): Promise<TorrentSummary>;
+  /**
+   * Chooses the files to download (0-based indices into `TorrentDetail.files`; null for every file)
+   * and persists the choice before resolving. Before the metadata arrives the choice is kept for it;
+   * an index naming no file of a known torrent is BAD_REQUEST.
+   */
+  setFiles(id: string, files: number[] | null): Promise<TorrentDetail>;
   /** Stops and forgets the torrent; with `deleteData`, also deletes its downloaded files. */
   remove(id: string, options: { deleteData: boolean }): Promise<void>;
   dht(): DhtView;

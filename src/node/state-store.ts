@@ -2,8 +2,8 @@
  * The long-running node's durable state: one SQLite file (`<dataDir>/state.db` by convention of
  * the wiring) opened by `StateStore.open`. What lives where, and who writes it:
  *   - `torrents`: one row per torrent the node manages (`TorrentRow`), written by the node's
- *     wiring when a torrent is added, changes (name/metadata learned, paused, limits), its byte
- *     totals are flushed, or it is removed;
+ *     wiring when a torrent is added, changes (name/metadata learned, paused, limits, files
+ *     chosen), its byte totals are flushed, or it is removed;
  *   - `resume`: the swarm engine's resume record per torrent (`encodeResume` bytes), through
  *     `resumeStore()`; it belongs to its torrent row and goes with it (`ON DELETE CASCADE`);
  *   - `dht_state`: the DHT's id and routing table (`encodeNodeState` bytes), through `dhtStateStore()`;
@@ -43,6 +43,8 @@ export interface TorrentRow {
   sequential: boolean;
   /** Bytes/s; null for no limit of its own. */
   uploadLimit: number | null;
+  /** The files to download: indices into the torrent's files without padding files; null for every file. */
+  wantedFiles: number[] | null;
   /** ms since epoch. */
   addedAt: number;
   /** Payload bytes, running totals. */
@@ -50,7 +52,7 @@ export interface TorrentRow {
   uploaded: number;
 }
 
-export type TorrentPatch = Partial<Pick<TorrentRow, 'name' | 'infoBytes' | 'paused' | 'sequential' | 'uploadLimit' | 'downloaded' | 'uploaded' | 'dir'>>;
+export type TorrentPatch = Partial<Pick<TorrentRow, 'name' | 'infoBytes' | 'paused' | 'sequential' | 'uploadLimit' | 'wantedFiles' | 'downloaded' | 'uploaded' | 'dir'>>;
 
 export interface StateStoreOptions {
   /** Where damaged rows (warn) and dropped writes (debug) are reported. */
@@ -60,13 +62,14 @@ export interface StateStoreOptions {
 const INFO_HASH = /^[0-9a-f]{40}$/;
 const COLUMNS: Record<keyof TorrentPatch, string> = {
   name: 'name', infoBytes: 'info_bytes', paused: 'paused', sequential: 'sequential',
-  uploadLimit: 'upload_limit', downloaded: 'downloaded', uploaded: 'uploaded', dir: 'dir',
+  uploadLimit: 'upload_limit', wantedFiles: 'wanted_files', downloaded: 'downloaded', uploaded: 'uploaded', dir: 'dir',
 };
 
 type DbRow = Record<string, unknown>;
 type SqlValue = string | number | Buffer | null;
 
 const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+const isIndexList = (v: unknown): v is number[] => Array.isArray(v) && v.every(isCount);
 const blob = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 
 /** Checks one field of a row to be written; throws a TypeError naming it (a caller's bug). */
@@ -79,6 +82,7 @@ function checkField(key: string, value: unknown): void {
     : key === 'trackers' ? Array.isArray(value) && value.every((t) => typeof t === 'string')
     : key === 'paused' || key === 'sequential' ? typeof value === 'boolean'
     : key === 'uploadLimit' ? value === null || isCount(value)
+    : key === 'wantedFiles' ? value === null || isIndexList(value)
     : key === 'addedAt' || key === 'downloaded' || key === 'uploaded' ? isCount(value)
     : false;
   if (!ok) throw new TypeError(`state store: bad torrent ${key}: ${String(value).slice(0, 80)}`);
@@ -88,6 +92,7 @@ function checkField(key: string, value: unknown): void {
 function toSql(key: keyof TorrentPatch, value: unknown): SqlValue {
   if (key === 'paused' || key === 'sequential') return value ? 1 : 0;
   if (key === 'infoBytes') return value === null ? null : blob(value as Uint8Array);
+  if (key === 'wantedFiles') return value === null ? null : JSON.stringify(value);
   return value as SqlValue;
 }
 
@@ -107,7 +112,7 @@ function prepareStatements(db: Database) {
     list: prepare('SELECT rowid, * FROM torrents ORDER BY added_at, rowid'),
     get: prepare('SELECT rowid, * FROM torrents WHERE info_hash = ?'),
     insert: prepare(`INSERT INTO torrents (info_hash, name, info_bytes, magnet, trackers, dir, paused, sequential,
-      upload_limit, added_at, downloaded, uploaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+      upload_limit, wanted_files, added_at, downloaded, uploaded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
     delete: prepare('DELETE FROM torrents WHERE info_hash = ?'),
     deleteResume: prepare('DELETE FROM resume WHERE info_hash = ?'),
     getResume: prepare('SELECT data FROM resume WHERE info_hash = ?'),
@@ -191,12 +196,12 @@ export class StateStore {
 
   /** Adds a torrent; `false` (and no change) if its infoHash is already there. Throws a TypeError for a malformed row. */
   insertTorrent(row: TorrentRow): boolean {
-    for (const key of ['infoHash', 'name', 'infoBytes', 'magnet', 'trackers', 'dir', 'paused', 'sequential', 'uploadLimit', 'addedAt', 'downloaded', 'uploaded']) {
+    for (const key of ['infoHash', 'name', 'infoBytes', 'magnet', 'trackers', 'dir', 'paused', 'sequential', 'uploadLimit', 'wantedFiles', 'addedAt', 'downloaded', 'uploaded']) {
       checkField(key, row[key as keyof TorrentRow]);
     }
     const result = this.stmt.insert.run(
       row.infoHash, row.name, row.infoBytes && blob(row.infoBytes), row.magnet, JSON.stringify(row.trackers), row.dir,
-      row.paused ? 1 : 0, row.sequential ? 1 : 0, row.uploadLimit, row.addedAt, row.downloaded, row.uploaded,
+      row.paused ? 1 : 0, row.sequential ? 1 : 0, row.uploadLimit, toSql('wantedFiles', row.wantedFiles), row.addedAt, row.downloaded, row.uploaded,
     );
     return result.changes === 1;
   }
@@ -320,13 +325,16 @@ export class StateStore {
       repaired.push(name);
       return fallback;
     };
-    let trackers: unknown;
-    try {
-      trackers = JSON.parse(String(row['trackers']));
-    } catch {
-      trackers = undefined; // repaired below
-    }
-    const { name, info_bytes: info, paused, sequential, upload_limit: limit, added_at: added, downloaded, uploaded } = row;
+    const json = (value: unknown): unknown => {
+      try {
+        return JSON.parse(String(value));
+      } catch {
+        return undefined; // repaired below
+      }
+    };
+    const trackers = json(row['trackers']);
+    const { name, info_bytes: info, paused, sequential, upload_limit: limit, wanted_files: wanted, added_at: added, downloaded, uploaded } = row;
+    const wantedFiles = wanted === null ? null : json(wanted);
     const torrent: TorrentRow = {
       infoHash,
       name: field('name', name === null || typeof name === 'string', name as string | null, null),
@@ -337,6 +345,8 @@ export class StateStore {
       paused: field('paused', paused === 0 || paused === 1, paused === 1, false),
       sequential: field('sequential', sequential === 0 || sequential === 1, sequential === 1, false),
       uploadLimit: field('uploadLimit', limit === null || isCount(limit), limit as number | null, null),
+      // A damaged choice falls back to every file: more than asked for, never less.
+      wantedFiles: field('wantedFiles', wantedFiles === null || isIndexList(wantedFiles), wantedFiles as number[] | null, null),
       addedAt: field('addedAt', isCount(added), added as number, 0),
       downloaded: field('downloaded', isCount(downloaded), downloaded as number, 0),
       uploaded: field('uploaded', isCount(uploaded), uploaded as number, 0),

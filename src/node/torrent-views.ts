@@ -5,6 +5,7 @@
 import { encodeMagnet, parseMagnet } from '../codec/magnet.js';
 import { pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { toInfoHash } from '../dht/types.js';
+import { selectableFiles } from '../swarm/file-selection.js';
 import { bitfieldOf } from '../swarm/piece-geometry.js';
 import type { Torrent, TorrentStats } from '../swarm/torrent.js';
 import type { TorrentRow } from './state-store.js';
@@ -36,16 +37,18 @@ function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined
     s.state = 'error';
     s.error = failure;
   }
-  const left = s.totalLength - s.bytesHad;
+  const left = s.bytesLeft;
   return {
     id: row.infoHash,
     name: s.name ?? row.name ?? row.infoHash,
     state: s.state,
     paused: s.paused,
     ...(s.error !== undefined ? { error: s.error } : {}),
-    progress: s.totalLength > 0 ? s.bytesHad / s.totalLength : 0,
+    progress: progressOf(s),
     totalLength: s.totalLength,
     bytesHad: s.bytesHad,
+    wantedLength: s.wantedLength,
+    bytesLeft: s.bytesLeft,
     pieceCount: s.pieceCount,
     piecesHad: s.piecesHad,
     downloadRate: Math.round(s.downloadRate),
@@ -53,18 +56,31 @@ function summaryOf(s: TorrentStats, row: TorrentRow, failure: string | undefined
     downloaded: row.downloaded + s.downloaded,
     uploaded: row.uploaded + s.uploaded,
     peers: s.peers.length,
-    eta: s.totalLength > 0 && left > 0 && s.downloadRate > 0 && s.state === 'downloading' ? Math.ceil(left / s.downloadRate) : null,
+    eta: left > 0 && s.downloadRate > 0 && s.state === 'downloading' ? Math.ceil(left / s.downloadRate) : null,
     dir: row.dir,
     magnet: magnetOf(row.infoHash, s.name ?? row.name, row.trackers, storedWebSeeds(row), s.infoHashV2),
     addedAt: row.addedAt,
   };
 }
 
-/** Verified bytes of each file: the overlap of each had piece with the file. */
-function fileViews(info: InfoDict, has: (index: number) => boolean): TorrentFileView[] {
-  return info.files
-    .filter((f) => !f.padding)
-    .map((file) => {
+/**
+ * Verified over wanted bytes; with the metadata known and nothing wanted (no file chosen, or an
+ * empty torrent) there is nothing left to do: 1.
+ */
+function progressOf(s: TorrentStats): number {
+  if (s.pieceCount === 0) return 0;
+  return s.wantedLength > 0 ? (s.wantedLength - s.bytesLeft) / s.wantedLength : 1;
+}
+
+/**
+ * The files users see and choose among (`selectableFiles`), each with its verified bytes (the
+ * overlap of each had piece with the file) and whether it is wanted (`chosen`: indices into that
+ * list; undefined for every file).
+ */
+function fileViews(info: InfoDict, has: (index: number) => boolean, chosen: readonly number[] | undefined): TorrentFileView[] {
+  const wanted = chosen && new Set(chosen);
+  return selectableFiles(info)
+    .map((file, index) => {
       let bytesHad = 0;
       const end = file.offset + file.length;
       if (file.length > 0) {
@@ -76,7 +92,7 @@ function fileViews(info: InfoDict, has: (index: number) => boolean): TorrentFile
           bytesHad += Math.min(end, start + pieceSize(info, p)) - Math.max(file.offset, start);
         }
       }
-      return { path: info.multiFile ? [info.name, ...file.path].join('/') : info.name, length: file.length, bytesHad };
+      return { path: info.multiFile ? [info.name, ...file.path].join('/') : info.name, length: file.length, bytesHad, wanted: !wanted || wanted.has(index) };
     });
 }
 
@@ -87,7 +103,7 @@ export function detail(torrent: Torrent, row: TorrentRow, failure?: string): Tor
   const has = (i: number) => picker?.has(i) ?? false;
   return {
     ...summary,
-    files: info ? fileViews(info, has) : [],
+    files: info ? fileViews(info, has, torrent.wantedFiles) : [],
     peerList: stats.peers.map((p) => ({ ...p, downloadRate: Math.round(p.downloadRate), uploadRate: Math.round(p.uploadRate) })),
     pieces: info ? Buffer.from(bitfieldOf(info.pieceCount, has)).toString('base64') : '',
     pieceLength: info?.pieceLength ?? 0,

@@ -18,12 +18,22 @@ export interface TorrentSummary {
   paused: boolean;
   /** Why the torrent stopped, when `state` is `error`. */
   error?: string;
-  /** 0 to 1 (verified bytes over total; 0 before the metadata arrives). */
+  /**
+   * 0 to 1: how much of what is to be downloaded is verified (all the files, or the chosen ones:
+   * 1 once they are done); 0 before the metadata arrives.
+   */
   progress: number;
   /** Total size in bytes (0 before the metadata arrives). */
   totalLength: number;
-  /** Verified bytes. */
+  /** Verified bytes (of every file, chosen or not). */
   bytesHad: number;
+  /**
+   * Bytes of the pieces to download: `totalLength` when every file is wanted, else the pieces
+   * holding the chosen files (which may hold some bytes of their neighbours).
+   */
+  wantedLength: number;
+  /** Bytes of `wantedLength` not verified yet. */
+  bytesLeft: number;
   pieceCount: number;
   piecesHad: number;
   /** Bytes per second, averaged over the last few seconds. */
@@ -34,7 +44,7 @@ export interface TorrentSummary {
   uploaded: number;
   /** Connected peers. */
   peers: number;
-  /** Seconds left at the current rate; null when unknown or complete. */
+  /** Seconds until `bytesLeft` is downloaded at the current rate; null when unknown or complete. */
   eta: number | null;
   /** Directory that holds the torrent's file or folder. */
   dir: string;
@@ -49,6 +59,8 @@ export interface TorrentFileView {
   length: number;
   /** Verified bytes of this file. */
   bytesHad: number;
+  /** Whether the file is to be downloaded (see `PUT /api/torrents/:id/files`). */
+  wanted: boolean;
 }
 
 export interface PeerView {
@@ -171,4 +183,9 @@ export interface AddRequest {
   /** Add without starting. */
   paused?: boolean;
   sequential?: boolean;
+  /**
+   * Download only these files: 0-based indices into the torrent's file list (`TorrentDetail.files`,
+   * padding files left out); absent for every file. Checked against the torrent once its metadata is known.
+   */
+  files?: number[];
 }

@@ -1,8 +1,9 @@
 /**
  * The long-running node (`warren node`): a DHT, a swarm session and the SQLite state store, wired
  * together, with the `NodeControl` face the HTTP API uses. Every change a caller is told about
- * (a torrent added, paused, resumed, removed) is in the store before the promise resolves; the
- * engines' own state (resume data, the DHT table, transfer totals) is saved as they run and at close.
+ * (a torrent added, paused, resumed, its files chosen, removed) is in the store before the promise
+ * resolves; the engines' own state (resume data, the DHT table, transfer totals) is saved as they
+ * run and at close.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -14,6 +15,7 @@ import type { LogLevel } from '../dht/options.js';
 import { toHex, toInfoHash } from '../dht/types.js';
 import { createNodeRuntime } from '../runtime/node-runtime.js';
 import { createTorrent } from '../swarm/create-torrent.js';
+import { SwarmError } from '../swarm/errors.js';
 import { SwarmSession } from '../swarm/session.js';
 import type { Torrent } from '../swarm/torrent.js';
 import { dhtView, lookupView } from './dht-view.js';
@@ -208,6 +210,18 @@ export class WarrenNode implements NodeControl {
     return this.summaryOf(entry);
   }
 
+  async setFiles(id: string, files: number[] | null): Promise<TorrentDetail> {
+    const entry = this.entry(id);
+    const wanted = files && fileChoice(files);
+    const stopped = stoppedByFileChoice(entry.torrent);
+    checkedFileChoice(() => entry.torrent.setWantedFiles(wanted ?? undefined));
+    this.store.updateTorrent(id, { wantedFiles: wanted });
+    entry.row.wantedFiles = wanted;
+    // Its metadata came with a choice naming no file, which stopped it: the new choice lets it go on.
+    if (stopped && !entry.row.paused) this.session.resume(entry.torrent.infoHash);
+    return this.get(id)!;
+  }
+
   async remove(id: string, options: { deleteData: boolean }): Promise<void> {
     const entry = this.entry(id);
     this.entries.delete(id);
@@ -264,7 +278,7 @@ export class WarrenNode implements NodeControl {
   }
 
   /** Adds a torrent once, even when the same one is asked for twice at the same time. */
-  private addOnce(input: TorrentInput, dir: string, request: Pick<AddRequest, 'paused' | 'sequential'>, assumeComplete: boolean): Promise<{ torrent: TorrentSummary; created: boolean }> {
+  private addOnce(input: TorrentInput, dir: string, request: Pick<AddRequest, 'paused' | 'sequential' | 'files'>, assumeComplete: boolean): Promise<{ torrent: TorrentSummary; created: boolean }> {
     const id = toHex(input.infoHash);
     const existing = this.entries.get(id);
     if (existing) return Promise.resolve({ torrent: this.summaryOf(existing), created: false });
@@ -281,6 +295,7 @@ export class WarrenNode implements NodeControl {
         paused: request.paused === true,
         sequential: request.sequential === true,
         uploadLimit: null, // no override: the node's setting applies
+        wantedFiles: request.files ? fileChoice(request.files) : null,
         addedAt: Date.now(),
         downloaded: 0,
         uploaded: 0,
@@ -297,7 +312,7 @@ export class WarrenNode implements NodeControl {
         this.store.deleteTorrent(id);
         this.entries.delete(id);
         await this.session.remove(input.infoHash);
-        throw error;
+        throw isFileIndexError(error) ? new NodeError('BAD_REQUEST', error.message) : error;
       }
     })();
     this.adding.set(id, adding);
@@ -327,6 +342,7 @@ export class WarrenNode implements NodeControl {
       uploadLimit: row.uploadLimit ?? (this.options.uploadLimit || undefined),
       downloadLimit: this.options.downloadLimit || undefined,
       paused: row.paused,
+      wantedFiles: row.wantedFiles ?? undefined,
     });
     const torrent = this.session.get(infoHash)!;
     const entry: Entry = { row, torrent };
@@ -409,6 +425,30 @@ export class WarrenNode implements NodeControl {
   }
 }
 
+
+/** A choice of files as stored: sorted, each index once. */
+function fileChoice(files: readonly number[]): number[] {
+  return [...new Set(files)].sort((a, b) => a - b);
+}
+
+/** The engine's refusal of a file index that names no file. */
+function isFileIndexError(error: unknown): error is SwarmError {
+  return error instanceof SwarmError && error.code === 'FILE_INDEX';
+}
+
+/** Runs `apply`; its refusal of a file index becomes a BAD_REQUEST with the engine's message. */
+function checkedFileChoice(apply: () => unknown): void {
+  try {
+    apply();
+  } catch (error) {
+    throw isFileIndexError(error) ? new NodeError('BAD_REQUEST', error.message) : error;
+  }
+}
+
+/** A torrent whose metadata arrived with a stored choice naming no file (it stopped there). */
+function stoppedByFileChoice(torrent: Torrent): boolean {
+  return torrent.state === 'error' && isFileIndexError(torrent.error);
+}
 
 /** Deletes uploads a previous run did not finish receiving (it was killed mid-upload). */
 async function removeIncomplete(sharedDir: string): Promise<void> {

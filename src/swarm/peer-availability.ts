@@ -1,7 +1,7 @@
 /**
  * Which pieces each connected peer has, for the `PiecePicker`: fed by `bitfield`, `have` and BEP 6
  * `have all` messages, it keeps the per-piece availability counts in an `AvailabilityOrder` and
- * knows, per peer, how many of its pieces we still lack (our `interested` state).
+ * knows, per peer, how many of its pieces we still lack and want (our `interested` state).
  *
  * Peers with every piece (have-all, a full bitfield, or a peer that completed by `have`s) are
  * counted once in `seeds` instead of once per piece, so a swarm of seeds costs O(1) each.
@@ -16,7 +16,7 @@ interface PeerPieces {
   bits: Uint8Array | null;
   /** Pieces it has (bitfield peers). */
   count: number;
-  /** Pieces it has that we lack (bitfield peers; seeds lack nothing, so it is pieces - ours). */
+  /** Pieces it has that we lack and want (bitfield peers; for seeds it is the picker's wanted-missing count). */
   needed: number;
 }
 
@@ -25,11 +25,15 @@ export class PeerAvailability {
   private readonly peers = new Map<string, PeerPieces>();
   private seeds = 0;
 
-  /** `have` is the picker's own had-pieces array (1 = had), read to count what peers can give us. */
+  /**
+   * `have` and `wanted` are the picker's own arrays (1 = had, 1 = wanted), read to count what peers
+   * can give us; the picker tells us when either changes (`weGot`, `wantChanged`).
+   */
   constructor(
     private readonly pieceCount: number,
     private readonly order: AvailabilityOrder,
     private readonly have: Uint8Array,
+    private readonly wanted: Uint8Array,
   ) {}
 
   /** The peer's bitfield, null when it has every piece, undefined for a peer we know nothing of. */
@@ -42,11 +46,11 @@ export class PeerAvailability {
     return this.order.availability(index) + this.seeds;
   }
 
-  /** Whether the peer has a piece we lack, given how many we have. */
-  hasWhatWeLack(peer: string, haveCount: number): boolean {
+  /** Whether the peer has a piece we lack and want, given how many wanted pieces we lack. */
+  hasWhatWeLack(peer: string, wantedMissing: number): boolean {
     const st = this.peers.get(peer);
     if (!st) return false;
-    return st.bits ? st.needed > 0 : haveCount < this.pieceCount;
+    return st.bits ? st.needed > 0 : wantedMissing > 0;
   }
 
   /** A `have` message. A peer that thereby gets every piece is counted as a seed from then on. */
@@ -56,7 +60,7 @@ export class PeerAvailability {
     setBit(st.bits, index);
     st.count++;
     this.order.increment(index);
-    if (!this.have[index]) st.needed++;
+    if (this.lacks(index)) st.needed++;
     if (st.count === this.pieceCount) {
       for (let i = 0; i < this.pieceCount; i++) this.order.decrement(i);
       this.becomeSeed(st);
@@ -79,7 +83,7 @@ export class PeerAvailability {
     st.count = count;
     forEachBit(bits, (i) => {
       this.order.increment(i);
-      if (!this.have[i]) st.needed++;
+      if (this.lacks(i)) st.needed++;
     });
   }
 
@@ -99,9 +103,21 @@ export class PeerAvailability {
     this.peers.delete(peer);
   }
 
-  /** We now have piece `index`: peers having it have one piece fewer that we lack. */
+  /** We now have piece `index` (called before `have` is set): peers having it have one piece fewer that we lack. */
   weGot(index: number): void {
+    if (!this.lacks(index)) return;
     for (const st of this.peers.values()) if (st.bits && hasBit(st.bits, index)) st.needed--;
+  }
+
+  /** Piece `index`, which we lack, became wanted or unwanted (called after `wanted` changed). */
+  wantChanged(index: number): void {
+    if (this.have[index]) return;
+    const delta = this.wanted[index] ? 1 : -1;
+    for (const st of this.peers.values()) if (st.bits && hasBit(st.bits, index)) st.needed += delta;
+  }
+
+  private lacks(index: number): boolean {
+    return !this.have[index] && this.wanted[index] === 1;
   }
 
   private becomeSeed(st: PeerPieces): void {

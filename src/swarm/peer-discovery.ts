@@ -76,7 +76,7 @@ export class PeerDiscovery {
             this.torrent.addPeers([peer]);
           }
           if (this.deps.listenPort > 0 && !this.stopped && !this.isPrivate) {
-            await dht.announce(infoHash, this.deps.listenPort, { seed: this.torrent.state === 'seeding' });
+            await dht.announce(infoHash, this.deps.listenPort, { seed: this.torrent.picker?.complete === true });
           }
         }
         this.deps.log('debug', `DHT found ${found.length} peers`);
@@ -96,7 +96,7 @@ export class PeerDiscovery {
         port: this.deps.listenPort,
         uploaded: stats.uploaded,
         downloaded: stats.downloaded,
-        left: Math.max(0, stats.totalLength - stats.bytesHad),
+        left: stats.bytesLeft,
         event,
         numWant: event === 'stopped' ? 0 : 50,
       });

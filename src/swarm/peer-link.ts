@@ -72,6 +72,8 @@ export class PeerLink {
   private early: PeerMessage[] = [];
   private peerPieces = 0;
   private peerHasAll = false;
+  /** The peer said it downloads nothing (BEP 21 `upload_only` in its extended handshake). */
+  private peerUploadOnly = false;
   private readonly allowedFast = new Set<number>();
   private uploadsPending = 0;
   private readonly cancelled = new Set<number>();
@@ -124,12 +126,9 @@ export class PeerLink {
     this.conn.send({ type: 'cancel', ...block });
   }
 
-  /** We completed the torrent: we need nothing more; two seeds have nothing to say to each other. */
+  /** We have every wanted piece: we need nothing more, and a peer that wants nothing has nothing to get from us. */
   becameSeed(): void {
-    if (this.isSeed()) {
-      this.conn.close('both sides are seeds');
-      return;
-    }
+    if (this.closeIfUseless()) return;
     if (this.conn.amInterested) this.conn.send({ type: 'not-interested' });
   }
 
@@ -238,6 +237,18 @@ export class PeerLink {
     return this.peerHasAll || (count !== undefined && count > 0 && this.peerPieces >= count);
   }
 
+  /** The peer downloads nothing: a seed, or a partial seed that said so (BEP 21 `upload_only`). */
+  private wantsNothing(): boolean {
+    return this.isSeed() || this.peerUploadOnly;
+  }
+
+  /** We download nothing from it either (we are done); then the connection is of no use to either side. */
+  private closeIfUseless(): boolean {
+    if (this.torrent.state !== 'seeding' || !this.wantsNothing()) return false;
+    this.conn.close(this.isSeed() && this.torrent.picker?.complete ? 'both sides are seeds' : 'neither side wants anything (BEP 21 upload only)');
+    return true;
+  }
+
   private sendExtendedHandshake(): void {
     const payload = encodeExtendedHandshake({
       m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata } : { ...OUR_EXTENSIONS },
@@ -245,6 +256,7 @@ export class PeerLink {
       p: this.torrent.deps.listenPort > 0 ? this.torrent.deps.listenPort : undefined,
       reqq: MAX_PEER_REQUESTS,
       metadataSize: this.torrent.infoBytes?.length,
+      uploadOnly: this.torrent.state === 'seeding',
     });
     this.conn.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload });
   }
@@ -400,15 +412,13 @@ export class PeerLink {
     } else if (message.type === 'have-none' && !this.fast) {
       return this.protocolError('have-none without the fast extension');
     }
-    if (this.torrent.state === 'seeding' && this.isSeed()) {
-      this.conn.close('both sides are seeds');
-      return;
-    }
+    if (this.closeIfUseless()) return;
     this.requestHashes();
     this.updateInterest();
   }
 
-  private updateInterest(): void {
+  /** Sends `interested` or `not interested` as the peer has something we want or not (and requests when it has). */
+  updateInterest(): void {
     const picker = this.torrent.picker;
     if (!picker) return;
     const want = this.torrent.state === 'downloading' && picker.peerHasAnythingWeNeed(this.key);
@@ -467,6 +477,8 @@ export class PeerLink {
         if (hs.v) this.clientName = hs.v.slice(0, 64);
         if (hs.reqq) this.remoteQueueLimit = Math.max(1, Math.min(MAX_QUEUE, hs.reqq));
         if (hs.p) this.remoteListenPort = hs.p;
+        this.peerUploadOnly = hs.uploadOnly === true;
+        if (this.closeIfUseless()) return;
         const fetcher = this.torrent.metadataFetcher();
         if (fetcher && hs.metadataSize !== undefined && this.remoteExtensions.ut_metadata && fetcher.offerSize(hs.metadataSize)) {
           this.requestMetadata();
@@ -547,7 +559,7 @@ export class PeerLink {
     const c = this.conn;
     return (
       (c.protection !== 'plain' ? PEX_ENCRYPTION : 0) |
-      (this.isSeed() ? PEX_SEED : 0) |
+      (this.wantsNothing() ? PEX_SEED : 0) |
       (c.transport === 'utp' ? PEX_UTP : 0) |
       (c.outgoing ? PEX_REACHABLE : 0)
     );

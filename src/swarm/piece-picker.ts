@@ -4,6 +4,9 @@
  * which owns the wire and calls in when peers announce pieces, when it has request slots to fill,
  * and when blocks arrive, fail, or a piece passes or fails its hash.
  *
+ * Only wanted pieces are picked (all by default; `setWanted` narrows it, e.g. to the pieces of the
+ * files a user selected). A piece already started when it became unwanted is still finished.
+ *
  * Policy: finish pieces already in progress first; then random pieces for the first few (to have
  * something to trade quickly), then rarest first with random tie-breaks, or strictly in index
  * order when streaming. When every missing block is requested (endgame), blocks already requested
@@ -64,6 +67,12 @@ export class PiecePicker {
   private readonly randomFirst: number;
   private readonly have: Uint8Array;
   private haves = 0;
+  /** 1 = we want the piece (the default for every piece). */
+  private readonly wanted: Uint8Array;
+  /** Wanted pieces not had yet. */
+  private wantedMissing: number;
+  /** Wanted pieces, had or not. */
+  private wantedTotal: number;
   /** Lowest piece index we might lack (sequential mode starts here). */
   private firstMissing = 0;
   /** Missing pieces with no progress, by availability. */
@@ -93,9 +102,11 @@ export class PiecePicker {
     this.random = options.random;
     this.randomFirst = options.randomFirstPieces ?? 4;
     this.have = new Uint8Array(pieceCount);
+    this.wanted = new Uint8Array(pieceCount).fill(1);
+    this.wantedMissing = this.wantedTotal = pieceCount;
     this.free = new AvailabilityOrder(pieceCount);
     for (let i = 0; i < pieceCount; i++) this.free.insert(i);
-    this.peers = new PeerAvailability(pieceCount, this.free, this.have);
+    this.peers = new PeerAvailability(pieceCount, this.free, this.have, this.wanted);
   }
 
   // ---- what we have ------------------------------------------------------------------------
@@ -104,11 +115,12 @@ export class PiecePicker {
   setHave(index: number): void {
     this.geometry.checkIndex(index);
     if (this.have[index]) return;
+    this.peers.weGot(index);
     this.have[index] = 1;
     this.haves++;
+    if (this.wanted[index]) this.wantedMissing--;
     this.dropProgress(index);
     this.free.remove(index);
-    this.peers.weGot(index);
     while (this.firstMissing < this.pieceCount && this.have[this.firstMissing]) this.firstMissing++;
   }
 
@@ -125,6 +137,46 @@ export class PiecePicker {
   /** Every piece verified. */
   get complete(): boolean {
     return this.haves === this.pieceCount;
+  }
+
+  /** Every wanted piece verified (with every piece wanted, the same as `complete`). */
+  get done(): boolean {
+    return this.wantedMissing === 0;
+  }
+
+  /** Wanted pieces not verified yet. */
+  get wantedMissingCount(): number {
+    return this.wantedMissing;
+  }
+
+  /** Wanted pieces, verified or not. */
+  get wantedCount(): number {
+    return this.wantedTotal;
+  }
+
+  /** Whether piece `index` is wanted. */
+  isWanted(index: number): boolean {
+    return this.wanted[index] === 1;
+  }
+
+  /**
+   * Which pieces to download: `mask[i]` 1 for wanted, 0 for not (one byte per piece). Unwanted
+   * pieces are never picked; a piece already in progress is finished all the same. Pieces we have
+   * stay had either way.
+   */
+  setWanted(mask: Uint8Array): void {
+    if (mask.length !== this.pieceCount) throw new RangeError(`wanted mask of ${mask.length} pieces, expected ${this.pieceCount}`);
+    for (let i = 0; i < this.pieceCount; i++) {
+      const want = mask[i] ? 1 : 0;
+      if (this.wanted[i] === want) continue;
+      this.wanted[i] = want;
+      this.wantedTotal += want ? 1 : -1;
+      this.peers.wantChanged(i);
+      if (this.have[i]) continue;
+      this.wantedMissing += want ? 1 : -1;
+      if (!want) this.free.remove(i);
+      else if (!this.progress.has(i)) this.free.insert(i);
+    }
   }
 
   // ---- what peers have ---------------------------------------------------------------------
@@ -159,9 +211,9 @@ export class PiecePicker {
     return this.peers.count(index);
   }
 
-  /** Whether the peer has a piece we lack: drives our `interested` state towards it. */
+  /** Whether the peer has a wanted piece we lack: drives our `interested` state towards it. */
   peerHasAnythingWeNeed(peer: string): boolean {
-    return this.peers.hasWhatWeLack(peer, this.haves);
+    return this.peers.hasWhatWeLack(peer, this.wantedMissing);
   }
 
   // ---- requests ----------------------------------------------------------------------------
@@ -176,14 +228,14 @@ export class PiecePicker {
   pick(peer: string, max: number, options: PickOptions = {}): Block[] {
     const bits = this.peers.bitsOf(peer);
     const out: Block[] = [];
-    if (bits === undefined || max <= 0 || this.complete) return out;
+    if (bits === undefined || max <= 0 || this.done) return out;
     let mine = this.requests.get(peer);
     if (!mine) this.requests.set(peer, (mine = { count: 0 }));
     const only = options.onlyFrom;
     const usable = (i: number): boolean => (bits === null || hasBit(bits, i)) && (!only || only.has(i));
     if (options.sequential) {
       for (let i = this.firstMissing; i < this.pieceCount && out.length < max; i++) {
-        if (this.have[i] || !usable(i)) continue;
+        if (this.have[i] || !this.wanted[i] || !usable(i)) continue;
         if (this.free.contains(i)) this.start(i);
         const prog = this.progress.get(i);
         if (prog) this.takeUnrequested(prog, peer, mine, max, out);
@@ -225,8 +277,8 @@ export class PiecePicker {
     const index = block.index;
     if (this.have[index]) return receipt;
     if (this.free.contains(index)) this.start(index);
-    const prog = this.progress.get(index)!;
-    if (prog.received[j]) return receipt;
+    const prog = this.progress.get(index);
+    if (!prog || prog.received[j]) return receipt; // no progress: an unrequested block of an unwanted piece
     const requesters = prog.requesters[j];
     if (requesters) {
       for (const other of requesters) {
@@ -274,7 +326,7 @@ export class PiecePicker {
     if (!prog || this.have[index]) return [];
     const blame = [...new Set(prog.deliveredBy.filter((p): p is string => p !== undefined))];
     this.dropProgress(index);
-    this.free.insert(index);
+    if (this.wanted[index]) this.free.insert(index);
     return blame;
   }
 
@@ -300,7 +352,7 @@ export class PiecePicker {
 
   /** Every missing block is requested from someone (and something is missing). */
   get inEndgame(): boolean {
-    return !this.complete && this.free.count === 0 && this.unrequested === 0;
+    return !this.done && this.free.count === 0 && this.unrequested === 0;
   }
 
   /** Checks internal invariants (for tests); returns a description of the first violation. */
@@ -314,6 +366,13 @@ export class PiecePicker {
       if ((prog.receivedCount < prog.blockCount) !== this.partials.has(index)) return `partial set wrong for piece ${index}`;
     }
     if (unrequested !== this.unrequested) return `unrequested ${this.unrequested} != ${unrequested}`;
+    let wantedMissing = 0;
+    for (let i = 0; i < this.pieceCount; i++) {
+      if (this.wanted[i] && !this.have[i]) wantedMissing++;
+      const shouldBeFree = this.wanted[i] === 1 && !this.have[i] && !this.progress.has(i);
+      if (this.free.contains(i) !== shouldBeFree) return `piece ${i} ${shouldBeFree ? 'missing from' : 'wrongly in'} the free order`;
+    }
+    if (wantedMissing !== this.wantedMissing) return `wanted missing ${this.wantedMissing} != ${wantedMissing}`;
     const counts = new Map<string, number>();
     let missing = 0;
     for (const prog of this.progress.values()) {
@@ -420,7 +479,7 @@ export class PiecePicker {
     this.open.add(index);
     if (prog.receivedCount === 0 && prog.unrequested === prog.blockCount) {
       this.dropProgress(index);
-      this.free.insert(index);
+      if (this.wanted[index]) this.free.insert(index);
     }
   }
 }

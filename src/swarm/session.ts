@@ -70,6 +70,8 @@ export interface AddTorrentOptions {
   paused?: boolean;
   /** Block requests in flight over all peers (see `TorrentOptions`). */
   maxRequestsInFlight?: number;
+  /** Download only these files (see `TorrentOptions.wantedFiles`). */
+  wantedFiles?: readonly number[];
 }
 
 interface Entry {
@@ -169,7 +171,7 @@ export class SwarmSession {
         encryption: this.encryption,
         utp: this.utp,
       },
-      { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight },
+      { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight, wantedFiles: options.wantedFiles },
     );
     const entry: Entry = { torrent, trackers: options.trackers ?? [] };
     this.torrents.set(key, entry);

@@ -193,10 +193,10 @@ export class TorrentStorage {
     );
   }
 
-  /** Creates the torrent's zero-length files (no piece ever writes them), with their directories. */
-  async createEmptyFiles(): Promise<void> {
+  /** Creates the torrent's zero-length files (no piece ever writes them) that are `chosen` (by index in `info.files`), with their directories. */
+  async createEmptyFiles(chosen: (fileIndex: number) => boolean = () => true): Promise<void> {
     for (const [i, file] of this.info.files.entries()) {
-      if (file.length !== 0 || file.padding) continue;
+      if (file.length !== 0 || file.padding || !chosen(i)) continue;
       const path = this.paths[i]!;
       try {
         await this.fs.mkdir(parentDir(path));

@@ -14,11 +14,13 @@ import { endpointKey } from '../dht/endpoint.js';
 import type { InfoHash } from '../dht/types.js';
 import { toHex, toInfoHash } from '../dht/types.js';
 import { Choker } from './choker.js';
+import { SwarmError } from './errors.js';
 import type { EncryptionPolicy } from './mse-handshake.js';
 import { WebSeed, type WebSeedHost } from './web-seed.js';
 import { MetadataFetcher } from './metadata-fetcher.js';
 import type { UtpSocket } from '../utp/utp-socket.js';
 import { dialPeer } from './peer-dialer.js';
+import { chosenFileFlags, wantedPieceMask } from './file-selection.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
 import { PeerLink } from './peer-link.js';
@@ -75,6 +77,11 @@ export interface TorrentOptions {
   /** Start paused: existing data is still checked, but no peer is connected until `resume()`. */
   paused?: boolean;
   /**
+   * Download only these files: indices into the torrent's files without BEP 47 padding files
+   * (`selectableFiles`). Default: every file. See `Torrent.setWantedFiles`.
+   */
+  wantedFiles?: readonly number[];
+  /**
    * Block requests in flight over all peers (default 3,072: 48 MiB). Each lives in a partial piece
    * buffer, so this bounds memory when several fast peers each want a deep queue; one peer's queue
    * (at most 2,000) never meets the default.
@@ -130,6 +137,10 @@ export interface TorrentStats {
   piecesHad: number;
   totalLength: number;
   bytesHad: number;
+  /** Bytes of the pieces to download: `totalLength` unless only some files are wanted. */
+  wantedLength: number;
+  /** Bytes of wanted pieces not verified yet (what trackers are told is left). */
+  bytesLeft: number;
   downloaded: number;
   uploaded: number;
   downloadRate: number;
@@ -171,6 +182,12 @@ export class Torrent {
   /** Whether the data on disk is being checked (which a pause does not stop). */
   private checking = false;
   private downloadedTotal = 0;
+  /** The files to download (see `TorrentOptions.wantedFiles`); undefined for all. */
+  private chosenFiles?: readonly number[];
+  /** Metadata from peers refused for a choice of files naming no file, kept for `resume()` (and to check new choices). */
+  private refused?: { bytes: Uint8Array; info: InfoDict };
+  /** The wanted pieces are all had and `finish` is writing that down. */
+  private finishing = false;
   /** Bytes of complete pieces being hashed or written (see `MAX_FINISHING_BYTES`). */
   private finishingBytes = 0;
   private uploadedTotal = 0;
@@ -184,6 +201,7 @@ export class Torrent {
     this.choker = new Choker({ slots: UNCHOKE_SLOTS, random: () => deps.runtime.random() });
     if (options.uploadLimit) this.uploadLimiter = new TransferLimiter(deps.runtime, options.uploadLimit);
     if (options.downloadLimit) this.downloadLimiter = new TransferLimiter(deps.runtime, options.downloadLimit);
+    this.chosenFiles = options.wantedFiles && [...options.wantedFiles];
   }
 
   get infoHash(): InfoHash {
@@ -281,6 +299,7 @@ export class Torrent {
       await this.useMetadata(infoBytes);
       for (const link of this.links.values()) link.metadataReady();
     } catch (error) {
+      if (error instanceof SwarmError && error.code === 'FILE_INDEX') this.refused = { bytes: infoBytes, info: parseInfoDict(infoBytes) };
       this.fail(error as Error);
     }
   }
@@ -433,12 +452,16 @@ export class Torrent {
     if (this.state !== 'paused' && this.state !== 'error') return;
     this.error = undefined;
     // Resumed while its data is still being checked: the check's end moves it on (no downloading before).
-    this.setState(!this.info ? 'metadata' : this.checking ? 'checking' : this.picker!.complete ? 'seeding' : 'downloading');
+    this.setState(!this.info ? 'metadata' : this.checking ? 'checking' : this.picker!.done ? 'seeding' : 'downloading');
     const unwritten = [...this.unwritten];
     this.unwritten.clear();
     for (const [index, data] of unwritten) void this.storePiece(index, data);
     this.candidates.resetBackoff();
     this.connectMore();
+    // Metadata refused for a choice of files naming no file: try it again, with the choice as it is now.
+    const refused = this.refused;
+    this.refused = undefined;
+    if (refused && !this.info) void this.metadataArrived(refused.bytes);
   }
 
   stats(): TorrentStats {
@@ -455,11 +478,18 @@ export class Torrent {
       downloadRate += webSeed.download.rate;
       peers.push(webSeed.stats());
     }
-    const had = this.picker?.haveCount ?? 0;
+    const picker = this.picker;
+    const had = picker?.haveCount ?? 0;
     let bytesHad = 0;
-    if (info && this.picker) {
-      bytesHad = had * info.pieceLength;
-      if (this.picker.has(info.pieceCount - 1)) bytesHad += pieceSize(info, info.pieceCount - 1) - info.pieceLength;
+    let wantedLength = 0;
+    let bytesLeft = 0;
+    if (info && picker) {
+      // Every piece is pieceLength long but the last, which is `short` bytes shorter.
+      const last = info.pieceCount - 1;
+      const short = info.pieceLength - pieceSize(info, last);
+      bytesHad = had * info.pieceLength - (picker.has(last) ? short : 0);
+      wantedLength = picker.wantedCount * info.pieceLength - (picker.isWanted(last) ? short : 0);
+      bytesLeft = picker.wantedMissingCount * info.pieceLength - (picker.isWanted(last) && !picker.has(last) ? short : 0);
     }
     return {
       infoHash: toHex(this.infoHash),
@@ -472,6 +502,8 @@ export class Torrent {
       piecesHad: had,
       totalLength: info?.totalLength ?? 0,
       bytesHad,
+      wantedLength,
+      bytesLeft,
       downloaded: this.downloadedTotal,
       uploaded: this.uploadedTotal,
       downloadRate,
@@ -499,6 +531,8 @@ export class Torrent {
 
   private async useMetadata(infoBytes: Uint8Array): Promise<void> {
     const info = parseInfoDict(infoBytes);
+    // A choice naming no file stops the torrent here, before anything is set up.
+    const wanted = this.chosenFiles && wantedPieceMask(info, this.chosenFiles);
     this.info = info;
     this.infoBytes = infoBytes;
     this.infoHashV2 = torrentHashes(infoBytes, info).infoHashV2;
@@ -517,6 +551,7 @@ export class Torrent {
       totalLength: info.totalLength,
       random: () => this.deps.runtime.random(),
     });
+    if (wanted) this.picker.setWanted(wanted);
     this.emit({ type: 'metadata' });
     this.checking = true;
     this.setRunningState('checking');
@@ -536,13 +571,14 @@ export class Torrent {
       this.checking = false;
     }
     if (this.closed) return;
-    this.setRunningState(this.picker.complete ? 'seeding' : 'downloading');
-    if (this.picker.complete) return void this.emit({ type: 'complete' });
+    // Made even when done: choosing more files later sets a finished torrent downloading again.
     for (const url of new Set(this.options.webSeeds ?? [])) {
       const webSeed = new WebSeed(this.webSeedHost(), url);
       this.webSeeds.set(webSeed.key, webSeed);
-      webSeed.fill();
     }
+    this.setRunningState(this.picker.done ? 'seeding' : 'downloading');
+    if (this.picker.done) return void this.emit({ type: 'complete' });
+    for (const webSeed of this.webSeeds.values()) webSeed.fill();
   }
 
   /** What the web seeds see of this torrent. */
@@ -610,13 +646,58 @@ export class Torrent {
     this.resumeKeeper!.markDirty();
     this.broadcastHave(index);
     this.emit({ type: 'piece', index });
-    if (picker.complete && this.state === 'downloading') {
+    if (picker.done && this.state === 'downloading') await this.finish();
+  }
+
+  /**
+   * Every wanted piece is had: the chosen empty files are made, resume data saved, and the torrent
+   * seeds what it has (all of it, or the pieces of the chosen files).
+   */
+  private async finish(): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    try {
       this.assembler!.buffers.clear();
-      await this.storage!.createEmptyFiles();
+      const chosen = chosenFileFlags(this.info!, this.chosenFiles);
+      await this.storage!.createEmptyFiles((i) => chosen[i]!);
       await this.resumeKeeper?.save();
-      this.setState('seeding');
-      for (const link of [...this.links.values()]) link.becameSeed();
-      this.emit({ type: 'complete' });
+    } finally {
+      this.finishing = false;
+    }
+    if (this.closed || !this.picker!.done || this.state !== 'downloading') return;
+    this.setState('seeding');
+    for (const link of [...this.links.values()]) link.becameSeed();
+    this.emit({ type: 'complete' });
+  }
+
+  /** The files being downloaded: indices into `selectableFiles(info)`, or undefined for every file. */
+  get wantedFiles(): readonly number[] | undefined {
+    return this.chosenFiles;
+  }
+
+  /**
+   * Downloads only these files (indices into `selectableFiles(info)`), or every file when
+   * `files` is undefined. Before the metadata is known the choice is kept for it (metadata that
+   * arrives with a choice naming no file stops the torrent with that reason; `resume()` then tries
+   * the new choice). A seeding torrent given more files goes back to downloading; a downloading one
+   * left with nothing to fetch finishes. Throws `SwarmError` 'FILE_INDEX' for an index that names
+   * no file (nothing changes).
+   */
+  setWantedFiles(files: readonly number[] | undefined): void {
+    const info = this.info ?? this.refused?.info;
+    const mask = info && (files ? wantedPieceMask(info, files) : new Uint8Array(info.pieceCount).fill(1));
+    const picker = this.picker;
+    if (mask && picker) picker.setWanted(mask);
+    this.chosenFiles = files && [...files];
+    if (!picker || this.checking) return; // the end of the check sets the state from the new choice
+    if (this.state === 'seeding' && !picker.done) {
+      this.setState('downloading');
+      for (const link of this.links.values()) link.updateInterest();
+      for (const webSeed of this.webSeeds.values()) webSeed.fill();
+      this.connectMore();
+    } else if (this.state === 'downloading') {
+      for (const link of this.links.values()) link.updateInterest();
+      if (picker.done) void this.finish();
     }
   }
 

@@ -151,6 +151,9 @@ export const api = {
     upload<TorrentSummary>(`/api/share?name=${encodeURIComponent(file.name)}`, file, 'application/octet-stream', onProgress),
   pause: (id: string) => request<TorrentSummary>('POST', `/api/torrents/${encodeURIComponent(id)}/pause`),
   resume: (id: string) => request<TorrentSummary>('POST', `/api/torrents/${encodeURIComponent(id)}/resume`),
+  /** The files to download (indices into the detail's `files`), or null for all of them. */
+  setFiles: (id: string, files: number[] | null) =>
+    request<TorrentDetail>('PUT', `/api/torrents/${encodeURIComponent(id)}/files`, { json: { files } }),
   remove: (id: string, deleteData: boolean) =>
     request<void>('DELETE', `/api/torrents/${encodeURIComponent(id)}${deleteData ? '?deleteData=1' : ''}`),
   dht: (signal?: AbortSignal) => request<DhtView>('GET', '/api/dht', { signal }),

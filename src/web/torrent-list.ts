@@ -8,10 +8,10 @@ import { api, errorMessage } from './api.js';
 import { addBox } from './add-box.js';
 import { h, icon, setAttr, setText } from './dom.js';
 import { on, onResync } from './events.js';
-import { formatBytes, formatEta, formatPercent, formatRate } from './format.js';
+import { formatEta, formatPercent, formatRate } from './format.js';
 import { href } from './router.js';
 import { togglePause, removeTorrent } from './torrent-actions.js';
-import { canResume, errorLine, progressBar, setPauseButton, setStateBadge, type ErrorLine } from './widgets.js';
+import { canResume, errorLine, progressBar, setPauseButton, setStateBadge, sizeText, type ErrorLine } from './widgets.js';
 
 class TorrentRow {
   readonly el: HTMLElement;
@@ -72,9 +72,7 @@ class TorrentRow {
     setAttr(this.el, 'data-state', t.state);
     this.bar.set(t.progress, t.state);
     setText(this.percent, formatPercent(t.progress));
-    setText(this.size, t.totalLength > 0
-      ? (t.progress >= 1 ? formatBytes(t.totalLength) : `${formatBytes(t.bytesHad)} of ${formatBytes(t.totalLength)}`)
-      : 'size unknown');
+    setText(this.size, sizeText(t));
     setText(this.down, formatRate(t.downloadRate));
     setText(this.up, formatRate(t.uploadRate));
     const stopped = canResume(t);

@@ -1,18 +1,19 @@
 /**
  * One torrent (`#/torrent/<id>`): summary and actions, magnet link with Copy, the live piece map,
- * files with per-file progress, the peers table and trackers. `GET /api/torrents/<id>` every 2 s
- * while the tab is visible; `torrents` events keep the numbers fresh and `piece` events fill the map
- * in between.
+ * files with per-file progress and a checkbox to choose them (`file-list.ts`), the peers table and
+ * trackers. `GET /api/torrents/<id>` every 2 s while the tab is visible; `torrents` events keep the
+ * numbers fresh and `piece` events fill the map in between.
  */
-import type { TorrentDetail, TorrentFileView, TorrentSummary } from '../node/view-types.js';
+import type { TorrentDetail, TorrentSummary } from '../node/view-types.js';
 import { api, ApiError, errorMessage } from './api.js';
 import { h, icon, refreshWhileVisible, setAttr, setText } from './dom.js';
 import { on, onResync } from './events.js';
+import { FileList } from './file-list.js';
 import { formatBytes, formatCount, formatDate, formatEta, formatPercent, formatRate, formatRatio } from './format.js';
 import { PieceMap } from './piece-map.js';
 import { href, navigate } from './router.js';
 import { removeTorrent, togglePause } from './torrent-actions.js';
-import { canResume, copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge } from './widgets.js';
+import { canResume, copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge, sizeText } from './widgets.js';
 
 const REFRESH_MS = 2000;
 const FORMAT_NAMES: Record<NonNullable<TorrentDetail['format']>, string> = {
@@ -25,21 +26,6 @@ const RECENT_PIECE_MS = 10_000;
 function section(title: string, testid: string, ...body: (Node | null)[]): { el: HTMLElement; title: HTMLElement } {
   const heading = h('h2', { class: 'card-title' }, title);
   return { el: h('section', { class: 'card', testid }, heading, ...body), title: heading };
-}
-
-function fileRow(file: TorrentFileView): HTMLElement {
-  const fraction = file.length > 0 ? file.bytesHad / file.length : 1;
-  const bar = progressBar('file-progress');
-  bar.set(fraction, fraction >= 1 ? 'seeding' : 'downloading');
-  const slash = file.path.lastIndexOf('/');
-  const dir = slash >= 0 ? file.path.slice(0, slash + 1) : '';
-  const base = slash >= 0 ? file.path.slice(slash + 1) : file.path;
-  return h('li', { class: 'file', testid: 'file-row', title: file.path },
-    h('div', { class: 'file-name' }, dir ? h('span', { class: 'file-dir' }, dir) : null, h('span', { class: 'file-base' }, base)),
-    h('div', { class: 'file-meta' },
-      bar.el,
-      h('span', { class: 'file-percent' }, formatPercent(fraction)),
-      h('span', { class: 'file-size' }, formatBytes(file.length))));
 }
 
 export function mountTorrentPage(root: HTMLElement, id: string): () => void {
@@ -72,7 +58,11 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
   const magnet = copyField('', { testid: 'torrent-magnet', buttonTestid: 'copy-torrent-magnet', label: 'Magnet link' });
   const pieceMap = new PieceMap();
   const pieceCaption = h('p', { class: 'card-note', testid: 'piece-caption' });
-  const fileList = h('ul', { class: 'files', testid: 'files' });
+  // A change of the files to download answers the new detail; a refresh under way would show the old one.
+  const fileList = new FileList(id, errors, (d) => {
+    controller.abort();
+    showDetail(d);
+  });
   const peerBody = h('tbody', {});
   const peerEmpty = h('p', { class: 'card-note', hidden: true }, 'No peers connected right now.');
   const peerTable = h('div', { class: 'table-scroll' },
@@ -86,7 +76,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
   const details = section('Details', 'torrent-details', info.el);
   const magnetCard = section('Magnet link', 'magnet-card', magnet.el);
   const piecesCard = section('Pieces', 'pieces-card', pieceCaption, pieceMap.el);
-  const filesCard = section('Files', 'files-card', fileList);
+  const filesCard = section('Files', 'files-card', fileList.el);
   const flagLegend = h('p', { class: 'card-note', testid: 'flag-legend', hidden: true },
     'Flags: D downloading from it (d: it chokes us), U uploading to it (u: we choke it), I it connected to us, S snubbed (silent for 30 s), s a seed, E encrypted (RC4), e encrypted handshake only, P over uTP, W a web seed (HTTP).');
   const peersCard = section('Peers', 'peers-card', peerEmpty, peerTable, flagLegend);
@@ -119,9 +109,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     bar.set(t.progress, t.state);
     const stopped = canResume(t);
     setText(stats.percent, formatPercent(t.progress));
-    setText(stats.size, t.totalLength > 0
-      ? (t.progress >= 1 ? formatBytes(t.totalLength) : `${formatBytes(t.bytesHad)} of ${formatBytes(t.totalLength)}`)
-      : 'size unknown');
+    setText(stats.size, sizeText(t));
     setText(stats.down, `↓ ${formatRate(t.downloadRate)}`);
     setText(stats.up, `↑ ${formatRate(t.uploadRate)}`);
     setText(stats.peers, `${t.peers} ${t.peers === 1 ? 'peer' : 'peers'}`);
@@ -134,7 +122,8 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     setText(note, err);
     note.hidden = !err;
     setPauseButton(pause, t, true);
-    info.set('size', t.totalLength > 0 ? formatBytes(t.totalLength) : 'unknown until the metadata arrives');
+    info.set('size', t.totalLength === 0 ? 'unknown until the metadata arrives'
+      : t.wantedLength < t.totalLength ? `${formatBytes(t.totalLength)} (${formatBytes(t.wantedLength)} selected)` : formatBytes(t.totalLength));
     info.set('had', `${formatBytes(t.bytesHad)} (${formatPercent(t.progress)})`);
     info.set('downloaded', formatBytes(t.downloaded));
     info.set('uploaded', formatBytes(t.uploaded));
@@ -157,7 +146,6 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
       : 'The piece map appears once the metadata has arrived.');
   }
 
-  let fileKey = '';
   function showDetail(d: TorrentDetail): void {
     showSummary(d);
     if (d.pieceCount === 0) info.set('pieces', '—');
@@ -173,12 +161,9 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     showPieceCaption();
     info.set('format', d.format === null ? '—' : FORMAT_NAMES[d.format]);
 
-    setText(filesCard.title, d.files.length ? `Files (${d.files.length})` : 'Files');
-    const key = JSON.stringify(d.files);
-    if (key !== fileKey) {
-      fileKey = key;
-      fileList.replaceChildren(...(d.files.length ? d.files.map(fileRow) : [h('li', { class: 'card-note' }, 'The file list arrives with the metadata.')]));
-    }
+    const chosen = d.files.filter((f) => f.wanted).length;
+    setText(filesCard.title, !d.files.length ? 'Files' : chosen < d.files.length ? `Files (${chosen} of ${d.files.length} selected)` : `Files (${d.files.length})`);
+    fileList.set(d.files);
 
     setText(peersCard.title, `Peers (${d.peerList.length})`);
     peerEmpty.hidden = d.peerList.length > 0;

@@ -4,7 +4,7 @@
  */
 import type { TorrentStateName, TorrentSummary } from '../node/view-types.js';
 import { h, icon, setAttr, setText } from './dom.js';
-import { formatPercent } from './format.js';
+import { formatBytes, formatPercent } from './format.js';
 
 /** An inline error line (`data-testid=error`), hidden while empty; never alert(). */
 export interface ErrorLine {
@@ -139,6 +139,17 @@ export function facts(items: [key: string, label: string][]): { el: HTMLElement;
       setAttr(dd, 'title', title ?? null);
     },
   };
+}
+
+/**
+ * The size line of a torrent: what is to be downloaded (all of it, or the chosen files, marked
+ * "selected"), and how much of that is verified until it all is.
+ */
+export function sizeText(t: Pick<TorrentSummary, 'totalLength' | 'wantedLength' | 'bytesLeft' | 'progress'>): string {
+  if (t.totalLength === 0) return 'size unknown';
+  const selected = t.wantedLength < t.totalLength ? ' selected' : '';
+  const wanted = formatBytes(t.wantedLength);
+  return t.progress >= 1 ? `${wanted}${selected}` : `${formatBytes(t.wantedLength - t.bytesLeft)} of ${wanted}${selected}`;
 }
 
 /** Whether the pause/resume button should offer to resume (paused, also while still checking; or stopped by an error). */

@@ -42,6 +42,13 @@ describe('API endpoints', () => {
     assert.equal(((await again.json()) as TorrentSummary).id, ID);
   });
 
+  test('POST /api/torrents passes a choice of files on', async () => {
+    const res = await t.api('/api/torrents', { method: 'POST', body: JSON.stringify({ infoHash: 'cd'.repeat(20), files: [3, 0], paused: true }) });
+    assert.equal(res.status, 201);
+    assert.deepEqual(t.control.last('add')?.args[0], { infoHash: 'cd'.repeat(20), files: [3, 0], paused: true });
+    t.control.torrents.delete('cd'.repeat(20));
+  });
+
   test('POST /api/torrents with an uppercase hex infoHash passes it on in lowercase', async () => {
     const res = await t.api('/api/torrents', { method: 'POST', body: JSON.stringify({ infoHash: OTHER.toUpperCase() }) });
     assert.equal(res.status, 201);
@@ -99,6 +106,26 @@ describe('API endpoints', () => {
     assert.equal(((await resumed.json()) as TorrentSummary).state, 'downloading');
     assert.deepEqual(t.control.last('pause')?.args, [ID]);
     assert.deepEqual(t.control.last('resume')?.args, [ID]);
+  });
+
+  test('PUT /api/torrents/<id>/files answers the detail with the new choice; null is every file', async () => {
+    t.control.files.set(ID, [
+      { path: 'pack/a.bin', length: 10, bytesHad: 10, wanted: true },
+      { path: 'pack/b.bin', length: 20, bytesHad: 0, wanted: true },
+      { path: 'pack/c.bin', length: 30, bytesHad: 0, wanted: true },
+    ]);
+    const some = await t.api(`/api/torrents/${ID.toUpperCase()}/files`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files: [2, 0] }) });
+    assert.equal(some.status, 200);
+    const detail = (await some.json()) as TorrentDetail;
+    assert.equal(detail.id, ID);
+    assert.deepEqual(detail.files.map((f) => f.wanted), [true, false, true]);
+    assert.deepEqual(t.control.last('setFiles')?.args, [ID, [2, 0]]);
+    const all = await t.api(`/api/torrents/${ID}/files`, { method: 'PUT', body: '{"files":null}' });
+    assert.equal(all.status, 200);
+    assert.deepEqual(((await all.json()) as TorrentDetail).files.map((f) => f.wanted), [true, true, true]);
+    assert.deepEqual(t.control.last('setFiles')?.args, [ID, null]);
+    const none = await t.api(`/api/torrents/${ID}/files`, { method: 'PUT', body: '{"files":[]}' });
+    assert.deepEqual(((await none.json()) as TorrentDetail).files.map((f) => f.wanted), [false, false, false], 'an empty choice is no file');
   });
 
   test('DELETE answers 204; deleteData=1 and =true reach the node', async () => {

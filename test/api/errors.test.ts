@@ -6,6 +6,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { errorOf, rawRequest, startTestServer, TOKEN, type TestServer } from './harness.js';
+import { summary } from './fake-control.js';
 import { NodeError, type NodeErrorCode } from '../../src/node/errors.js';
 
 const ID = 'c0ffee00'.repeat(5);
@@ -54,6 +55,35 @@ describe('API errors', () => {
     await expectError(`/api/torrents/${ID}`, {}, 404);
     await expectError('/api/dht/lookup', post(JSON.stringify({ target: 'abc' })), 400, /target/);
     await expectError(`/api/torrents/${ID}?deleteData=maybe`, { method: 'DELETE' }, 400, /deleteData/);
+  });
+
+  test('a choice of files: an array of non-negative integers (or null), checked before it reaches the node', async () => {
+    t.control.torrents.set(ID, summary(ID));
+    t.control.files.set(ID, [{ path: 'a', length: 1, bytesHad: 0, wanted: true }, { path: 'b', length: 1, bytesHad: 0, wanted: true }]);
+    const put = (body: string): RequestInit => ({ method: 'PUT', headers: { 'content-type': 'application/json' }, body });
+    const path = `/api/torrents/${ID}/files`;
+    await expectError(path, put('{}'), 400, /^files: expected array$/);
+    await expectError(path, put('{"files":"1,2"}'), 400, /^files: expected array$/);
+    await expectError(path, put('{"files":1}'), 400, /^files: expected array$/);
+    await expectError(path, put('{"files":[0,1.5]}'), 400, /^files\.1: expected an integer$/);
+    await expectError(path, put('{"files":["0"]}'), 400, /^files\.0: expected number$/);
+    await expectError(path, put('{"files":[-1]}'), 400, /^files\.0: must not be negative$/);
+    await expectError(path, put('{"files":[1e300]}'), 400, /^files\.0: /);
+    await expectError(path, put('{"files":[1000000]}'), 400, /^files\.0: must be less than 1000000$/);
+    await expectError(path, put(JSON.stringify({ files: Array.from({ length: 1_000_001 }, () => 0) })), 400, /^files: must hold at most 1000000 indices$/);
+    await expectError(path, put('{"files":[0],"all":true}'), 400, /^unknown field: all$/);
+    await expectError(path, put('[0,1]'), 400);
+    await expectError(path, put('{"files":'), 400, /malformed JSON/);
+    await expectError(path, put(''), 400, /empty/);
+    await expectError('/api/torrents', post(JSON.stringify({ infoHash: ID, files: [-3] })), 400, /^files\.0: must not be negative$/);
+    await expectError('/api/torrents', post(JSON.stringify({ infoHash: ID, files: null })), 400, /^files: expected array$/);
+    assert.equal(t.control.last('setFiles'), undefined, 'nothing invalid reached the node');
+
+    await expectError(`/api/torrents/${'ab'.repeat(20)}/files`, put('{"files":[0]}'), 404, /no torrent/);
+    await expectError(path, put('{"files":[0,2]}'), 400, /^no file number 3: the torrent has 2 files$/);
+    await expectError(`/api/torrents/${ID}0/files`, put('{"files":[0]}'), 400, /40 hex/);
+    await expectError(path, { method: 'POST', body: '{"files":[0]}' }, 405);
+    t.control.torrents.delete(ID);
   });
 
   test('share needs a plain file name', async () => {

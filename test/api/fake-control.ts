@@ -12,6 +12,7 @@ import type {
   NodeEvent,
   NodeView,
   TorrentDetail,
+  TorrentFileView,
   TorrentSummary,
 } from '../../src/node/view-types.js';
 import { NodeError } from '../../src/node/errors.js';
@@ -32,6 +33,8 @@ export function summary(id: string, name = id): TorrentSummary {
     progress: 0.5,
     totalLength: 1000,
     bytesHad: 500,
+    wantedLength: 1000,
+    bytesLeft: 500,
     pieceCount: 4,
     piecesHad: 2,
     downloadRate: 10,
@@ -54,6 +57,8 @@ function sha1(data: string | Uint8Array): string {
 export class FakeControl extends EventEmitter implements NodeControl {
   readonly calls: Call[] = [];
   readonly torrents = new Map<string, TorrentSummary>();
+  /** The file list of a torrent's detail (none unless a test sets one). */
+  readonly files = new Map<string, TorrentFileView[]>();
   readonly subscribers = new Set<(event: NodeEvent) => void>();
   /** When set, every call throws it (synchronously for sync methods, as a rejection for async ones). */
   failure: unknown = undefined;
@@ -113,7 +118,7 @@ export class FakeControl extends EventEmitter implements NodeControl {
     this.record('get', id);
     const torrent = this.torrents.get(id);
     if (torrent === undefined) return undefined;
-    return { ...torrent, files: [], peerList: [], pieces: 'wA==', pieceLength: 16384, format: 'v1', trackers: [] };
+    return { ...torrent, files: this.files.get(id) ?? [], peerList: [], pieces: 'wA==', pieceLength: 16384, format: 'v1', trackers: [] };
   }
 
   async add(request: AddRequest): Promise<{ torrent: TorrentSummary; created: boolean }> {
@@ -149,6 +154,17 @@ export class FakeControl extends EventEmitter implements NodeControl {
     const torrent = { ...this.existing(id), state: 'downloading' as const };
     this.torrents.set(id, torrent);
     return torrent;
+  }
+
+  /** Marks the chosen files wanted; an index past the test's file list is refused as the node does. */
+  async setFiles(id: string, files: number[] | null): Promise<TorrentDetail> {
+    this.record('setFiles', id, files);
+    this.existing(id);
+    const list = this.files.get(id) ?? [];
+    const bad = files?.find((i) => i >= list.length);
+    if (bad !== undefined) throw new NodeError('BAD_REQUEST', `no file number ${bad + 1}: the torrent has ${list.length} files`);
+    this.files.set(id, list.map((file, i) => ({ ...file, wanted: files === null || files.includes(i) })));
+    return this.get(id)!;
   }
 
   async remove(id: string, options: { deleteData: boolean }): Promise<void> {

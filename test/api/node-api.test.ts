@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -165,5 +165,31 @@ describe('the API over a real node', () => {
     }
     assert.equal((await call(`/api/torrents/${'0'.repeat(40)}/pause`, { method: 'POST' })).status, 404);
     assert.equal((await call('/api/share?name=..', { method: 'POST', body: 'x' })).status, 400);
+  });
+
+  test('choosing files: added with a choice, changed, refused for a file that does not exist, and every file again', async () => {
+    await mkdir(join(dir, 'album'));
+    await writeFile(join(dir, 'album', 'one.bin'), randomBytes(20_000));
+    await writeFile(join(dir, 'album', 'two.bin'), randomBytes(30_000));
+    const torrent = Buffer.from((await createTorrent(createNodeRuntime().fs, join(dir, 'album'), {})).bytes).toString('base64');
+    const refused = await call('/api/torrents', post({ torrent, files: [0, 2], paused: true }));
+    assert.equal(refused.status, 400);
+    assert.deepEqual(await refused.json(), { error: 'no file number 3: the torrent has 2 files' });
+
+    const added = await json<TorrentSummary>('/api/torrents', post({ torrent, files: [1], paused: true }), 201);
+    const wanted = async () => (await json<TorrentDetail>(`/api/torrents/${added.id}`)).files.map((f) => [f.path, f.wanted]);
+    assert.deepEqual(await wanted(), [['album/one.bin', false], ['album/two.bin', true]]);
+    const put = (files: unknown) => ({ method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ files }) });
+    const changed = await json<TorrentDetail>(`/api/torrents/${added.id}/files`, put([0]));
+    assert.deepEqual(changed.files.map((f) => f.wanted), [true, false]);
+    assert.ok(changed.wantedLength < changed.totalLength);
+    const outOfRange = await call(`/api/torrents/${added.id}/files`, put([1, 2]));
+    assert.equal(outOfRange.status, 400);
+    assert.deepEqual(await outOfRange.json(), { error: 'no file number 3: the torrent has 2 files' });
+    assert.deepEqual(await wanted(), [['album/one.bin', true], ['album/two.bin', false]], 'a refused choice changes nothing');
+    const all = await json<TorrentDetail>(`/api/torrents/${added.id}/files`, put(null));
+    assert.deepEqual(all.files.map((f) => f.wanted), [true, true]);
+    assert.equal(all.wantedLength, all.totalLength);
+    assert.equal((await call(`/api/torrents/${'0'.repeat(40)}/files`, put([0]))).status, 404);
   });
 });

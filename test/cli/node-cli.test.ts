@@ -1,16 +1,19 @@
 /**
  * `warren node` and the commands that talk to it, as separate processes on 127.0.0.1: the ready
- * line, add/ls/status/pause/resume/rm, the message when no node runs, and durability: a node
+ * line, add/ls/status/pause/resume/rm, choosing files (add --select-file, files), the message when
+ * no node runs, and durability: a node
  * killed with SIGKILL during a download and right after adding torrents has every torrent and every
  * verified piece on restart, and finishes byte-identical.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import type { TorrentSummary } from '../../src/node/view-types.js';
+import type { TorrentFileView, TorrentSummary } from '../../src/node/view-types.js';
+import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
+import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { startNodeProcess, type NodeProcess } from './node-process.js';
 import { warren } from './run-warren.js';
 
@@ -96,6 +99,81 @@ describe('warren node', () => {
 
     node.child.kill('SIGINT');
     assert.equal(await node.exited, 0);
+  });
+
+  test('choosing files: add --select-file downloads only those, and files lists and changes the choice', async () => {
+    const dir = await tempDir();
+    const seedData = join(dir, 'seed');
+    const leechData = join(dir, 'leech');
+    await mkdir(join(dir, 'album'));
+    const sizes = { 'a.bin': 60_000, 'b.bin': 200_000, 'c.bin': 40_000 };
+    for (const [name, size] of Object.entries(sizes)) await writeFile(join(dir, 'album', name), randomBytes(size));
+    const seeder = await start(seedData);
+    const [shared] = await json<{ torrent: TorrentSummary }>(['add', join(dir, 'album'), '--data-dir', seedData]);
+    const id = shared!.torrent.id;
+    const magnet = `${shared!.torrent.magnet}&x.pe=127.0.0.1:${seeder.port}`;
+    type FilesEvent = { event: string; id: string; progress: number; files: (TorrentFileView & { number: number })[] };
+    const filesOf = async (args: string[] = []) => (await json<FilesEvent>(['files', id.slice(0, 8), ...args, '--data-dir', leechData]))[0]!;
+
+    const leecher = await start(leechData);
+    await json(['add', magnet, '--select-file', '1,3', '--data-dir', leechData]);
+    await waitFor('the chosen files', async () => ((await list(leechData)).find((t) => t.id === id)?.state === 'seeding' ? true : undefined));
+    const chosen = await filesOf();
+    assert.equal(chosen.progress, 1, 'the chosen files are 100%');
+    assert.deepEqual(chosen.files.map((f) => [f.number, f.path, f.wanted]), [[1, 'album/a.bin', true], [2, 'album/b.bin', false], [3, 'album/c.bin', true]]);
+    assert.deepEqual(chosen.files.map((f) => f.bytesHad === f.length), [true, false, true]);
+    assert.deepEqual(await readFile(join(leechData, 'downloads', 'album', 'a.bin')), await readFile(join(dir, 'album', 'a.bin')));
+    assert.deepEqual(await readFile(join(leechData, 'downloads', 'album', 'c.bin')), await readFile(join(dir, 'album', 'c.bin')));
+
+    // For people: numbered from 1, the file not downloaded marked.
+    const text = await warren(['files', id, '--data-dir', leechData]);
+    assert.equal(text.code, 0, text.stderr);
+    const lines = text.stdout.trimEnd().split('\n');
+    assert.match(lines[0]!, new RegExp(`^album  \\(${id}\\)$`));
+    assert.match(lines[1]!, /^ {2}2 of 3 files selected: 100\.0% of /);
+    assert.match(lines[2]!, /^ {2}#\s+DONE\s+GET\s+SIZE\s+PATH$/);
+    assert.match(lines[3]!, /^ {2}1\s+100%\s+yes\s+58\.6 KiB\s+album\/a\.bin$/);
+    assert.match(lines[4]!, /^ {2}2\s+\d+%\s+skip\s+195\.3 KiB\s+album\/b\.bin$/);
+    assert.match(lines[5]!, /^ {2}3\s+100%\s+yes\s+39\.1 KiB\s+album\/c\.bin$/);
+    const status = await warren(['status', id, '--data-dir', leechData]);
+    assert.match(status.stdout, /^ {2}progress {3}100\.0% of \d+\.\d KiB selected of 293\.0 KiB, /m);
+    assert.match(status.stdout, /^ {4}\s*\d+% {2}\s*195\.3 KiB {2}album\/b\.bin {2}\(skipped\)$/m);
+
+    const all = await filesOf(['--all']);
+    assert.deepEqual(all.files.map((f) => f.wanted), [true, true, true]);
+    await waitFor('b.bin too', async () => ((await filesOf()).progress === 1 ? true : undefined));
+    assert.deepEqual(await readFile(join(leechData, 'downloads', 'album', 'b.bin')), await readFile(join(dir, 'album', 'b.bin')));
+    assert.deepEqual((await filesOf(['--select', '2-3'])).files.map((f) => f.wanted), [false, true, true]);
+
+    // Mistakes: one line on stderr, exit 2, and the choice unchanged.
+    const mistakes: [string[], RegExp][] = [
+      [['files', id, '--select', '1', '--all'], /^warren: give --select or --all, not both\n$/],
+      [['files', id, '--select', '0'], /^warren: bad --select "0": expected file numbers from 1 and ranges, such as 1,3-5\n$/],
+      [['files', id, '--select', '2,x'], /^warren: bad --select "2,x": /],
+      [['files', id, '--select', '1,4'], /^warren: no file number 4: the torrent has 3 files\n$/],
+      [['files', 'ffff'], /^warren: no torrent ffff\n$/],
+      [['add', magnet, '--select-file', '3-1'], /^warren: bad --select-file "3-1": /],
+    ];
+    for (const [args, stderr] of mistakes) {
+      const result = await warren([...args, '--data-dir', leechData]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, stderr);
+      assert.equal(result.stdout, '');
+    }
+    assert.deepEqual((await filesOf()).files.map((f) => f.wanted), [false, true, true]);
+
+    // A .torrent whose files are known at once: a number past them is refused and nothing is added.
+    const torrentFile = join(dir, 'album.torrent');
+    await writeFile(torrentFile, (await createTorrent(createNodeRuntime().fs, join(dir, 'album'), { pieceLength: 32768 })).bytes);
+    const refused = await warren(['add', torrentFile, '--select-file', '2,5', '--data-dir', leechData]);
+    assert.equal(refused.code, 2);
+    assert.equal(refused.stderr, 'warren: no file number 5: the torrent has 3 files\n');
+    assert.equal((await list(leechData)).length, 1, 'nothing was added');
+
+    leecher.child.kill('SIGTERM');
+    seeder.child.kill('SIGTERM');
+    assert.equal(await leecher.exited, 0);
+    assert.equal(await seeder.exited, 0);
   });
 
   test('kill -9 during a download and after adding loses no torrent and no verified piece', async () => {

@@ -8,7 +8,7 @@ import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -124,6 +124,51 @@ describe('warren swarm commands', () => {
     });
     assert.match(ready.magnet as string, /^magnet:\?xt=urn:btmh:1220[0-9a-f]{64}&dn=v2\.bin$/);
     assert.equal(ready.infoHash, (ready.magnet as string).slice(24, 64));
+  });
+
+  test('get --select-file: only the chosen files, numbered as info lists them; bad choices exit 2', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const files: [string, Buffer][] = [
+      ['one.bin', randomBytes(200_000)],
+      ['two.bin', randomBytes(300_000)],
+      ['three.bin', randomBytes(250_000)],
+    ];
+    await mkdir(join(dir, 'folder'));
+    for (const [name, data] of files) await writeFile(join(dir, 'folder', name), data);
+    const torrentFile = join(dir, 'folder.torrent');
+    assert.equal((await warren(['create', join(dir, 'folder'), '-o', torrentFile, '--piece-length', '16384'])).code, 0);
+    const info = await warren(['info', torrentFile]);
+    const listed = info.stdout.split('\n').filter((l) => /^\s+\d+\s/.test(l)).map((l) => l.trim().split(/\s+/).slice(0, 2));
+    assert.equal(listed.length, 3, info.stdout);
+    const number = (name: string) => listed.find(([, path]) => path === name)![0]!;
+
+    for (const [args, pattern] of [
+      [['--select-file', '0'], /bad --select-file "0"/],
+      [['--select-file', '2-1'], /bad --select-file/],
+      [['--select-file', 'two'], /bad --select-file/],
+      [['--select-file', '4'], /no file number 4: the torrent has 3 files/],
+    ] as [string[], RegExp][]) {
+      const result = await warren(['get', torrentFile, '--peer', '127.0.0.1:9', '--no-dht', '-o', join(dir, 'never'), ...args]);
+      assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, pattern);
+      assert.equal(result.stderr.trim().split('\n').length, 1, result.stderr);
+    }
+
+    let seedPort = 0;
+    await new Promise<void>((resolve) => {
+      const seed = spawnJson(['seed', torrentFile, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'seed-state')], (event) => {
+        if (event.event !== 'ready') return;
+        seedPort = event.port as number;
+        resolve();
+      });
+      children.push(seed.child);
+    });
+    const got = await warren(['get', torrentFile, '--select-file', number('two.bin'), '-o', join(dir, 'out'), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'state'), '--json']);
+    assert.equal(got.code, 0, got.stderr);
+    const done = got.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'complete')!;
+    assert.deepEqual(done.files, [Number(number('two.bin'))]);
+    assert.ok((done.wantedBytes as number) >= 300_000 && (done.wantedBytes as number) < 750_000, `wanted ${done.wantedBytes}`);
+    assert.equal(sha(await readFile(join(dir, 'out', 'folder', 'two.bin'))), sha(files[1]![1]));
   });
 
   test('a download killed with SIGKILL resumes without fetching verified pieces again', { timeout: 120_000 }, async () => {

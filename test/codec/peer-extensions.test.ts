@@ -47,6 +47,17 @@ describe('extended handshake (BEP 10)', () => {
     assert.equal(h.metadataSize, 1234);
     assert.equal(h.yourIp?.length, 16);
     assert.equal(h.p, undefined);
+    assert.equal(h.uploadOnly, undefined, 'upload_only 0 is a peer that still downloads');
+  });
+
+  test('BEP 21 upload_only: written as 1 when set; only a positive integer reads as set', () => {
+    assert.equal(text(encodeExtendedHandshake({ m: {}, uploadOnly: true })), 'd1:mde11:upload_onlyi1ee');
+    assert.equal(text(encodeExtendedHandshake({ m: {}, uploadOnly: false })), 'd1:mdee');
+    assert.deepEqual(decodeExtendedHandshake(encodeExtendedHandshake({ m: { ut_pex: 1 }, uploadOnly: true })), { m: { ut_pex: 1 }, uploadOnly: true });
+    assert.equal(decodeExtendedHandshake(bencode({ m: {}, upload_only: 2 })).uploadOnly, true);
+    for (const odd of [0, -1, ascii('1'), [1], { a: 1 }]) {
+      assert.equal(decodeExtendedHandshake(bencode({ m: {}, upload_only: odd })).uploadOnly, undefined, JSON.stringify(odd));
+    }
   });
 
   test('malformed handshakes are DecodeErrors', () => {

@@ -40,6 +40,11 @@ Commands and the events they produce:
                                                 -> {"event":"added","infohash":key}: magnet may be
                                                    v1 (xt=urn:btih:), v2-only (xt=urn:btmh:1220<64 hex>)
                                                    or hybrid (both xt), as lt.parse_magnet_uri reads them
+                                                   "wantedPaths":[p,...] (with "torrent" only):
+                                                   download only the files at these paths ("/"-
+                                                   separated, starting with the torrent's name):
+                                                   file priority 0 for every other file; "finished"
+                                                   then comes once those files are whole
   {"cmd":"connect","infohash":hex,"host":h,"port":p}
                                                 -> {"event":"connecting","infohash":hex}
   {"cmd":"flush","infohash":hex}               -> {"event":"flushed","infohash":hex} once written data
@@ -222,6 +227,14 @@ class Driver:
         else:
             params = lt.parse_magnet_uri(cmd["magnet"])
         params.save_path = cmd["savePath"]
+        if "wantedPaths" in cmd:
+            files = params.ti.files()
+            wanted = set(cmd["wantedPaths"])
+            paths = [files.file_path(i).replace(os.sep, "/") for i in range(files.num_files())]
+            missing = wanted.difference(paths)
+            if missing:
+                raise ValueError("no such file in the torrent: %s" % ", ".join(sorted(missing)))
+            params.file_priorities = [4 if path in wanted else 0 for path in paths]
         # Nobody else: no trackers, DHT, LSD or PEX, only the peers given with `connect`.
         params.trackers = []
         params.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex

@@ -7,13 +7,14 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseMagnet } from '../../src/codec/magnet.js';
 import { parseMetainfo } from '../../src/codec/metainfo.js';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
 import { assertSameTree, infoHashOf, peersAtFirstPiece, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
-import { assertLibtorrentInstalled } from './lt-driver.js';
+import { assertLibtorrentInstalled, LibtorrentDriver } from './lt-driver.js';
+import { selectableFiles, wantedPieceMask } from '../../src/swarm/file-selection.js';
 import { NAME, useLibtorrentSeed } from './libtorrent-seed-setup.js';
 
 test('python3-libtorrent is importable by /usr/bin/python3 (swarm driver)', () => assertLibtorrentInstalled());
@@ -77,6 +78,53 @@ describe('interop: libtorrent swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     const torrent = await session.add({ infoHash: infoHashOf(metainfo.infoBytes), infoBytes: metainfo.infoBytes, dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }] });
     await torrentComplete(torrent);
     await assertSameTree(join(seed.srcDir, NAME), join(out, NAME));
+  });
+
+  test('warren downloads only the files it chose from libtorrent, then seeds them to a libtorrent that wants the same', { timeout: 40_000 }, async () => {
+    // Chosen: alpha.bin and the one-byte file. The magnet carries no file list: the choice is
+    // applied when the metadata arrives, before any block is asked for.
+    const info = parseMetainfo(await readFile(seed.ltTorrent)).info;
+    const files = selectableFiles(info).map((f) => [NAME, ...f.path].join('/'));
+    const chosenPaths = [`${NAME}/alpha.bin`, `${NAME}/nested/one-byte`];
+    const chosen = chosenPaths.map((p) => files.indexOf(p));
+    assert.ok(chosen.every((i) => i >= 0), `files: ${files.join(', ')}`);
+    const mask = wantedPieceMask(info, chosen);
+    const out = await dir('warren-chosen-files');
+    const session = await warren();
+    const torrent = await session.add({ infoHash: toInfoHash(seed.ltInfoHash), dir: out, peers: [{ host: '127.0.0.1', port: seed.ltPort }], wantedFiles: chosen });
+    await torrentComplete(torrent);
+    for (let i = 0; i < info.pieceCount; i++) assert.equal(torrent.picker!.has(i), mask[i] === 1, `piece ${i}`);
+    const stats = torrent.stats();
+    assert.ok(stats.wantedLength < info.totalLength / 2, `wanted ${stats.wantedLength} of ${info.totalLength}`);
+    assert.ok(stats.downloaded <= stats.wantedLength, `downloaded ${stats.downloaded}, wanted ${stats.wantedLength}`);
+    for (const path of chosenPaths) {
+      assert.ok((await readFile(join(out, path))).equals(await readFile(join(seed.srcDir, path))), `${path} differs`);
+    }
+    // A file with no byte in a wanted piece is never made.
+    let untouched = 0;
+    for (const [i, file] of selectableFiles(info).entries()) {
+      if (file.length === 0 || chosen.includes(i)) continue;
+      const first = Math.floor(file.offset / info.pieceLength);
+      const last = Math.floor((file.offset + file.length - 1) / info.pieceLength);
+      if (mask.subarray(first, last + 1).some((b) => b === 1)) continue;
+      untouched++;
+      await assert.rejects(stat(join(out, files[i]!)), { code: 'ENOENT' }, `${files[i]} was made`);
+    }
+    assert.ok(untouched > 0, 'the test needs a file that shares no piece with the chosen ones');
+
+    // A second libtorrent wants only alpha.bin and has only warren, a partial seed, to get it from.
+    const { driver: lt2 } = await LibtorrentDriver.startSwarm();
+    try {
+      const ltOut = await dir('libtorrent-from-partial-seed');
+      const finished = lt2.forTorrent(seed.ltInfoHash, 'finished', (e) => e.event === 'finished');
+      await lt2.request({ cmd: 'add', torrent: seed.ltTorrent, savePath: ltOut, wantedPaths: [`${NAME}/alpha.bin`] }, 'added');
+      await lt2.request({ cmd: 'connect', infohash: seed.ltInfoHash, host: '127.0.0.1', port: session.address.port }, 'connecting');
+      await finished;
+      await lt2.request({ cmd: 'flush', infohash: seed.ltInfoHash }, 'flushed');
+      assert.ok((await readFile(join(ltOut, NAME, 'alpha.bin'))).equals(await readFile(join(seed.srcDir, NAME, 'alpha.bin'))), 'libtorrent got a different alpha.bin');
+    } finally {
+      await lt2.stop();
+    }
   });
 
   test('libtorrent downloads from warren, given the .torrent', { timeout: 30_000 }, async () => {

@@ -72,11 +72,15 @@ describe('StateStore', () => {
     assert.equal(store.insertTorrent({ ...a, name: 'other', dir: '/elsewhere' }), false);
     assert.deepEqual(store.getTorrent(a.infoHash), a);
 
-    const patch = { name: 'named', infoBytes: new Uint8Array([1, 2, 3]), paused: true, sequential: true, uploadLimit: 4096, downloaded: 123456789012, uploaded: 42, dir: '/new' };
+    const patch = { name: 'named', infoBytes: new Uint8Array([1, 2, 3]), paused: true, sequential: true, uploadLimit: 4096, wantedFiles: [0, 3, 17], downloaded: 123456789012, uploaded: 42, dir: '/new' };
     store.updateTorrent(a.infoHash, patch);
     assert.deepEqual(store.getTorrent(a.infoHash), { ...a, ...patch });
-    store.updateTorrent(a.infoHash, { name: null, infoBytes: null, uploadLimit: null, paused: false, downloaded: undefined });
-    assert.deepEqual(store.getTorrent(a.infoHash), { ...a, ...patch, name: null, infoBytes: null, uploadLimit: null, paused: false });
+    store.updateTorrent(a.infoHash, { name: null, infoBytes: null, uploadLimit: null, wantedFiles: null, paused: false, downloaded: undefined });
+    assert.deepEqual(store.getTorrent(a.infoHash), { ...a, ...patch, name: null, infoBytes: null, uploadLimit: null, wantedFiles: null, paused: false });
+    store.updateTorrent(a.infoHash, { wantedFiles: [] });
+    assert.deepEqual(store.getTorrent(a.infoHash)?.wantedFiles, [], 'no file at all is a choice too, not "every file"');
+    assert.throws(() => store.updateTorrent(a.infoHash, { wantedFiles: [1, -2] }), TypeError);
+    assert.throws(() => store.updateTorrent(a.infoHash, { wantedFiles: [0.5] }), TypeError);
     store.updateTorrent(hashOf(99), { paused: true }); // unknown: no-op
     assert.throws(() => store.updateTorrent(a.infoHash, { downloaded: -1 }), TypeError);
     assert.throws(() => store.updateTorrent(a.infoHash, { magnet: 'x' } as never), TypeError);
@@ -92,6 +96,7 @@ describe('StateStore', () => {
     assert.throws(() => store.insertTorrent({ ...rowOf(1), infoHash: 'AB'.repeat(20) }), TypeError);
     assert.throws(() => store.insertTorrent({ ...rowOf(1), trackers: [5] as never }), TypeError);
     assert.throws(() => store.insertTorrent({ ...rowOf(1), addedAt: Number.NaN }), TypeError);
+    assert.throws(() => store.insertTorrent({ ...rowOf(1), wantedFiles: ['1'] as never }), TypeError);
     assert.deepEqual(store.listTorrents(), []);
     store.close();
   });
@@ -202,6 +207,26 @@ describe('StateStore', () => {
     });
   });
 
+  test('a database made at version 3 gains the file choice (version 4: NULL is every file)', async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'state.db');
+      raw(file, (db) => {
+        for (const step of MIGRATIONS.slice(0, 3)) db.exec(step.up as string);
+        db.pragma('user_version = 3');
+        db.prepare("INSERT INTO torrents (info_hash, magnet, dir, added_at, paused) VALUES (?, 'magnet:?xt=urn:btih:x', '/d', 5, 1)").run(hashOf(3));
+      });
+      const store = StateStore.open(file);
+      assert.equal(store.schemaVersion, 4);
+      assert.deepEqual(store.listTorrents().map((t) => [t.infoHash, t.wantedFiles, t.paused, t.addedAt]), [[hashOf(3), null, true, 5]]);
+      store.updateTorrent(hashOf(3), { wantedFiles: [2, 5] });
+      store.close();
+      raw(file, (db) => assert.equal(db.prepare('SELECT wanted_files FROM torrents').pluck().get(), '[2,5]'));
+      const again = StateStore.open(file);
+      assert.deepEqual(again.getTorrent(hashOf(3))?.wantedFiles, [2, 5]);
+      again.close();
+    });
+  });
+
   test('refuses a newer schema, a file that is not SQLite, another application, a file in use', async () => {
     await withDir(async (dir) => {
       const newer = join(dir, 'newer.db');
@@ -235,14 +260,15 @@ describe('StateStore', () => {
       store.close();
       raw(file, (db) => {
         db.prepare("INSERT INTO torrents (info_hash, magnet, dir, added_at) VALUES ('not-a-hash', 'm', '/d', 1)").run();
-        db.prepare("UPDATE torrents SET trackers = '{oops', paused = 'maybe', downloaded = -5 WHERE info_hash = ?").run(hashOf(2));
+        db.prepare("UPDATE torrents SET trackers = '{oops', paused = 'maybe', downloaded = -5, wanted_files = '[1,' WHERE info_hash = ?").run(hashOf(2));
+        db.prepare("UPDATE torrents SET wanted_files = '[0,-1]' WHERE info_hash = ?").run(hashOf(1));
         db.prepare("UPDATE resume SET data = X'7b6e6f' WHERE info_hash = ?").run(hashOf(1));
         db.prepare("INSERT INTO counters (name, value) VALUES ('good', 2), ('bad', 'text')").run();
         db.prepare("INSERT INTO dht_state (id, data) VALUES (1, X'00ff')").run();
       });
       const warnings: string[] = [];
       const again = StateStore.open(file, { log: (level, message) => level === 'warn' && warnings.push(message) });
-      assert.deepEqual(again.listTorrents(), [rowOf(1), { ...rowOf(2), trackers: [], paused: false, downloaded: 0 }]);
+      assert.deepEqual(again.listTorrents(), [{ ...rowOf(1), wantedFiles: null }, { ...rowOf(2), trackers: [], paused: false, wantedFiles: null, downloaded: 0 }]);
       assert.equal(again.getTorrent('not-a-hash'), undefined);
       assert.equal(await again.resumeStore().load(hashOf(1)), undefined);
       assert.deepEqual(again.counters(), { good: 2 });
@@ -250,9 +276,10 @@ describe('StateStore', () => {
       assert.equal(await again.dhtStateStore().load((m) => dhtWarnings.push(m)), undefined);
       assert.equal(dhtWarnings.length, 1);
       again.listTorrents(); // warned once per row, not on every read
-      assert.equal(warnings.length, 4, warnings.join('\n'));
+      assert.equal(warnings.length, 5, warnings.join('\n'));
       assert.match(warnings.join('\n'), /skipping damaged torrent row/);
-      assert.match(warnings.join('\n'), /ignoring damaged trackers, paused, downloaded/);
+      assert.match(warnings.join('\n'), /ignoring damaged trackers, paused, wantedFiles, downloaded/);
+      assert.match(warnings.join('\n'), /torrent 0+1 in .*: ignoring damaged wantedFiles$/m);
       again.close();
     });
   });

@@ -94,7 +94,8 @@ describe('WarrenNode', () => {
 
       const detail = leecher.get(shared.torrent.id)!;
       assert.equal(detail.files.length, 1);
-      assert.deepEqual(detail.files[0], { path: 'movie.bin', length: content.length, bytesHad: content.length });
+      assert.deepEqual(detail.files[0], { path: 'movie.bin', length: content.length, bytesHad: content.length, wanted: true });
+      assert.deepEqual([detail.wantedLength, detail.bytesLeft], [content.length, 0]);
       assert.equal(Buffer.from(detail.pieces, 'base64').length, Math.ceil(detail.pieceCount / 8));
 
       await leecher.pause(shared.torrent.id);

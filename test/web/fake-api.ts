@@ -175,6 +175,8 @@ function summary(partial: Partial<TorrentSummary> & Pick<TorrentSummary, 'id' | 
     paused: partial.state === 'paused',
     progress,
     bytesHad: Math.round(partial.totalLength * progress),
+    wantedLength: partial.totalLength,
+    bytesLeft: partial.totalLength - Math.round(partial.totalLength * progress),
     pieceCount,
     piecesHad: Math.round(pieceCount * progress),
     downloadRate: 0,
@@ -233,7 +235,7 @@ export function sampleState(token: string): FakeState {
   const debianHad = (i: number) => i < debian.pieceCount * 0.3 || random() < 0.18;
   details.set(debian.id, {
     ...debian,
-    files: [{ path: debian.name, length: debianLen, bytesHad: Math.round(debianLen * 0.42) }],
+    files: [{ path: debian.name, length: debianLen, bytesHad: Math.round(debianLen * 0.42), wanted: true }],
     peerList: peers(random, 9),
     pieces: bitfield(debian.pieceCount, debianHad),
     pieceLength: 256 * 1024,
@@ -243,9 +245,9 @@ export function sampleState(token: string): FakeState {
   details.set(bunny.id, {
     ...bunny,
     files: [
-      { path: 'Big Buck Bunny/bbb_sunflower_1080p_30fps_normal.mp4', length: 263 * MiB, bytesHad: 263 * MiB },
-      { path: 'Big Buck Bunny/poster.jpg', length: 12 * MiB, bytesHad: 12 * MiB },
-      { path: 'Big Buck Bunny/subtitles/en.srt', length: MiB + 123_456, bytesHad: MiB + 123_456 },
+      { path: 'Big Buck Bunny/bbb_sunflower_1080p_30fps_normal.mp4', length: 263 * MiB, bytesHad: 263 * MiB, wanted: true },
+      { path: 'Big Buck Bunny/poster.jpg', length: 12 * MiB, bytesHad: 12 * MiB, wanted: true },
+      { path: 'Big Buck Bunny/subtitles/en.srt', length: MiB + 123_456, bytesHad: MiB + 123_456, wanted: true },
     ],
     peerList: peers(random, 6).map((p) => ({ ...p, downloadRate: 0 })),
     pieces: bitfield(bunny.pieceCount, () => true),
@@ -256,7 +258,7 @@ export function sampleState(token: string): FakeState {
   for (const t of [arch, ubuntu, photos]) {
     details.set(t.id, {
       ...t,
-      files: t.totalLength ? [{ path: t.name, length: t.totalLength, bytesHad: t.bytesHad }] : [],
+      files: t.totalLength ? [{ path: t.name, length: t.totalLength, bytesHad: t.bytesHad, wanted: true }] : [],
       peerList: [],
       pieces: bitfield(t.pieceCount, (i) => i < t.pieceCount * t.progress),
       pieceLength: 256 * 1024,
@@ -316,6 +318,8 @@ function json(route: Route, status: number, body: unknown): Promise<void> {
 
 export class FakeApi {
   readonly requests: RecordedRequest[] = [];
+  /** When set, the next `PUT .../files` is refused with this 400 message. */
+  refuseFiles: string | undefined;
 
   constructor(readonly state: FakeState) {}
 
@@ -362,7 +366,7 @@ export class FakeApi {
     }
     const { state } = this;
     const path = url.pathname;
-    const one = /^\/api\/torrents\/([0-9a-f]{40})(?:\/(pause|resume))?$/.exec(path);
+    const one = /^\/api\/torrents\/([0-9a-f]{40})(?:\/(pause|resume|files))?$/.exec(path);
     if (method === 'GET' && path === '/api/node') return json(route, 200, state.node);
     if (method === 'GET' && path === '/api/torrents') return json(route, 200, state.torrents);
     if (method === 'GET' && path === '/api/dht') return json(route, 200, state.dht);
@@ -399,7 +403,8 @@ export class FakeApi {
       if (index < 0) return json(route, 404, { error: `no torrent ${id}` });
       const t = state.torrents[index]!;
       if (method === 'GET' && !action) return json(route, 200, { ...state.details.get(t.id), ...t });
-      if (method === 'POST' && action) {
+      if (method === 'PUT' && action === 'files') return this.setFiles(route, index, request.postData());
+      if (method === 'POST' && action && action !== 'files') {
         const next: TorrentSummary = { ...t, state: action === 'pause' ? 'paused' : t.progress >= 1 ? 'seeding' : 'downloading', paused: action === 'pause', downloadRate: 0, uploadRate: 0 };
         state.torrents[index] = next;
         return json(route, 200, next);
@@ -413,5 +418,25 @@ export class FakeApi {
       return json(route, 405, { error: 'method not allowed' });
     }
     return json(route, 404, { error: `no route ${method} ${path}` });
+  }
+
+  /** `PUT /api/torrents/<id>/files`: marks the chosen files wanted; the wanted length is theirs. */
+  private setFiles(route: Route, index: number, body: string | null): Promise<void> {
+    if (this.refuseFiles !== undefined) {
+      const error = this.refuseFiles;
+      this.refuseFiles = undefined;
+      return json(route, 400, { error });
+    }
+    const { files } = JSON.parse(body ?? '{}') as { files: number[] | null };
+    const t = this.state.torrents[index]!;
+    const detail = this.state.details.get(t.id)!;
+    const chosen = detail.files.map((file, i) => ({ ...file, wanted: files === null || files.includes(i) }));
+    const wanted = chosen.filter((f) => f.wanted);
+    const wantedLength = wanted.reduce((n, f) => n + f.length, 0);
+    const bytesLeft = wanted.reduce((n, f) => n + f.length - f.bytesHad, 0);
+    const next: TorrentSummary = { ...t, wantedLength, bytesLeft, progress: wantedLength > 0 ? (wantedLength - bytesLeft) / wantedLength : 1 };
+    this.state.torrents[index] = next;
+    this.state.details.set(t.id, { ...detail, ...next, files: chosen });
+    return json(route, 200, this.state.details.get(t.id));
   }
 }

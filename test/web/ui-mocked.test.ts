@@ -2,7 +2,7 @@
  * The web UI in headless Chromium against a faked API: a loopback server serves the built UI (with
  * the node's CSP) and a controllable SSE stream; `page.route` answers the rest of `/api/` and records
  * what the page sent. Checks login by fragment, the live list, adding, errors, sharing, pause and
- * remove, the piece map, the network page, and that nothing logs an error or breaks the CSP.
+ * remove, the piece map, choosing files, the network page, and that nothing logs an error or breaks the CSP.
  * Screenshots go to test-artifacts/web/. Skipped when /usr/bin/chromium is missing.
  */
 import { after, before, describe, test } from 'node:test';
@@ -260,6 +260,43 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     const afterPiece = await canvasChecksum(page);
     assert.notEqual(afterPiece, before, 'canvas pixels changed');
     await page.screenshot({ path: `${ARTIFACTS}/desktop-torrent.png`, fullPage: true });
+  });
+
+  test('torrent page: the file checkboxes choose the files to download', async () => {
+    await page.goto(`${server.url}/#/torrent/${IDS.bunny}`);
+    const rows = page.locator('[data-testid=file-row]');
+    await rows.nth(2).waitFor();
+    assert.equal(await rows.count(), 3);
+    const checked = () => page.evaluate<boolean[]>(`[...document.querySelectorAll('[data-testid=file-wanted]')].map((box) => box.checked)`);
+    assert.deepEqual(await checked(), [true, true, true]);
+    const path = `/api/torrents/${IDS.bunny}/files`;
+
+    await rows.nth(1).getByTestId('file-wanted').uncheck();
+    await page.locator('[data-testid=file-row][data-index="1"][data-wanted=false].skipped').waitFor();
+    const [first] = fake.sent('PUT', path);
+    assert.match(first!.contentType ?? '', /^application\/json/);
+    assert.equal(first!.authorization, `Bearer ${TOKEN}`);
+    assert.deepEqual(JSON.parse(first!.body!.toString()), { files: [0, 2] });
+    assert.deepEqual(await checked(), [true, false, true]);
+    assert.equal(await page.locator('[data-testid=files-card] .card-title').innerText(), 'Files (2 of 3 selected)');
+    assert.match(await page.locator('[data-testid=torrent-size]').innerText(), /^264 MiB selected$/);
+    await page.screenshot({ path: `${ARTIFACTS}/desktop-files.png`, fullPage: true });
+
+    // Every file checked again asks for all of them (null), not a list.
+    await rows.nth(1).getByTestId('file-wanted').check();
+    await page.locator('[data-testid=file-row][data-index="1"][data-wanted=true]').waitFor();
+    assert.deepEqual(JSON.parse(fake.sent('PUT', path)[1]!.body!.toString()), { files: null });
+    assert.equal(await page.locator('[data-testid=files-card] .card-title').innerText(), 'Files (3)');
+
+    // A refusal is shown, and the checkbox goes back to the node's choice.
+    fake.refuseFiles = 'no file number 9: the torrent has 3 files';
+    await rows.nth(0).getByTestId('file-wanted').click();
+    const error = page.locator('[data-testid=error]');
+    await error.filter({ hasText: 'no file number 9: the torrent has 3 files' }).waitFor();
+    await until(page, `document.querySelector('[data-testid=file-row][data-index="0"] [data-testid=file-wanted]').checked`);
+    assert.deepEqual(JSON.parse(fake.sent('PUT', path)[2]!.body!.toString()), { files: [1, 2] });
+    assert.deepEqual(await checked(), [true, true, true]);
+    await error.getByRole('button', { name: 'Dismiss' }).click();
   });
 
   test('network page: node, buckets, ring, and a lookup', async () => {

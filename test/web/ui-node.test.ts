@@ -1,7 +1,7 @@
 /**
  * The web UI end to end, in headless Chromium, against a real `warren node` process: log in with
  * the printed link, add a magnet, watch the download complete (list, torrent page, piece map),
- * look at the network page, and remove the torrent with its data. Screenshots go to
+ * leave its file out and in again, look at the network page, and remove the torrent with its data. Screenshots go to
  * `test-artifacts/web/`.
  */
 import assert from 'node:assert/strict';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { encodeMagnet } from '../../src/codec/magnet.js';
 import { toInfoHash } from '../../src/dht/types.js';
+import type { TorrentDetail } from '../../src/node/view-types.js';
 import { WarrenNode } from '../../src/node/warren-node.js';
 import { startNodeProcess, type NodeProcess } from '../cli/node-process.js';
 import { testNodeOptions } from '../node/node-options.js';
@@ -72,6 +73,21 @@ describe('web UI against a real node', { skip: chromiumMissing() }, () => {
     await page.getByTestId('piece-map').waitFor();
     await page.getByTestId('file-row').filter({ hasText: 'holiday.mp4' }).waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'e2e-3-torrent-page.png') });
+
+    // Its checkbox chooses whether the file is downloaded; the node keeps the choice.
+    const token = new URL(node.ui).hash.replace('#token=', '');
+    const wanted = async () => {
+      const response = await fetch(`${node!.api}/api/torrents/${shared.torrent.id}`, { headers: { authorization: `Bearer ${token}` } });
+      return ((await response.json()) as TorrentDetail).files.map((f) => f.wanted);
+    };
+    const checkbox = page.getByTestId('file-row').getByTestId('file-wanted');
+    assert.equal(await checkbox.isChecked(), true);
+    await checkbox.uncheck();
+    await page.locator('[data-testid=file-row][data-wanted=false]').waitFor();
+    assert.deepEqual(await wanted(), [false]);
+    await checkbox.check();
+    await page.locator('[data-testid=file-row][data-wanted=true]').waitFor();
+    assert.deepEqual(await wanted(), [true]);
 
     // The network page shows the node id (the DHT runs, with no contacts on this lone node).
     await page.getByTestId('nav-network').click();

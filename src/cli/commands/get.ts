@@ -2,6 +2,7 @@
  * `warren get <magnet|infohash|file.torrent>`: downloads into a directory with a progress bar (or
  * JSON progress lines), and exits 0 once every piece is verified and written, or keeps seeding
  * with `--seed`. Ctrl-C saves progress (resume data) and exits 130; a later run continues.
+ * `--select-file 1,3-5` downloads only those files (numbered as `warren info` lists them).
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -13,7 +14,8 @@ import type { Torrent } from '../../swarm/torrent.js';
 import { CliError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { createOutput, type Output } from '../output.js';
-import { parseRateLimit } from '../options.js';
+import { parseFileSelection, parseRateLimit } from '../options.js';
+import { selectableFiles, wantedPieceMask } from '../../swarm/file-selection.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { readTorrentSource } from '../torrent-source.js';
 
@@ -25,6 +27,7 @@ export interface GetFlags extends SwarmFlags {
   stopTimeout?: string;
   uploadLimit?: string;
   downloadLimit?: string;
+  selectFile?: string;
 }
 
 export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
@@ -38,6 +41,14 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
   const uploadLimit = parseRateLimit('--upload-limit', flags.uploadLimit);
   const downloadLimit = parseRateLimit('--download-limit', flags.downloadLimit);
   const source = await readTorrentSource(arg);
+  const wantedFiles = flags.selectFile === undefined ? undefined : parseFileSelection(flags.selectFile);
+  if (wantedFiles && source.metainfo) {
+    try {
+      wantedPieceMask(source.metainfo.info, wantedFiles);
+    } catch (error) {
+      throw new CliError(`bad --select-file: ${(error as Error).message}`, 2);
+    }
+  }
   const peers: Endpoint[] = (flags.peer ?? []).map((text) => {
     try {
       return parseHostPort(text);
@@ -67,6 +78,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       uploadLimit,
       downloadLimit,
       webSeeds: source.webSeeds,
+      wantedFiles,
     });
     const outcome = await watch(torrent, out, stopAfterMs);
     if (outcome === 'interrupted') {
@@ -75,9 +87,19 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       return;
     }
     const stats = torrent.stats();
+    const fileCount = torrent.info ? selectableFiles(torrent.info).length : 0;
+    const chosen = wantedFiles ? `${wantedFiles.length} of ${fileCount} files of ` : '';
     out.event(
-      { event: 'complete', infoHash: toHex(source.infoHash), name: stats.name, path: resolve(dir, stats.name ?? ''), bytes: stats.totalLength, downloaded: stats.downloaded },
-      `done: ${stats.name} (${formatBytes(stats.totalLength)}) in ${dir}`,
+      {
+        event: 'complete',
+        infoHash: toHex(source.infoHash),
+        name: stats.name,
+        path: resolve(dir, stats.name ?? ''),
+        bytes: stats.totalLength,
+        ...(wantedFiles && { files: wantedFiles.map((i) => i + 1), wantedBytes: stats.wantedLength }),
+        downloaded: stats.downloaded,
+      },
+      `done: ${chosen}${stats.name} (${formatBytes(stats.wantedLength)}) in ${dir}`,
     );
     if (flags.seed) {
       out.note('seeding; Ctrl-C to stop');
@@ -141,7 +163,9 @@ function watch(torrent: Torrent, out: Output, stopAfterMs: number | undefined): 
 
 function progress(torrent: Torrent) {
   const s = torrent.stats();
-  const percent = s.totalLength > 0 ? (100 * s.bytesHad) / s.totalLength : 0;
-  const eta = s.downloadRate > 0 ? (s.totalLength - s.bytesHad) / s.downloadRate : Infinity;
-  return { state: s.state, percent: Math.round(percent * 10) / 10, bytes: s.bytesHad, total: s.totalLength, downloadRate: Math.round(s.downloadRate), peers: s.peers.length, eta: Number.isFinite(eta) ? Math.round(eta) : null };
+  // Of the wanted pieces: all of the torrent unless --select-file chose some files.
+  const had = s.wantedLength - s.bytesLeft;
+  const percent = s.wantedLength > 0 ? (100 * had) / s.wantedLength : 0;
+  const eta = s.downloadRate > 0 ? s.bytesLeft / s.downloadRate : Infinity;
+  return { state: s.state, percent: Math.round(percent * 10) / 10, bytes: had, total: s.wantedLength, downloadRate: Math.round(s.downloadRate), peers: s.peers.length, eta: Number.isFinite(eta) ? Math.round(eta) : null };
 }

@@ -36,7 +36,9 @@ export async function infoCommand(arg: string, flags: { json?: boolean }): Promi
     lines.push(`size:      ${formatBytes(info.totalLength)} (${info.totalLength} bytes)`);
     lines.push(`pieces:    ${info.pieceCount} x ${formatBytes(info.pieceLength)}${info.private ? '  (private)' : ''}`);
     lines.push(`files:     ${event.files!.length}`);
-    for (const file of event.files!) lines.push(`  ${file.path}  (${formatBytes(file.length)})`);
+    // Numbered from 1, as `warren get --select-file` takes them.
+    const width = String(event.files!.length).length;
+    event.files!.forEach((file, i) => lines.push(`  ${String(i + 1).padStart(width)}  ${file.path}  (${formatBytes(file.length)})`));
   }
   for (const tracker of source.trackers) lines.push(`tracker:   ${tracker}`);
   for (const url of source.webSeeds) lines.push(`web seed:  ${url}`);
