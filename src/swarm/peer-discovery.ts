@@ -1,8 +1,9 @@
 /**
- * Finding peers for one torrent: the DHT (`get_peers` then `announce_peer`, every 15 minutes; a
- * hybrid v1 + v2 torrent under both of its infohashes),
+ * Finding peers for one torrent: the DHT (`get_peers` then `announce_peer`, every 15 minutes),
  * trackers (at their interval, with `started`/`completed`/`stopped` events) and peers given by
- * hand or in the magnet link. Private torrents (BEP 27) use their trackers only.
+ * hand or in the magnet link. A hybrid v1 + v2 torrent is looked up and announced under both of
+ * its infohashes, in the DHT and at trackers, as libtorrent does. Private torrents (BEP 27) use
+ * their trackers only.
  */
 import type { Dht } from '../dht/dht.js';
 import type { AnnounceParams } from '../codec/tracker.js';
@@ -87,24 +88,34 @@ export class PeerDiscovery {
     })();
   }
 
+  /** Announces to one tracker under each of the torrent's infohashes; the next round comes at the shortest interval any answer asked for. */
   private async announceTracker(url: string, event: AnnounceParams['event'], repeat: boolean): Promise<void> {
     const stats = this.torrent.stats();
-    try {
-      const response = await announceToTracker(this.deps, url, {
-        infoHash: this.torrent.infoHash,
-        peerId: this.torrent.deps.peerId,
-        port: this.deps.listenPort,
-        uploaded: stats.uploaded,
-        downloaded: stats.downloaded,
-        left: stats.bytesLeft,
-        event,
-        numWant: event === 'stopped' ? 0 : 50,
-      });
-      if (event !== 'stopped') this.torrent.addPeers(response.peers);
-      if (repeat) this.later(Math.max(MIN_TRACKER_INTERVAL_MS, response.interval * 1000), () => void this.announceTracker(url, undefined, true));
-    } catch (error) {
-      this.deps.log('info', `tracker announce failed: ${(error as Error).message}`);
-      if (repeat) this.later(TRACKER_RETRY_MS, () => void this.announceTracker(url, event, true));
+    const results = await Promise.allSettled(
+      this.torrent.swarmHashes.map((infoHash) =>
+        announceToTracker(this.deps, url, {
+          infoHash,
+          peerId: this.torrent.deps.peerId,
+          port: this.deps.listenPort,
+          uploaded: stats.uploaded,
+          downloaded: stats.downloaded,
+          left: stats.bytesLeft,
+          event,
+          numWant: event === 'stopped' ? 0 : 50,
+        }),
+      ),
+    );
+    let interval = Infinity;
+    for (const result of results) {
+      if (result.status === 'rejected') {
+        this.deps.log('info', `tracker announce failed: ${(result.reason as Error).message}`);
+        continue;
+      }
+      if (event !== 'stopped') this.torrent.addPeers(result.value.peers);
+      interval = Math.min(interval, result.value.interval * 1000);
     }
+    if (!repeat) return;
+    if (interval === Infinity) this.later(TRACKER_RETRY_MS, () => void this.announceTracker(url, event, true));
+    else this.later(Math.max(MIN_TRACKER_INTERVAL_MS, interval), () => void this.announceTracker(url, undefined, true));
   }
 }
