@@ -109,6 +109,12 @@ export class PeerAvailability {
     for (const st of this.peers.values()) if (st.bits && hasBit(st.bits, index)) st.needed--;
   }
 
+  /** We lost piece `index` (a recheck found it damaged; called after `have` is cleared): peers having it have one more piece we lack. */
+  weLost(index: number): void {
+    if (!this.lacks(index)) return;
+    for (const st of this.peers.values()) if (st.bits && hasBit(st.bits, index)) st.needed++;
+  }
+
   /** Piece `index`, which we lack, became wanted or unwanted (called after `wanted` changed). */
   wantChanged(index: number): void {
     if (this.have[index]) return;

@@ -124,6 +124,20 @@ export class PiecePicker {
     while (this.firstMissing < this.pieceCount && this.have[this.firstMissing]) this.firstMissing++;
   }
 
+  /** A piece we had is missing or damaged on disk (found by a recheck): it is missing again, and picked again if wanted. */
+  setMissing(index: number): void {
+    this.geometry.checkIndex(index);
+    if (!this.have[index]) return;
+    this.have[index] = 0;
+    this.haves--;
+    this.peers.weLost(index);
+    if (this.wanted[index]) {
+      this.wantedMissing++;
+      this.free.insert(index);
+    }
+    if (index < this.firstMissing) this.firstMissing = index;
+  }
+
   /** Whether we have (verified) piece `index`. */
   has(index: number): boolean {
     return this.have[index] === 1;

@@ -464,6 +464,64 @@ export class Torrent {
     if (refused && !this.info) void this.metadataArrived(refused.bytes);
   }
 
+  /**
+   * Checks every piece on disk again, as libtorrent's force recheck and Transmission's verify do:
+   * peers are disconnected, every piece counts as missing until it hashes right, and the torrent
+   * then goes on from what is there (seeding, or downloading what failed). A torrent stopped by an
+   * error (a vanished file put back, say) is checked too and runs again. The returned promise
+   * resolves when the check is done. Throws `SwarmError` 'STATE' at once, before the metadata is
+   * known or while a check runs.
+   */
+  recheck(): Promise<void> {
+    const { info, picker, storage } = this;
+    if (!info || !picker || !storage) throw new SwarmError('STATE', 'the metadata is not known yet: there is no data to check');
+    if (this.checking) throw new SwarmError('STATE', 'the data is being checked already');
+    if (this.closed) return Promise.resolve();
+    this.checking = true;
+    return this.checkAgain(info, picker, storage);
+  }
+
+  private async checkAgain(info: InfoDict, picker: PiecePicker, storage: TorrentStorage): Promise<void> {
+    const wasDone = picker.done;
+    if (this.state === 'error') {
+      // Verified pieces that could not be written are dropped: the check finds what is really there.
+      this.error = undefined;
+      for (const data of this.unwritten.values()) this.assembler!.buffers.give(data);
+      this.unwritten.clear();
+      this.setState('checking');
+    } else this.setRunningState('checking');
+    for (const link of [...this.links.values()]) link.conn.close('checking the data again');
+    for (const webSeed of this.webSeeds.values()) webSeed.stop();
+    try {
+      await this.piecesSettled();
+      await storage.close(); // open handles would still read files deleted or replaced since
+      for (let i = 0; i < info.pieceCount; i++) picker.setMissing(i);
+      for (let i = 0; i < info.pieceCount && !this.closed; i++) {
+        const check = this.pieceCheck(i);
+        if (!check || !(await storage.verifyPiece(i, check))) continue;
+        picker.setHave(i);
+        this.assembler!.drop(i); // blocks gathered for it before are not needed
+        this.broadcastHave(i);
+      }
+    } catch (error) {
+      this.checking = false;
+      return this.fail(error as Error);
+    }
+    this.checking = false;
+    if (this.closed) return;
+    this.resumeKeeper!.markDirty();
+    await this.resumeKeeper!.save();
+    this.setRunningState(picker.done ? 'seeding' : 'downloading');
+    if (picker.done && !wasDone && this.state === 'seeding') this.emit({ type: 'complete' });
+    for (const webSeed of this.webSeeds.values()) webSeed.fill();
+    this.connectMore();
+  }
+
+  /** Resolves once no finished piece is still being hashed or written. */
+  private async piecesSettled(): Promise<void> {
+    while (this.finishingBytes > 0 && !this.closed) await new Promise<void>((resolve) => this.deps.runtime.setTimer(20, resolve));
+  }
+
   stats(): TorrentStats {
     const info = this.info;
     let downloadRate = 0;

@@ -361,3 +361,30 @@ describe('PiecePicker at scale', () => {
     assert.ok(p.haveCount > 0, 'the random walk made progress');
   });
 });
+
+describe('PiecePicker setMissing (a recheck found a piece damaged)', () => {
+  test('the piece is missing again: picked, counted in interest and in done, sequential restarts at it', () => {
+    const p = pickerFrom({ have: '1111', peers: { a: '0100', s: '*' } });
+    assert.equal(p.complete, true);
+    assert.equal(p.peerHasAnythingWeNeed('a'), false);
+    p.setMissing(1);
+    p.setMissing(1); // twice is once
+    assert.equal(havesOf(p), '1.11');
+    assert.equal(p.haveCount, 3);
+    assert.equal(p.done, false);
+    assert.equal(p.peerHasAnythingWeNeed('a'), true);
+    assert.equal(p.peerHasAnythingWeNeed('s'), true);
+    assert.deepEqual(piecesOf(p.pick('a', 100, { sequential: true })), [1]);
+    assert.equal(p.check(), undefined);
+  });
+
+  test('an unwanted piece found damaged is not fetched again', () => {
+    const p = pickerFrom({ have: '1111', peers: { s: '*' } });
+    p.setWanted(Uint8Array.of(1, 1, 0, 1));
+    p.setMissing(2);
+    assert.equal(p.done, true);
+    assert.equal(p.peerHasAnythingWeNeed('s'), false);
+    assert.deepEqual(p.pick('s', 100), []);
+    assert.equal(p.check(), undefined);
+  });
+});
