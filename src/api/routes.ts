@@ -76,6 +76,14 @@ export const ROUTES: readonly Route<Handler>[] = [
     },
   },
   {
+    method: 'POST',
+    path: '/api/torrents/:id/verify',
+    handler: async (context) => {
+      discardBody(context.req);
+      return { status: 200, body: await context.control.verify(torrentId(context)) };
+    },
+  },
+  {
     method: 'PUT',
     path: '/api/torrents/:id/files',
     handler: async (context) => {

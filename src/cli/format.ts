@@ -17,3 +17,8 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
+
+/** A count with thousands separators: 1,024. */
+export function formatCount(n: number): string {
+  return n.toLocaleString('en-US');
+}

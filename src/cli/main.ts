@@ -13,7 +13,7 @@ import { demoCommand } from './commands/demo.js';
 import { dhtCommand } from './commands/dht.js';
 import { itemGetCommand, itemPutCommand } from './commands/item.js';
 import { lookupCommand } from './commands/lookup.js';
-import { addCommand, filesCommand, lsCommand, pauseCommand, rmCommand, statusCommand } from './commands/manage.js';
+import { addCommand, filesCommand, lsCommand, pauseCommand, rmCommand, statusCommand, verifyCommand } from './commands/manage.js';
 import { nodeCommand } from './commands/node.js';
 import { CliError } from './errors.js';
 
@@ -170,6 +170,10 @@ withNodeClientOptions(program.command('pause').description('pause a torrent'))
 withNodeClientOptions(program.command('resume').description('resume a paused torrent'))
   .argument('<id>', 'torrent id (infohash or a unique prefix)')
   .action((id: string, flags) => pauseCommand('resume', id, flags));
+withNodeClientOptions(program.command('verify').description("hash a torrent's data on disk again; damaged pieces are downloaded again"))
+  .argument('<id>', 'torrent id (infohash or a unique prefix)')
+  .option('--no-wait', 'return once the check has started')
+  .action(verifyCommand);
 withNodeClientOptions(program.command('rm').description('remove a torrent from the node'))
   .argument('<id>', 'torrent id (infohash or a unique prefix)')
   .option('--delete-data', 'also delete its downloaded files')

@@ -1,7 +1,8 @@
 /**
- * How the management commands (`warren add`, `ls`, `status`, `files`, `pause`, `resume`, `rm`) reach the
- * running node: its address from `<data dir>/api.json`, its token from `<data dir>/api-token`, then
- * JSON over HTTP. No node running, or an error from it, is a one-line `CliError`.
+ * How the management commands (`warren add`, `ls`, `status`, `files`, `pause`, `resume`, `verify`,
+ * `rm`) reach the running node: its address from `<data dir>/api.json`, its token from
+ * `<data dir>/api-token`, then JSON over HTTP. No node running, or an error from it, is a one-line
+ * `CliError`.
  */
 import { readApiInfo, readApiToken } from '../node/node-files.js';
 import type { TorrentSummary } from '../node/view-types.js';

@@ -23,6 +23,12 @@ export interface NodeControl {
   pause(id: string): Promise<TorrentSummary>;
   resume(id: string): Promise<TorrentSummary>;
   /**
+   * Starts hashing every piece on disk again and answers at once (state `checking`); afterwards the
+   * torrent seeds, or downloads the damaged pieces again, and one stopped by an error runs again.
+   * CONFLICT before the metadata is known, or while its data is being checked.
+   */
+  verify(id: string): Promise<TorrentSummary>;
+  /**
    * Chooses the files to download (0-based indices into `TorrentDetail.files`; null for every file)
    * and persists the choice before resolving. Before the metadata arrives the choice is kept for it;
    * an index naming no file of a known torrent is BAD_REQUEST.

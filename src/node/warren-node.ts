@@ -3,7 +3,7 @@
  * together, with the `NodeControl` face the HTTP API uses. Every change a caller is told about
  * (a torrent added, paused, resumed, its files chosen, removed) is in the store before the promise
  * resolves; the engines' own state (resume data, the DHT table, transfer totals) is saved as they
- * run and at close.
+ * run and at close. Verifying a torrent's data changes nothing stored: its result is resume data.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -207,6 +207,20 @@ export class WarrenNode implements NodeControl {
     this.store.updateTorrent(id, { paused: false });
     entry.row.paused = false;
     this.session.resume(entry.torrent.infoHash);
+    return this.summaryOf(entry);
+  }
+
+  async verify(id: string): Promise<TorrentSummary> {
+    const entry = this.entry(id);
+    let checked: Promise<void>;
+    try {
+      checked = entry.torrent.recheck();
+    } catch (error) {
+      throw error instanceof SwarmError && error.code === 'STATE' ? new NodeError('CONFLICT', error.message) : error;
+    }
+    // Not awaited: the answer says `checking`, and a storage failure puts the torrent in its error
+    // state. Only a failure the engine does not promise to handle is logged.
+    checked.catch((error: Error) => this.options.log('warn', `checking torrent ${id} failed: ${error.message}`));
     return this.summaryOf(entry);
   }
 

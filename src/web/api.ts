@@ -151,6 +151,8 @@ export const api = {
     upload<TorrentSummary>(`/api/share?name=${encodeURIComponent(file.name)}`, file, 'application/octet-stream', onProgress),
   pause: (id: string) => request<TorrentSummary>('POST', `/api/torrents/${encodeURIComponent(id)}/pause`),
   resume: (id: string) => request<TorrentSummary>('POST', `/api/torrents/${encodeURIComponent(id)}/resume`),
+  /** Starts hashing the torrent's data again; answers at once, checking. */
+  verify: (id: string) => request<TorrentSummary>('POST', `/api/torrents/${encodeURIComponent(id)}/verify`),
   /** The files to download (indices into the detail's `files`), or null for all of them. */
   setFiles: (id: string, files: number[] | null) =>
     request<TorrentDetail>('PUT', `/api/torrents/${encodeURIComponent(id)}/files`, { json: { files } }),

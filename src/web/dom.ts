@@ -74,6 +74,7 @@ const ICONS: Record<string, string[]> = {
   dice: ['M4.5 4.5h15v15h-15z', 'M9 9h.01', 'M15 15h.01', 'M15 9h.01', 'M9 15h.01', 'M12 12h.01'],
   search: ['M10.5 17a6.5 6.5 0 1 0 0-13 6.5 6.5 0 0 0 0 13z', 'M15.5 15.5L20 20'],
   close: ['M6 6l12 12', 'M18 6L6 18'],
+  verify: ['M19.5 12a7.5 7.5 0 1 1-2.2-5.3', 'M19.5 4.5v4h-4', 'M9 12.2l2.2 2.2 4-4.4'],
 };
 
 export function icon(name: keyof typeof ICONS | string): SVGSVGElement {

@@ -1,4 +1,7 @@
-/** Pause, resume and remove (with the in-page confirm dialog), shared by the list and the torrent page. */
+/**
+ * Pause, resume and remove (with the in-page confirm dialog), shared by the list and the torrent
+ * page; verify, used by the torrent page.
+ */
 import type { TorrentSummary } from '../node/view-types.js';
 import { api, errorMessage } from './api.js';
 import { confirmRemove } from './confirm.js';
@@ -8,6 +11,17 @@ export async function togglePause(torrent: TorrentSummary, errors: ErrorLine): P
   errors.clear();
   try {
     return canResume(torrent) ? await api.resume(torrent.id) : await api.pause(torrent.id);
+  } catch (err) {
+    errors.show(errorMessage(err));
+    return null;
+  }
+}
+
+/** Starts checking the torrent's data again. Resolves with the summary (checking), or null after showing the error. */
+export async function verifyTorrent(torrent: TorrentSummary, errors: ErrorLine): Promise<TorrentSummary | null> {
+  errors.clear();
+  try {
+    return await api.verify(torrent.id);
   } catch (err) {
     errors.show(errorMessage(err));
     return null;

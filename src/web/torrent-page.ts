@@ -1,5 +1,5 @@
 /**
- * One torrent (`#/torrent/<id>`): summary and actions, magnet link with Copy, the live piece map,
+ * One torrent (`#/torrent/<id>`): summary and actions (pause or resume, verify, remove), magnet link with Copy, the live piece map,
  * files with per-file progress and a checkbox to choose them (`file-list.ts`), the peers table and
  * trackers. `GET /api/torrents/<id>` every 2 s while the tab is visible; `torrents` events keep the
  * numbers fresh and `piece` events fill the map in between.
@@ -12,7 +12,7 @@ import { FileList } from './file-list.js';
 import { formatBytes, formatCount, formatDate, formatEta, formatPercent, formatRate, formatRatio } from './format.js';
 import { PieceMap } from './piece-map.js';
 import { href, navigate } from './router.js';
-import { removeTorrent, togglePause } from './torrent-actions.js';
+import { removeTorrent, togglePause, verifyTorrent } from './torrent-actions.js';
 import { canResume, copyField, errorLine, facts, progressBar, setPauseButton, setStateBadge, sizeText } from './widgets.js';
 
 const REFRESH_MS = 2000;
@@ -44,11 +44,14 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
   const line = h('div', { class: 'torrent-stats' }, ...Object.values(stats));
   const note = h('div', { class: 'torrent-note', hidden: true });
   const pause = h('button', { class: 'button', type: 'button' });
+  const verify = h('button', { class: 'button', type: 'button', testid: 'verify-button', title: 'Hash every piece on disk again; damaged pieces are downloaded again' },
+    icon('verify'), h('span', {}, 'Verify'));
+  verify.disabled = true; // until the torrent is shown
   const remove = h('button', { class: 'button danger-outline', type: 'button', testid: 'remove-button' }, icon('trash'), h('span', {}, 'Remove'));
   const summary = h('section', { class: 'card torrent-summary', testid: 'torrent-summary' },
     h('div', { class: 'summary-head' }, name, badge),
     bar.el,
-    h('div', { class: 'summary-foot' }, line, h('div', { class: 'summary-actions' }, pause, remove)),
+    h('div', { class: 'summary-foot' }, line, h('div', { class: 'summary-actions' }, pause, verify, remove)),
     note);
 
   const info = facts([
@@ -97,6 +100,24 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     pause.disabled = false;
     if (next) showSummary(next);
   });
+  // Nothing to check before the metadata arrives, nor while a check runs.
+  let verifying = false;
+  const setVerifyButton = (t: TorrentSummary) => {
+    verify.disabled = verifying || t.pieceCount === 0 || t.state === 'checking';
+  };
+  verify.addEventListener('click', async () => {
+    if (!current) return;
+    verifying = true;
+    verify.disabled = true;
+    const next = await verifyTorrent(current, errors);
+    verifying = false;
+    if (next) {
+      showSummary(next);
+      void refresh(); // the piece map starts again from what is verified
+    } else if (current) {
+      setVerifyButton(current);
+    }
+  });
   remove.addEventListener('click', async () => {
     if (current && (await removeTorrent(current, errors))) navigate({ name: 'list' });
   });
@@ -122,6 +143,7 @@ export function mountTorrentPage(root: HTMLElement, id: string): () => void {
     setText(note, err);
     note.hidden = !err;
     setPauseButton(pause, t, true);
+    setVerifyButton(t);
     info.set('size', t.totalLength === 0 ? 'unknown until the metadata arrives'
       : t.wantedLength < t.totalLength ? `${formatBytes(t.totalLength)} (${formatBytes(t.wantedLength)} selected)` : formatBytes(t.totalLength));
     info.set('had', `${formatBytes(t.bytesHad)} (${formatPercent(t.progress)})`);

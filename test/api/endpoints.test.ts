@@ -108,6 +108,16 @@ describe('API endpoints', () => {
     assert.deepEqual(t.control.last('resume')?.args, [ID]);
   });
 
+  test('POST /api/torrents/<id>/verify answers the summary, checking', async () => {
+    t.control.torrents.set(OTHER, summary(OTHER));
+    const res = await t.api(`/api/torrents/${OTHER.toUpperCase()}/verify`, { method: 'POST' });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual(await res.json(), { ...summary(OTHER), state: 'checking' });
+    assert.deepEqual(t.control.last('verify')?.args, [OTHER]);
+    t.control.torrents.delete(OTHER);
+  });
+
   test('PUT /api/torrents/<id>/files answers the detail with the new choice; null is every file', async () => {
     t.control.files.set(ID, [
       { path: 'pack/a.bin', length: 10, bytesHad: 10, wanted: true },

@@ -86,6 +86,29 @@ describe('API errors', () => {
     t.control.torrents.delete(ID);
   });
 
+  test('verify: the node\'s refusal is 409 with its message; an unknown torrent 404; only POST', async () => {
+    t.control.torrents.set(ID, summary(ID));
+    const path = `/api/torrents/${ID}/verify`;
+    const first = await t.api(path, { method: 'POST' });
+    assert.equal(first.status, 200);
+    await expectError(path, { method: 'POST' }, 409, /^the data is being checked already$/);
+    const noMetadata = 'ab'.repeat(20);
+    t.control.torrents.set(noMetadata, { ...summary(noMetadata), state: 'metadata', pieceCount: 0, piecesHad: 0 });
+    await expectError(`/api/torrents/${noMetadata}/verify`, { method: 'POST' }, 409, /^the metadata is not known yet: there is no data to check$/);
+    await expectError(`/api/torrents/${'cd'.repeat(20)}/verify`, { method: 'POST' }, 404, /^no torrent c/);
+    await expectError(`/api/torrents/${ID}0/verify`, { method: 'POST' }, 400, /40 hex/);
+    const calls = t.control.calls.filter((c) => c.method === 'verify').length;
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await t.api(path, { method });
+      assert.equal(res.status, 405, method);
+      assert.equal(res.headers.get('allow'), 'POST');
+      errorOf(await res.text());
+    }
+    assert.equal(t.control.calls.filter((c) => c.method === 'verify').length, calls, 'no other method reached the node');
+    t.control.torrents.delete(ID);
+    t.control.torrents.delete(noMetadata);
+  });
+
   test('share needs a plain file name', async () => {
     await expectError('/api/share', { method: 'POST', body: 'x' }, 400, /name/);
     await expectError('/api/share?name=..', { method: 'POST', body: 'x' }, 400, /name/);

@@ -156,6 +156,17 @@ export class FakeControl extends EventEmitter implements NodeControl {
     return torrent;
   }
 
+  /** Starts `checking`; refused as the node refuses it: no metadata yet (no pieces), or a check running. */
+  async verify(id: string): Promise<TorrentSummary> {
+    this.record('verify', id);
+    const known = this.existing(id);
+    if (known.pieceCount === 0) throw new NodeError('CONFLICT', 'the metadata is not known yet: there is no data to check');
+    if (known.state === 'checking') throw new NodeError('CONFLICT', 'the data is being checked already');
+    const torrent = { ...known, state: 'checking' as const };
+    this.torrents.set(id, torrent);
+    return torrent;
+  }
+
   /** Marks the chosen files wanted; an index past the test's file list is refused as the node does. */
   async setFiles(id: string, files: number[] | null): Promise<TorrentDetail> {
     this.record('setFiles', id, files);

@@ -1,13 +1,13 @@
 /**
  * `warren node` and the commands that talk to it, as separate processes on 127.0.0.1: the ready
- * line, add/ls/status/pause/resume/rm, choosing files (add --select-file, files), the message when
- * no node runs, and durability: a node
+ * line, add/ls/status/pause/resume/rm, choosing files (add --select-file, files), verify, the
+ * message when no node runs, and durability: a node
  * killed with SIGKILL during a download and right after adding torrents has every torrent and every
  * verified piece on restart, and finishes byte-identical.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -174,6 +174,69 @@ describe('warren node', () => {
     seeder.child.kill('SIGTERM');
     assert.equal(await leecher.exited, 0);
     assert.equal(await seeder.exited, 0);
+  });
+
+  test('verify: says how many pieces are good, waits for the end of the check; refusals and a failed check are one line on stderr', async () => {
+    const dir = await tempDir();
+    const dataDir = join(dir, 'data');
+    const file = join(dir, 'v.bin');
+    // 1,100 pieces of 16 KiB (the smallest piece length, and under the 1,500 pieces aimed at).
+    const content = randomBytes(1100 * 16384);
+    await writeFile(file, content);
+    const node = await start(dataDir);
+    const [added] = await json<{ torrent: TorrentSummary }>(['add', file, '--data-dir', dataDir]);
+    const id = added!.torrent.id;
+    assert.equal(added!.torrent.pieceCount, 1100);
+    const setByte = async (offset: number, value: number) => {
+      const handle = await open(file, 'r+');
+      await handle.write(Uint8Array.of(value), 0, 1, offset);
+      await handle.close();
+    };
+    const settled = () => waitFor('the end of the check', async () => ((await list(dataDir)).find((t) => t.id === id)?.state !== 'checking' ? true : undefined));
+
+    await setByte(5_000_000, content[5_000_000]! ^ 0x01);
+    const damaged = await warren(['verify', id.slice(0, 8), '--data-dir', dataDir]);
+    assert.equal(damaged.code, 0, damaged.stderr);
+    assert.equal(damaged.stdout, 'checked: 1,099 of 1,100 pieces good; 1 to download again\n');
+    assert.equal(damaged.stderr, '');
+    const [event] = await json<Record<string, unknown>>(['verify', id, '--data-dir', dataDir]);
+    assert.deepEqual(event, { event: 'verified', id, name: 'v.bin', piecesHad: 1099, pieceCount: 1100, state: 'downloading' });
+
+    await setByte(5_000_000, content[5_000_000]!);
+    const repaired = await warren(['verify', id, '--data-dir', dataDir]);
+    assert.equal(repaired.code, 0, repaired.stderr);
+    assert.equal(repaired.stdout, 'checked: all 1,100 pieces good\n');
+    assert.equal((await list(dataDir)).find((t) => t.id === id)!.state, 'seeding');
+
+    const [started] = await json<{ event: string; torrent: TorrentSummary }>(['verify', id, '--no-wait', '--data-dir', dataDir]);
+    assert.equal(started!.event, 'verifying');
+    assert.equal(started!.torrent.state, 'checking', '--no-wait answers while checking');
+    await settled();
+
+    // Refusals: one line on stderr, nothing on stdout.
+    await json(['add', 'ab'.repeat(20), '--paused', '--data-dir', dataDir]);
+    const refusals: [string, number, string][] = [
+      ['abab', 1, 'warren: the metadata is not known yet: there is no data to check\n'],
+      ['ffff', 2, 'warren: no torrent ffff\n'],
+      ['cd'.repeat(20), 2, `warren: no torrent ${'cd'.repeat(20)}\n`],
+    ];
+    for (const [which, code, stderr] of refusals) {
+      const result = await warren(['verify', which, '--data-dir', dataDir]);
+      assert.equal(result.code, code, `${which}: ${result.stderr}`);
+      assert.equal(result.stderr, stderr);
+      assert.equal(result.stdout, '');
+    }
+
+    // A check that stops the torrent with an error (a directory where its file was): exit 1, the error.
+    await rm(file);
+    await mkdir(file);
+    const failed = await warren(['verify', id, '--json', '--data-dir', dataDir]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /^warren: v\.bin stopped with an error: .*v\.bin: EISDIR[^\n]*\n$/);
+    assert.equal(failed.stdout, '');
+
+    node.child.kill('SIGTERM');
+    assert.equal(await node.exited, 0);
   });
 
   test('kill -9 during a download and after adding loses no torrent and no verified piece', async () => {

@@ -320,6 +320,8 @@ export class FakeApi {
   readonly requests: RecordedRequest[] = [];
   /** When set, the next `PUT .../files` is refused with this 400 message. */
   refuseFiles: string | undefined;
+  /** When set, the next `POST .../verify` is refused with this 409 message. */
+  refuseVerify: string | undefined;
 
   constructor(readonly state: FakeState) {}
 
@@ -366,7 +368,7 @@ export class FakeApi {
     }
     const { state } = this;
     const path = url.pathname;
-    const one = /^\/api\/torrents\/([0-9a-f]{40})(?:\/(pause|resume|files))?$/.exec(path);
+    const one = /^\/api\/torrents\/([0-9a-f]{40})(?:\/(pause|resume|verify|files))?$/.exec(path);
     if (method === 'GET' && path === '/api/node') return json(route, 200, state.node);
     if (method === 'GET' && path === '/api/torrents') return json(route, 200, state.torrents);
     if (method === 'GET' && path === '/api/dht') return json(route, 200, state.dht);
@@ -404,7 +406,8 @@ export class FakeApi {
       const t = state.torrents[index]!;
       if (method === 'GET' && !action) return json(route, 200, { ...state.details.get(t.id), ...t });
       if (method === 'PUT' && action === 'files') return this.setFiles(route, index, request.postData());
-      if (method === 'POST' && action && action !== 'files') {
+      if (method === 'POST' && action === 'verify') return this.verify(route, index);
+      if (method === 'POST' && (action === 'pause' || action === 'resume')) {
         const next: TorrentSummary = { ...t, state: action === 'pause' ? 'paused' : t.progress >= 1 ? 'seeding' : 'downloading', paused: action === 'pause', downloadRate: 0, uploadRate: 0 };
         state.torrents[index] = next;
         return json(route, 200, next);
@@ -418,6 +421,18 @@ export class FakeApi {
       return json(route, 405, { error: 'method not allowed' });
     }
     return json(route, 404, { error: `no route ${method} ${path}` });
+  }
+
+  /** `POST /api/torrents/<id>/verify`: checking, refused (409) as the node refuses it. */
+  private verify(route: Route, index: number): Promise<void> {
+    const t = this.state.torrents[index]!;
+    const refusal = this.refuseVerify
+      ?? (t.pieceCount === 0 ? 'the metadata is not known yet: there is no data to check' : t.state === 'checking' ? 'the data is being checked already' : undefined);
+    this.refuseVerify = undefined;
+    if (refusal !== undefined) return json(route, 409, { error: refusal });
+    const next: TorrentSummary = { ...t, state: 'checking', error: undefined, downloadRate: 0, uploadRate: 0, peers: 0 };
+    this.state.torrents[index] = next;
+    return json(route, 200, next);
   }
 
   /** `PUT /api/torrents/<id>/files`: marks the chosen files wanted; the wanted length is theirs. */

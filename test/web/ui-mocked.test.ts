@@ -2,7 +2,7 @@
  * The web UI in headless Chromium against a faked API: a loopback server serves the built UI (with
  * the node's CSP) and a controllable SSE stream; `page.route` answers the rest of `/api/` and records
  * what the page sent. Checks login by fragment, the live list, adding, errors, sharing, pause and
- * remove, the piece map, choosing files, the network page, and that nothing logs an error or breaks the CSP.
+ * remove, the piece map, choosing files, verifying, the network page, and that nothing logs an error or breaks the CSP.
  * Screenshots go to test-artifacts/web/. Skipped when /usr/bin/chromium is missing.
  */
 import { after, before, describe, test } from 'node:test';
@@ -16,8 +16,8 @@ import { FakeApi, IDS, NODE_ID, sampleState, startUiServer, type UiServer } from
 
 const TOKEN = 'T0ken-for-the-ui-test_123';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/web/', import.meta.url));
-/** The 400 and 401 answers the tests provoke, and the test's own canvas readbacks. */
-const ALLOWED_CONSOLE = /^(Failed to load resource: the server responded with a status of (400|401)\b|Canvas2D: Multiple readback operations)/;
+/** The 400, 401 and 409 answers the tests provoke, and the test's own canvas readbacks. */
+const ALLOWED_CONSOLE = /^(Failed to load resource: the server responded with a status of (400|401|409)\b|Canvas2D: Multiple readback operations)/;
 
 const row = (id: string) => `[data-testid=torrent-row][data-id="${id}"]`;
 
@@ -297,6 +297,44 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     assert.deepEqual(JSON.parse(fake.sent('PUT', path)[2]!.body!.toString()), { files: [1, 2] });
     assert.deepEqual(await checked(), [true, true, true]);
     await error.getByRole('button', { name: 'Dismiss' }).click();
+  });
+
+  test('torrent page: Verify starts a check, is off while it runs and without metadata, and shows a refusal', async () => {
+    await page.goto(`${server.url}/#/torrent/${IDS.bunny}`);
+    const verify = page.locator('[data-testid=verify-button]');
+    const badge = page.locator('[data-testid=torrent-summary] [data-testid=torrent-state]');
+    await page.locator('[data-testid=torrent-summary] [data-testid=torrent-state][data-state=seeding]').waitFor();
+    assert.equal(await verify.isEnabled(), true);
+    const path = `/api/torrents/${IDS.bunny}/verify`;
+    await verify.click();
+    await page.locator('[data-testid=torrent-summary] [data-testid=torrent-state][data-state=checking]').waitFor();
+    const [sent] = fake.sent('POST', path);
+    assert.equal(sent!.authorization, `Bearer ${TOKEN}`);
+    assert.equal(await badge.innerText(), 'Checking');
+    assert.equal(await verify.isDisabled(), true, 'off while the data is being checked');
+    await page.screenshot({ path: `${ARTIFACTS}/desktop-verify.png` });
+
+    // The check ends: seeding again, and Verify is on again.
+    const index = fake.state.torrents.findIndex((t) => t.id === IDS.bunny);
+    fake.state.torrents[index] = { ...fake.state.torrents[index]!, state: 'seeding' };
+    server.send({ type: 'torrents', torrents: [fake.state.torrents[index]!] });
+    await until(page, `!document.querySelector('[data-testid=verify-button]').disabled`);
+    assert.equal(await badge.getAttribute('data-state'), 'seeding');
+
+    // The node refuses (a check started elsewhere meanwhile): its message is shown.
+    fake.refuseVerify = 'the data is being checked already';
+    await verify.click();
+    const error = page.locator('[data-testid=error]');
+    await error.filter({ hasText: 'the data is being checked already' }).waitFor();
+    assert.equal(fake.sent('POST', path).length, 2);
+    await until(page, `!document.querySelector('[data-testid=verify-button]').disabled`);
+    await error.getByRole('button', { name: 'Dismiss' }).click();
+
+    // Without metadata there is nothing to check.
+    await page.goto(`${server.url}/#/torrent/${IDS.ubuntu}`);
+    await page.locator('[data-testid=torrent-summary] [data-testid=torrent-state][data-state=metadata]').waitFor();
+    assert.equal(await verify.isDisabled(), true, 'off before the metadata arrives');
+    assert.equal(fake.sent('POST', `/api/torrents/${IDS.ubuntu}/verify`).length, 0);
   });
 
   test('network page: node, buckets, ring, and a lookup', async () => {

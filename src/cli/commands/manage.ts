@@ -1,7 +1,7 @@
 /**
  * The commands that manage a running node through its API: `warren add`, `ls`, `status`, `files`,
- * `pause`, `resume` and `rm`. Each finds the node through its data directory (`--data-dir`, else
- * the default).
+ * `pause`, `resume`, `verify` and `rm`. Each finds the node through its data directory
+ * (`--data-dir`, else the default).
  */
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -9,7 +9,7 @@ import { resolveDataDir } from '../../node/data-dir.js';
 import { isInfoHashText } from '../../node/torrent-input.js';
 import type { NodeView, TorrentDetail, TorrentSummary } from '../../node/view-types.js';
 import { CliError } from '../errors.js';
-import { formatBytes, formatDuration } from '../format.js';
+import { formatBytes, formatCount, formatDuration } from '../format.js';
 import { connectToNode, type NodeClient } from '../node-client.js';
 import { parseFileSelection } from '../options.js';
 import { createOutput } from '../output.js';
@@ -173,6 +173,41 @@ export async function pauseCommand(action: 'pause' | 'resume', id: string, flags
   const node = await client(flags);
   const t = await node.request<TorrentSummary>('POST', `/api/torrents/${await node.resolveId(id)}/${action}`);
   out.event({ event: action === 'pause' ? 'paused' : 'resumed', torrent: t }, `${t.id.slice(0, 8)}  ${t.name}: ${t.state}`);
+}
+
+/** How often `warren verify` asks the node whether the check has ended. */
+const VERIFY_POLL_MS = 500;
+
+/**
+ * `warren verify <id> [--no-wait]`: the node hashes every piece on disk again (damaged ones are then
+ * downloaded again). Waits for the check to end and says how many pieces were good; a torrent the
+ * check leaves in the error state is an error (exit 1). `--no-wait` answers once the check started.
+ */
+export async function verifyCommand(id: string, flags: ManageFlags & { wait?: boolean }): Promise<void> {
+  const out = createOutput(flags.json === true);
+  const node = await client(flags);
+  const path = `/api/torrents/${await node.resolveId(id)}`;
+  let t = await node.request<TorrentSummary>('POST', `${path}/verify`);
+  if (flags.wait === false) {
+    out.event({ event: 'verifying', torrent: t }, `${t.id.slice(0, 8)}  ${t.name}: ${stateText(t)}`);
+    return;
+  }
+  while (t.state === 'checking') {
+    await new Promise((resolve) => setTimeout(resolve, VERIFY_POLL_MS));
+    t = await node.request<TorrentDetail>('GET', path);
+  }
+  if (t.state === 'error') throw new CliError(`${t.name} stopped with an error: ${t.error ?? 'unknown'}`);
+  out.event({ event: 'verified', id: t.id, name: t.name, piecesHad: t.piecesHad, pieceCount: t.pieceCount, state: t.state }, verifiedText(t));
+}
+
+/** "checked: 1,023 of 1,024 pieces good; 1 to download again", or what is left of the chosen files. */
+function verifiedText(t: TorrentSummary): string {
+  const paused = t.paused ? ' (paused)' : '';
+  if (t.piecesHad === t.pieceCount) return `checked: all ${formatCount(t.pieceCount)} pieces good${paused}`;
+  const good = `checked: ${formatCount(t.piecesHad)} of ${formatCount(t.pieceCount)} pieces good`;
+  if (t.bytesLeft === 0) return `${good}; the selected files are complete${paused}`;
+  if (t.wantedLength < t.totalLength) return `${good}; ${formatBytes(t.bytesLeft)} of the selected files to download again${paused}`;
+  return `${good}; ${formatCount(t.pieceCount - t.piecesHad)} to download again${paused}`;
 }
 
 /** `warren rm <id> [--delete-data]`. */
