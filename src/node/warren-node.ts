@@ -363,6 +363,7 @@ export class WarrenNode implements NodeControl {
     this.entries.set(row.infoHash, entry);
     torrent.on((event) => {
       if (event.type === 'piece') this.emit({ type: 'piece', id: row.infoHash, index: event.index });
+      if (event.type === 'error') this.options.log('warn', `torrent ${row.infoHash} stopped: ${event.error.message}`);
       if (event.type === 'metadata' && torrent.info && torrent.infoBytes && this.entries.get(row.infoHash) === entry) {
         row.name = torrent.info.name;
         row.infoBytes = torrent.infoBytes;

@@ -762,7 +762,8 @@ export class Torrent {
   private fail(error: Error): void {
     this.error = error;
     this.setState('error');
-    this.deps.log('warn', `torrent ${toHex(this.infoHash)} paused: ${error.message}`);
+    // Reported by the 'error' event (the commands print it, the node logs it): only noted here.
+    this.deps.log('info', `torrent ${toHex(this.infoHash)} stopped: ${error.message}`);
     for (const link of [...this.links.values()]) link.conn.close(`torrent error: ${error.message}`);
     this.emit({ type: 'error', error });
   }

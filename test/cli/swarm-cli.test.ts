@@ -155,14 +155,20 @@ describe('warren swarm commands', () => {
     }
 
     let seedPort = 0;
+    let magnet = '';
     await new Promise<void>((resolve) => {
       const seed = spawnJson(['seed', torrentFile, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'seed-state')], (event) => {
         if (event.event !== 'ready') return;
         seedPort = event.port as number;
+        magnet = event.magnet as string;
         resolve();
       });
       children.push(seed.child);
     });
+    // With a magnet the file count is known only once the metadata came: the same refusal, then.
+    const late = await warren(['get', magnet, '--select-file', '4', '-o', join(dir, 'never'), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'state-late')]);
+    assert.equal(late.code, 2, late.stderr);
+    assert.equal(late.stderr.trim(), 'warren: bad --select-file: no file number 4: the torrent has 3 files');
     const got = await warren(['get', torrentFile, '--select-file', number('two.bin'), '-o', join(dir, 'out'), '--peer', `127.0.0.1:${seedPort}`, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'state'), '--json']);
     assert.equal(got.code, 0, got.stderr);
     const done = got.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((e) => e.event === 'complete')!;

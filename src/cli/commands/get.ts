@@ -10,6 +10,7 @@ import { SingleBar } from 'cli-progress';
 import { parseHostPort } from '../../dht/endpoint.js';
 import { toHex } from '../../dht/types.js';
 import type { Endpoint } from '../../runtime/interfaces.js';
+import { SwarmError } from '../../swarm/errors.js';
 import type { Torrent } from '../../swarm/torrent.js';
 import { CliError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
@@ -154,11 +155,17 @@ function watch(torrent: Torrent, out: Output, stopAfterMs: number | undefined): 
     process.once('SIGTERM', onSignal);
     const off = torrent.on((event) => {
       if (event.type === 'complete') finish(() => resolvePromise('complete'));
-      if (event.type === 'error') finish(() => reject(new CliError(event.error.message)));
+      if (event.type === 'error') finish(() => reject(failure(event.error)));
     });
     if (torrent.state === 'seeding') finish(() => resolvePromise('complete'));
-    if (torrent.state === 'error') finish(() => reject(new CliError(torrent.error?.message ?? 'torrent failed')));
+    if (torrent.state === 'error') finish(() => reject(failure(torrent.error ?? new Error('torrent failed'))));
   });
+}
+
+/** The torrent stopped: with a --select-file naming no file (known once a magnet's metadata came), that flag was bad. */
+function failure(error: Error): CliError {
+  if (error instanceof SwarmError && error.code === 'FILE_INDEX') return new CliError(`bad --select-file: ${error.message}`, 2);
+  return new CliError(error.message);
 }
 
 function progress(torrent: Torrent) {
