@@ -3,6 +3,7 @@
  * its figures and ratios; the last line printed states the headline figures of the run.
  * Benchmarks never assert on timings and are not part of `npm test`.
  */
+import { runCheckBench } from './check.js';
 import { runDhtBench } from './dht.js';
 import { runSwarmBench } from './swarm.js';
 import { runUtpBench } from './utp.js';
@@ -12,6 +13,7 @@ import { runWebSeedBench } from './webseed.js';
 type Bench = (args: string[]) => Promise<string>;
 
 const BENCHES: Record<string, Bench> = {
+  check: runCheckBench,
   dht: runDhtBench,
   swarm: runSwarmBench,
   utp: runUtpBench,

@@ -24,7 +24,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { rm, readdir, cp } from 'node:fs/promises';
 import { fmt, ratio } from './lib/stats.js';
-import { freeBytes, makeBenchData, makeWorkDir, type BenchData } from './lib/swarm-data.js';
+import { freeBytes, makeBenchData, makeWorkDir, parseSize, type BenchData } from './lib/swarm-data.js';
 import type { TorrentFormat } from '../src/swarm/create-torrent.js';
 import { runLibtorrent } from './lib/swarm-libtorrent.js';
 import { snapshotBuild } from './lib/swarm-proc.js';
@@ -34,13 +34,6 @@ import { runWarren, type WarrenRunOptions, type WarrenRunResult } from './lib/sw
 import type { EncryptionPolicy } from '../src/swarm/mse-handshake.js';
 
 const GiB = 1024 ** 3;
-
-function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(text);
-  if (!m) throw new Error(`bad --size '${text}' (e.g. 256M, 1G)`);
-  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: GiB }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
-  return Math.round(Number(m[1]) * unit);
-}
 
 function mbps(bytes: number, ms: number): number {
   return bytes / 1e6 / (ms / 1000);

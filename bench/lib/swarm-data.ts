@@ -12,6 +12,14 @@ import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../sr
 
 const CHUNK = 16 * 1024 * 1024;
 
+/** A `--size=` value: bytes, or with a K, M or G suffix (powers of 1024), e.g. 256M, 1G. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMG]?)i?B?$/i.exec(text);
+  if (!m) throw new Error(`bad --size '${text}' (e.g. 256M, 1G)`);
+  const unit = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G'];
+  return Math.round(Number(m[1]) * unit);
+}
+
 /** Bytes free for an unprivileged user on the file system holding `path`. */
 export async function freeBytes(path: string): Promise<number> {
   const s = await statfs(path);

@@ -8,7 +8,8 @@ import type { InfoDict } from '../codec/metainfo.js';
 import type { FileStore } from '../runtime/interfaces.js';
 import { trustedPieces, type ResumeStore } from './resume.js';
 import { bitfieldOf } from './piece-geometry.js';
-import type { PieceCheck } from './piece-hasher.js';
+import { checkPieces } from './piece-checker.js';
+import type { PieceCheck, PieceHasher } from './piece-hasher.js';
 import type { PieceLayers } from './piece-layers.js';
 import type { TorrentStorage } from './storage.js';
 
@@ -18,6 +19,8 @@ export interface ResumeKeeperDeps {
   fs: FileStore;
   now(): number;
   warn(message: string): void;
+  /** Where the pieces to check on start are hashed. */
+  hasher: PieceHasher;
 }
 
 export class ResumeKeeper {
@@ -60,11 +63,8 @@ export class ResumeKeeper {
         toHash = Array.from({ length: info.pieceCount }, (_, i) => i);
       }
     }
-    for (const index of toHash) {
-      if (stopped()) return;
-      const check = this.check(index);
-      if (check && (await storage.verifyPiece(index, check))) setHave(index);
-    }
+    await checkPieces({ info, storage, hasher: this.deps.hasher, check: this.check, good: setHave, stopped }, toHash);
+    if (stopped()) return;
     this.markDirty();
     await this.save();
   }

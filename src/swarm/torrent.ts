@@ -21,6 +21,7 @@ import { MetadataFetcher } from './metadata-fetcher.js';
 import type { UtpSocket } from '../utp/utp-socket.js';
 import { dialPeer } from './peer-dialer.js';
 import { chosenFileFlags, wantedPieceMask } from './file-selection.js';
+import { checkPieces } from './piece-checker.js';
 import { PeerConnection } from './peer-connection.js';
 import { PeerCandidates } from './peer-candidates.js';
 import { PeerLink } from './peer-link.js';
@@ -496,13 +497,13 @@ export class Torrent {
       await this.piecesSettled();
       await storage.close(); // open handles would still read files deleted or replaced since
       for (let i = 0; i < info.pieceCount; i++) picker.setMissing(i);
-      for (let i = 0; i < info.pieceCount && !this.closed; i++) {
-        const check = this.pieceCheck(i);
-        if (!check || !(await storage.verifyPiece(i, check))) continue;
+      const good = (i: number): void => {
         picker.setHave(i);
         this.assembler!.drop(i); // blocks gathered for it before are not needed
         this.broadcastHave(i);
-      }
+      };
+      const all = Array.from({ length: info.pieceCount }, (_, i) => i);
+      await checkPieces({ info, storage, hasher: this.deps.hasher ?? inlineHasher, check: (i) => this.pieceCheck(i), good, stopped: () => this.closed }, all);
     } catch (error) {
       this.checking = false;
       return this.fail(error as Error);
@@ -614,7 +615,7 @@ export class Torrent {
     this.checking = true;
     this.setRunningState('checking');
     this.resumeKeeper = new ResumeKeeper(
-      { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m) },
+      { fs: this.deps.runtime.fs, now: () => this.deps.runtime.now(), warn: (m) => this.deps.log('warn', m), hasher: this.deps.hasher ?? inlineHasher },
       this.options.resume,
       toHex(this.infoHash),
       info,
