@@ -12,8 +12,10 @@ import { PieceBufferPool } from './piece-buffer-pool.js';
 import type { PieceCheck, PieceHasher } from './piece-hasher.js';
 import type { TorrentStorage } from './storage.js';
 
-/** Pieces read or hashed at once: enough to keep the disk and the hashing thread both busy. */
+/** Pieces read or hashed at once: enough to keep the disk and the hashing thread both busy... */
 const IN_FLIGHT = 4;
+/** ...unless the pieces are large: their buffers then take at most this much memory (one piece at least). */
+const IN_FLIGHT_BYTES = 32 * 1024 * 1024;
 
 export interface PieceCheckJob {
   info: InfoDict;
@@ -33,7 +35,8 @@ export interface PieceCheckJob {
  */
 export async function checkPieces(job: PieceCheckJob, indices: Iterable<number>): Promise<void> {
   const { info, storage, hasher } = job;
-  const buffers = new PieceBufferPool(info.pieceLength, IN_FLIGHT);
+  const inFlight = Math.max(1, Math.min(IN_FLIGHT, Math.floor(IN_FLIGHT_BYTES / info.pieceLength)));
+  const buffers = new PieceBufferPool(info.pieceLength, inFlight);
   const next = indices[Symbol.iterator]();
   let failure: unknown;
   const worker = async (): Promise<void> => {
@@ -54,6 +57,6 @@ export async function checkPieces(job: PieceCheckJob, indices: Iterable<number>)
       }
     }
   };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  await Promise.all(Array.from({ length: inFlight }, worker));
   if (failure !== undefined) throw failure;
 }

@@ -92,6 +92,19 @@ describe('checkPieces', () => {
     );
   });
 
+  test('large pieces are checked fewer at a time (32 MiB of buffers at most)', async () => {
+    const fs = new MemoryFileStore();
+    await fs.mkdir('/s');
+    await fs.writeFile('/s/big.bin', new Mulberry32(3).bytes(5 * 16 * 1024 * 1024 - 1000));
+    const created = await createTorrent(fs, '/s/big.bin', { pieceLength: 16 * 1024 * 1024 });
+    const info = parseInfoDict(created.infoBytes);
+    const { hasher, seen } = countingHasher();
+    const good: number[] = [];
+    await checkPieces({ info, storage: new TorrentStorage(fs, info, '/s'), hasher, check: (i) => ({ how: { kind: 'sha1' }, digest: pieceHash(info, i) }), good: (i) => good.push(i), stopped: () => false }, [0, 1, 2, 3, 4]);
+    assert.equal(good.length, 5);
+    assert.equal(seen.most, 2);
+  });
+
   test('it stops when told', async () => {
     const { fs, info } = await setup();
     const storage = new TorrentStorage(fs, info, '/s');
