@@ -36,6 +36,18 @@ function torrentId(context: RouteContext): string {
 }
 
 /** The endpoints, in the order of docs/API.md. */
+/** `POST /api/torrents/:id/<action>`: the body is ignored, the answer is the torrent's summary. */
+function torrentAction(action: 'pause' | 'resume' | 'verify'): Route<Handler> {
+  return {
+    method: 'POST',
+    path: `/api/torrents/:id/${action}`,
+    handler: async (context) => {
+      discardBody(context.req);
+      return { status: 200, body: await context.control[action](torrentId(context)) };
+    },
+  };
+}
+
 export const ROUTES: readonly Route<Handler>[] = [
   { method: 'GET', path: '/api/node', handler: ({ control }) => ({ status: 200, body: control.node() }) },
   { method: 'GET', path: '/api/torrents', handler: ({ control }) => ({ status: 200, body: control.list() }) },
@@ -59,30 +71,9 @@ export const ROUTES: readonly Route<Handler>[] = [
       return { status: 200, body: detail };
     },
   },
-  {
-    method: 'POST',
-    path: '/api/torrents/:id/pause',
-    handler: async (context) => {
-      discardBody(context.req);
-      return { status: 200, body: await context.control.pause(torrentId(context)) };
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/torrents/:id/resume',
-    handler: async (context) => {
-      discardBody(context.req);
-      return { status: 200, body: await context.control.resume(torrentId(context)) };
-    },
-  },
-  {
-    method: 'POST',
-    path: '/api/torrents/:id/verify',
-    handler: async (context) => {
-      discardBody(context.req);
-      return { status: 200, body: await context.control.verify(torrentId(context)) };
-    },
-  },
+  torrentAction('pause'),
+  torrentAction('resume'),
+  torrentAction('verify'),
   {
     method: 'PUT',
     path: '/api/torrents/:id/files',

@@ -7,8 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { encodeMagnet } from '../../src/codec/magnet.js';
@@ -20,6 +19,7 @@ import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
 import { testNodeOptions } from './node-options.js';
+import { eventually, tempDirMaker } from './test-dirs.js';
 
 const PIECE = 16384;
 /**
@@ -29,27 +29,8 @@ const PIECE = 16384;
 const SIZES = { 'a.bin': 100_000, 'b.bin': 70_000, 'c.bin': 50_000 };
 const ONLY_B = [7, 8, 9];
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirMaker('warren-files-test-');
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-files-test-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Polls `probe` until it returns something. */
-async function eventually<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 function hasPiece(detail: TorrentDetail, index: number): boolean {
   return (Buffer.from(detail.pieces, 'base64')[index >> 3]! & (0x80 >> (index & 7))) !== 0;

@@ -7,40 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, open, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { NodeError, type NodeErrorCode } from '../../src/node/errors.js';
 import type { TorrentDetail } from '../../src/node/view-types.js';
 import { WarrenNode } from '../../src/node/warren-node.js';
 import { testNodeOptions } from './node-options.js';
+import { eventually, tempDirMaker } from './test-dirs.js';
 
 /** 1 MiB: 64 pieces of 16 KiB as `createTorrent` chooses them. */
 const SIZE = 1024 * 1024;
 const DAMAGED_AT = 300_000;
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirMaker('warren-verify-test-');
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-verify-test-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Polls `probe` until it returns something. */
-async function eventually<T>(what: string, probe: () => T | undefined, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** The torrent's detail once its check has ended. */
 function checked(node: WarrenNode, id: string): Promise<TorrentDetail> {

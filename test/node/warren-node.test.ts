@@ -4,12 +4,11 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { encodeMagnet, parseMagnet } from '../../src/codec/magnet.js';
 import { NodeError } from '../../src/node/errors.js';
 import type { NodeEvent } from '../../src/node/view-types.js';
@@ -20,17 +19,9 @@ import send from 'send';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { testNodeOptions } from './node-options.js';
+import { tempDirMaker } from './test-dirs.js';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'warren-node-test-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirMaker('warren-node-test-');
 
 function until<T>(node: WarrenNode, pick: (event: NodeEvent) => T | undefined, ms = 20_000): Promise<T> {
   return new Promise((resolve, reject) => {
