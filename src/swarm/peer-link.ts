@@ -29,7 +29,8 @@ import { BLOCK_SIZE, type Block } from './piece-picker.js';
 import type { Torrent, PeerStats } from './torrent.js';
 
 /** Our ids for the extensions we support (the peer sends them to us under these). */
-const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2 } as const;
+/** ut_metadata (BEP 9), ut_pex (BEP 11), and libtorrent's upload_only: BEP 21's flag, sent again when it changes. */
+const OUR_EXTENSIONS = { ut_metadata: 1, ut_pex: 2, upload_only: 3 } as const;
 const CLIENT_NAME = 'warren/0.1';
 const MAX_REQUEST_LENGTH = 128 * 1024;
 /** Requests we accept queued from one peer before refusing more. */
@@ -129,7 +130,14 @@ export class PeerLink {
   /** We have every wanted piece: we need nothing more, and a peer that wants nothing has nothing to get from us. */
   becameSeed(): void {
     if (this.closeIfUseless()) return;
+    this.tellUploadOnly(true);
     if (this.conn.amInterested) this.conn.send({ type: 'not-interested' });
+  }
+
+  /** Tells the peer whether we want nothing more, when it takes libtorrent's `upload_only` message (one byte, 1 or 0). */
+  tellUploadOnly(uploadOnly: boolean): void {
+    const id = this.remoteExtensions.upload_only;
+    if (id) this.conn.send({ type: 'extended', id, payload: Uint8Array.of(uploadOnly ? 1 : 0) });
   }
 
   setChoked(choked: boolean): void {
@@ -251,7 +259,7 @@ export class PeerLink {
 
   private sendExtendedHandshake(): void {
     const payload = encodeExtendedHandshake({
-      m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata } : { ...OUR_EXTENSIONS },
+      m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata, upload_only: OUR_EXTENSIONS.upload_only } : { ...OUR_EXTENSIONS },
       v: CLIENT_NAME,
       p: this.torrent.deps.listenPort > 0 ? this.torrent.deps.listenPort : undefined,
       reqq: MAX_PEER_REQUESTS,
@@ -483,6 +491,10 @@ export class PeerLink {
         if (fetcher && hs.metadataSize !== undefined && this.remoteExtensions.ut_metadata && fetcher.offerSize(hs.metadataSize)) {
           this.requestMetadata();
         }
+      } else if (id === OUR_EXTENSIONS.upload_only) {
+        if (payload.length !== 1) return this.protocolError(`upload_only message of ${payload.length} bytes`);
+        this.peerUploadOnly = payload[0] !== 0;
+        this.closeIfUseless();
       } else if (id === OUR_EXTENSIONS.ut_metadata) {
         this.onMetadataMessage(payload);
       } else if (id === OUR_EXTENSIONS.ut_pex) {

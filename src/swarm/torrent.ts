@@ -751,7 +751,10 @@ export class Torrent {
     if (!picker || this.checking) return; // the end of the check sets the state from the new choice
     if (this.state === 'seeding' && !picker.done) {
       this.setState('downloading');
-      for (const link of this.links.values()) link.updateInterest();
+      for (const link of this.links.values()) {
+        link.tellUploadOnly(false);
+        link.updateInterest();
+      }
       for (const webSeed of this.webSeeds.values()) webSeed.fill();
       this.connectMore();
     } else if (this.state === 'downloading') {

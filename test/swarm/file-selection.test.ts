@@ -218,6 +218,27 @@ describe('choosing files on the virtual network', () => {
     assert.ok(await net.clock.runUntil(() => t1.links.size === 0 && t2.links.size === 0, 10_000), 'the two partial seeds stay connected');
   });
 
+  test("a partial seed that chooses more files says so (libtorrent's upload_only message): its leecher, done, stays connected", async () => {
+    const { net, seed, infoHash, infoBytes, info, data } = await sharedFolder(16);
+    const chosen = [fileIndex(info, 'd.bin')];
+    const first = await session(net, '10.0.1.1');
+    const t1 = await net.clock.run(first.add({ infoHash, infoBytes, dir: '/down', peers: [seed.address], wantedFiles: chosen }));
+    assert.ok(await untilSettled(net, t1));
+    await net.clock.run(seed.close());
+    const second = await session(net, '10.0.1.2');
+    // Slow enough (20 KB/s) to change t1's choice while t2 still downloads from it.
+    const t2 = await net.clock.run(second.add({ infoHash, infoBytes, dir: '/down', peers: [first.address], wantedFiles: chosen, downloadLimit: 20_000 }));
+    assert.ok(await net.clock.runUntil(() => t2.stats().piecesHad >= 1, 60_000));
+    assert.equal(t2.state, 'downloading');
+    t1.setWantedFiles(undefined);
+    assert.equal(t1.state, 'downloading');
+    assert.ok(await untilSettled(net, t2));
+    assert.equal(sha((await fileOn(net, '10.0.1.2', '/down/folder/d.bin'))!), sha(data.get('d.bin')!));
+    await net.clock.advance(5_000);
+    assert.equal(t2.links.size, 1, 't2 knows t1 wants pieces again, so it keeps the connection');
+    assert.equal(t1.links.size, 1);
+  });
+
   test('restarted with the same choice, a finished download checks its data and fetches nothing', async () => {
     const { net, seed, infoHash, infoBytes, info } = await sharedFolder(15);
     const chosen = [fileIndex(info, 'b.bin')];

@@ -22,6 +22,9 @@ const cases: [string, Uint8Array][] = [
   ['oversized length prefix', Uint8Array.of(0x7f, 0xff, 0xff, 0xff, 7)],
   ['unknown message id', Uint8Array.of(0, 0, 0, 1, 99)],
   ['have with the wrong length', Uint8Array.of(0, 0, 0, 3, 4, 0, 0)],
+  // warren takes libtorrent's upload_only message under id 3: exactly one byte.
+  ['upload_only message of 2 bytes', encodeMessage({ type: 'extended', id: 3, payload: Uint8Array.of(1, 1) })],
+  ['empty upload_only message', encodeMessage({ type: 'extended', id: 3, payload: new Uint8Array(0) })],
 ];
 
 test('protocol violations disconnect the peer with a reason; others are still served', async () => {
@@ -47,7 +50,7 @@ test('protocol violations disconnect the peer with a reason; others are still se
     let closed = false;
     conn.onClose(() => (closed = true));
     conn.onData(() => undefined);
-    conn.write(encodeHandshake({ reserved: makeReserved({ fast: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
+    conn.write(encodeHandshake({ reserved: makeReserved({ fast: true, extensions: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
     const interested: PeerMessage = { type: 'interested' };
     conn.write(encodeMessage(interested));
     await net.clock.advance(100);
