@@ -9,7 +9,7 @@ import { parseInfoDict, type InfoDict } from '../../src/codec/metainfo.js';
 import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
-import { createTorrent } from '../../src/swarm/create-torrent.js';
+import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../src/swarm/create-torrent.js';
 import { SwarmError } from '../../src/swarm/errors.js';
 import { chosenFileFlags, selectableFiles, wantedPieceMask } from '../../src/swarm/file-selection.js';
 import { SwarmSession } from '../../src/swarm/session.js';
@@ -95,8 +95,8 @@ async function session(net: VirtualNetwork, host: string, dataDir?: string): Pro
   return s;
 }
 
-/** A seed on 10.0.0.1 of the folder `FILES`. */
-async function sharedFolder(seedNumber: number): Promise<Shared> {
+/** A seed on 10.0.0.1 of the folder `FILES`, as a torrent of `format`. */
+async function sharedFolder(seedNumber: number, format: TorrentFormat = 'v1'): Promise<Shared & { created: CreatedTorrent }> {
   const net = new VirtualNetwork({ seed: seedNumber, latency: () => 5 });
   const rt = net.runtime('10.0.0.1');
   const rng = new Mulberry32(seedNumber);
@@ -105,11 +105,11 @@ async function sharedFolder(seedNumber: number): Promise<Shared> {
     data.set(name, rng.bytes(length));
     await writeFile(rt, `/share/folder/${name}`, data.get(name)!);
   }
-  const created = await net.clock.run(createTorrent(rt.fs, '/share/folder', { pieceLength: PIECE }));
+  const created = await net.clock.run(createTorrent(rt.fs, '/share/folder', { pieceLength: PIECE, format }));
   const infoHash = toInfoHash(created.infoHash);
   const seed = await session(net, '10.0.0.1');
-  await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, dir: '/share', assumeComplete: true }));
-  return { net, seed, infoHash, infoBytes: created.infoBytes, info: parseInfoDict(created.infoBytes), data };
+  await net.clock.run(seed.add({ infoHash, infoBytes: created.infoBytes, pieceLayers: created.pieceLayers, dir: '/share', assumeComplete: true }));
+  return { net, seed, infoHash, infoBytes: created.infoBytes, info: parseInfoDict(created.infoBytes), data, created };
 }
 
 /** The index among the selectable files of the file named `name`. */
@@ -188,6 +188,19 @@ describe('choosing files on the virtual network', () => {
     assert.equal(sha((await fileOn(net, '10.0.1.2', '/down/folder/a.bin'))!), sha(data.get('a.bin')!));
     assert.throws(() => t.setWantedFiles([6]), /no file number 7/);
     assert.equal(t.state, 'seeding', 'a refused choice changes nothing');
+  });
+
+  test('a v2-only torrent from its magnet: the layers come first, then only the chosen file', async () => {
+    const { net, seed, infoHash, info, data, created } = await sharedFolder(17, 'v2');
+    const chosen = [fileIndex(info, 'd.bin')];
+    const mask = wantedPieceMask(info, chosen);
+    const leech = await session(net, '10.0.1.1');
+    const t = await net.clock.run(leech.add({ infoHash, infoHashV2: created.infoHashV2, dir: '/down', peers: [seed.address], wantedFiles: chosen }));
+    assert.ok(await untilSettled(net, t), `stuck in ${t.state}`);
+    assert.equal(t.state, 'seeding', t.error?.message);
+    for (let i = 0; i < info.pieceCount; i++) assert.equal(t.picker!.has(i), mask[i] === 1, `piece ${i}`);
+    assert.equal(sha((await fileOn(net, '10.0.1.1', '/down/folder/d.bin'))!), sha(data.get('d.bin')!));
+    for (const other of ['a.bin', 'b.bin', 'f.bin']) assert.equal(await fileOn(net, '10.0.1.1', `/down/folder/${other}`), undefined, `${other}: v2 pieces hold one file each`);
   });
 
   test('changing the choice while downloading: dropping the last wanted file finishes at once', async () => {
