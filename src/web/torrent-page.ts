@@ -1,8 +1,8 @@
 /**
- * One torrent (`#/torrent/<id>`): summary and actions (pause or resume, verify, remove), magnet link with Copy, the live piece map,
- * files with per-file progress and a checkbox to choose them (`file-list.ts`), the peers table and
- * trackers. `GET /api/torrents/<id>` every 2 s while the tab is visible; `torrents` events keep the
- * numbers fresh and `piece` events fill the map in between.
+ * One torrent (`#/torrent/<id>`): summary and actions (pause or resume, verify, remove), magnet
+ * link with Copy, the live piece map, files with per-file progress and a checkbox to choose them
+ * (`file-list.ts`), the peers table and trackers. `GET /api/torrents/<id>` every 2 s while the
+ * tab is visible; `torrents` events keep the numbers fresh and `piece` events fill the map in between.
  */
 import type { TorrentDetail, TorrentSummary } from '../node/view-types.js';
 import { api, ApiError, errorMessage } from './api.js';
