@@ -5,7 +5,8 @@
  * and when blocks arrive, fail, or a piece passes or fails its hash.
  *
  * Only wanted pieces are picked (all by default; `setWanted` narrows it, e.g. to the pieces of the
- * files a user selected). A piece already started when it became unwanted is still finished.
+ * files a user selected). A piece already started when it became unwanted stays started: its
+ * blocks are still picked until every wanted piece is had.
  *
  * Policy: finish pieces already in progress first; then random pieces for the first few (to have
  * something to trade quickly), then rarest first with random tie-breaks, or strictly in index
@@ -175,8 +176,8 @@ export class PiecePicker {
 
   /**
    * Which pieces to download: `mask[i]` 1 for wanted, 0 for not (one byte per piece). Unwanted
-   * pieces are never picked; a piece already in progress is finished all the same. Pieces we have
-   * stay had either way.
+   * pieces are not started; one already in progress stays so (see the file comment). Pieces we
+   * have stay had either way.
    */
   setWanted(mask: Uint8Array): void {
     if (mask.length !== this.pieceCount) throw new RangeError(`wanted mask of ${mask.length} pieces, expected ${this.pieceCount}`);
