@@ -8,9 +8,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { toHex, toInfoHash } from '../../src/dht/types.js';
+import { selectableFiles, wantedPieceMask } from '../../src/swarm/file-selection.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
 import { assertSameTree, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
@@ -141,8 +142,11 @@ describe('interop: aria2c swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     assert.ok(theTracker().announces.some((a) => a.infoHash === hex && a.port !== warrenPort), 'aria2c never announced');
   };
 
-  /** warren downloads from aria2c seeding, with the same parameters as above. */
-  const warrenFromAria2 = async (pieceLength: number, crypto: string[], warrenOptions: Parameters<typeof startWarren>[0]) => {
+  /**
+   * warren downloads from aria2c seeding, with the same parameters as above; `chosen`: only these
+   * files (paths below the torrent's folder), checked piece by piece.
+   */
+  const warrenFromAria2 = async (pieceLength: number, crypto: string[], warrenOptions: Parameters<typeof startWarren>[0], chosen?: string[]) => {
     const session = await warren(warrenOptions);
     const file = join(root!, `from-aria2-${pieceLength}.torrent`);
     const { created, infoHash, hex } = await makeTorrent(session, pieceLength, file);
@@ -155,15 +159,39 @@ describe('interop: aria2c swarm on 127.0.0.1', { timeout: 90_000 }, () => {
     // aria2c announces once its check found every piece; warren then finds it through the tracker.
     await Promise.race([seeding, gone]);
     const out = await dir(`warren-from-aria2-${pieceLength}`);
-    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: out, trackers: [theTracker().url] });
+    const paths = selectableFiles(created.info).map((f) => f.path.join('/'));
+    const wantedFiles = chosen?.map((path) => paths.indexOf(path));
+    const torrent = await session.add({ infoHash, infoBytes: created.infoBytes, dir: out, trackers: [theTracker().url], wantedFiles });
     await Promise.race([torrentComplete(torrent), gone]);
-    await assertSameTree(join(srcDir, NAME), join(out, NAME));
-    assert.ok(torrent.stats().downloaded >= created.info.totalLength, 'warren says it downloaded less than the whole torrent');
+    if (!chosen || !wantedFiles) {
+      await assertSameTree(join(srcDir, NAME), join(out, NAME));
+      assert.ok(torrent.stats().downloaded >= created.info.totalLength, 'warren says it downloaded less than the whole torrent');
+      return;
+    }
+    const mask = wantedPieceMask(created.info, wantedFiles);
+    for (let i = 0; i < created.info.pieceCount; i++) assert.equal(torrent.picker!.has(i), mask[i] === 1, `piece ${i}`);
+    for (const path of chosen) assert.ok((await readFile(join(out, NAME, path))).equals(await readFile(join(srcDir, NAME, path))), `${path} differs`);
+    assert.ok(torrent.stats().downloaded <= torrent.stats().wantedLength, 'warren downloaded pieces it did not want');
   };
 
   // Each test has its own piece length: another infohash, so the swarms never mix.
   test('aria2c downloads from warren', { timeout: 30_000 }, () => aria2FromWarren(32768, [], {}));
   test('warren downloads from aria2c seeding', { timeout: 30_000 }, () => warrenFromAria2(65536, [], {}));
+  test('warren downloads only the files it chose from aria2c seeding', { timeout: 30_000 }, () =>
+    warrenFromAria2(262144, [], {}, ['nested/deeper/gamma.bin', 'omega.txt']));
+  test('aria2c --select-file downloads one file from warren: warren and aria2c number files alike', { timeout: 30_000 }, async () => {
+    const session = await warren();
+    const file = join(root!, 'to-aria2-select.torrent');
+    const { created, infoHash } = await makeTorrent(session, 524288, file);
+    await session.add({ infoHash, infoBytes: created.infoBytes, dir: srcDir, trackers: [theTracker().url], assumeComplete: true });
+    const number = selectableFiles(created.info).findIndex((f) => f.path.join('/') === 'nested/beta.bin') + 1;
+    const out = await dir('aria2-select-from-warren');
+    const aria2 = Aria2.run([`--dir=${out}`, '--seed-time=0', `--select-file=${number}`, file]);
+    aria2s.push(aria2);
+    const { code, signal } = await aria2.exited;
+    assert.equal(code, 0, `aria2c failed (exit ${code}, signal ${signal}):\n${aria2.log}`);
+    assert.ok((await readFile(join(out, NAME, 'nested/beta.bin'))).equals(await readFile(join(srcDir, NAME, 'nested/beta.bin'))), 'beta.bin differs');
+  });
 
   /** aria2c accepting only encrypted connections with RC4 payload (its strictest setting). */
   const ARIA2_RC4_ONLY = ['--bt-require-crypto=true', '--bt-min-crypto-level=arc4'];
