@@ -73,7 +73,7 @@ export class PeerLink {
   private early: PeerMessage[] = [];
   private peerPieces = 0;
   private peerHasAll = false;
-  /** The peer said it downloads nothing (BEP 21 `upload_only` in its extended handshake). */
+  /** The peer said it downloads nothing: BEP 21 `upload_only` in its extended handshake, or libtorrent's message since. */
   private peerUploadOnly = false;
   private readonly allowedFast = new Set<number>();
   private uploadsPending = 0;
