@@ -74,6 +74,9 @@ describe('warren swarm commands', () => {
       [['get', '0123456789012345678901234567890123456789', '--peer', 'nohost'], 2, /bad --peer/],
       [['seed', join(dir, 'missing')], 2, /no such file/],
       [['get', '0123456789012345678901234567890123456789', '--stop-timeout', 'soon'], 2, /stop-timeout/],
+      [['get', '0123456789012345678901234567890123456789', '--seed-ratio', '0'], 2, /bad --seed-ratio "0"/],
+      [['get', '0123456789012345678901234567890123456789', '--seed-ratio', 'lots'], 2, /bad --seed-ratio/],
+      [['get', '0123456789012345678901234567890123456789', '--seed-time', '-1'], 2, /bad --seed-time/],
     ];
     for (const [args, code, pattern] of cases) {
       const result = await warren(args);
@@ -175,6 +178,47 @@ describe('warren swarm commands', () => {
     assert.deepEqual(done.files, [Number(number('two.bin'))]);
     assert.ok((done.wantedBytes as number) >= 300_000 && (done.wantedBytes as number) < 750_000, `wanted ${done.wantedBytes}`);
     assert.equal(sha(await readFile(join(dir, 'out', 'folder', 'two.bin'))), sha(files[1]![1]));
+  });
+
+  test('get --seed-ratio seeds until it has uploaded that much, then exits 0; --seed-time ends seeding after its minutes', { timeout: 60_000 }, async () => {
+    const dir = await tempDir();
+    const data = randomBytes(600_000);
+    await writeFile(join(dir, 'share.bin'), data);
+    const torrentFile = join(dir, 'share.torrent');
+    assert.equal((await warren(['create', join(dir, 'share.bin'), '-o', torrentFile, '--piece-length', '16384'])).code, 0);
+    const common = ['--no-dht', '--host', '127.0.0.1', '--port', '0'];
+    const readyPort = (args: string[]) =>
+      new Promise<number>((resolve) => {
+        const child = spawnJson(args, (event) => {
+          if (event.event === 'ready') resolve(event.port as number);
+        });
+        children.push(child.child);
+      });
+    const seedPort = await readyPort(['seed', torrentFile, ...common, '--data-dir', join(dir, 'a')]);
+
+    // B downloads from the seed, then seeds until it has uploaded half the file; C fetches from B alone.
+    const events: Record<string, unknown>[] = [];
+    // B listens where C can find it: its own loopback address, and a port below the ephemeral range.
+    const bArgs = ['--no-dht', '--host', '127.0.0.2', '--port', '28213', '--data-dir', join(dir, 'b-state'), '--seed-ratio', '0.5'];
+    const b = spawnJson(['get', torrentFile, '-o', join(dir, 'b'), '--peer', `127.0.0.1:${seedPort}`, ...bArgs], (event) => events.push(event));
+    children.push(b.child);
+    const deadline = Date.now() + 20_000;
+    while (!events.some((e) => e.event === 'complete') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(events.some((e) => e.event === 'complete'), 'B finished its download');
+    const c = spawnJson(['get', torrentFile, '-o', join(dir, 'c'), '--peer', '127.0.0.2:28213', ...common, '--data-dir', join(dir, 'c-state')], () => undefined);
+    children.push(c.child);
+    assert.equal(await b.exited, 0, 'B exits 0 once the ratio is reached');
+    const seeded = events.find((e) => e.event === 'seeded')!;
+    assert.equal(seeded.reached, 'ratio');
+    assert.ok((seeded.ratio as number) >= 0.5 && (seeded.uploaded as number) >= 300_000, JSON.stringify(seeded));
+    c.child.kill('SIGKILL');
+
+    const timed = await warren(['get', torrentFile, '-o', join(dir, 'd'), '--peer', `127.0.0.1:${seedPort}`, ...common, '--data-dir', join(dir, 'd-state'), '--seed-time', '0.02', '--json']);
+    assert.equal(timed.code, 0, timed.stderr);
+    const last = JSON.parse(timed.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    assert.equal(last.event, 'seeded');
+    assert.equal(last.reached, 'time');
+    assert.equal(sha(await readFile(join(dir, 'd', 'share.bin'))), sha(data));
   });
 
   test('a download killed with SIGKILL resumes without fetching verified pieces again', { timeout: 120_000 }, async () => {

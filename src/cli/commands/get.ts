@@ -3,6 +3,8 @@
  * JSON progress lines), and exits 0 once every piece is verified and written, or keeps seeding
  * with `--seed`. Ctrl-C saves progress (resume data) and exits 130; a later run continues.
  * `--select-file 1,3-5` downloads only those files (numbered as `warren info` lists them).
+ * `--seed-ratio R` and `--seed-time MIN` seed afterwards until R times the downloaded size is
+ * uploaded or MIN minutes have passed, whichever comes first (as aria2c's options of those names).
  */
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -29,6 +31,8 @@ export interface GetFlags extends SwarmFlags {
   uploadLimit?: string;
   downloadLimit?: string;
   selectFile?: string;
+  seedRatio?: string;
+  seedTime?: string;
 }
 
 export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
@@ -43,6 +47,8 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
   const downloadLimit = parseRateLimit('--download-limit', flags.downloadLimit);
   const source = await readTorrentSource(arg);
   const wantedFiles = flags.selectFile === undefined ? undefined : parseFileSelection(flags.selectFile);
+  const seedRatio = parsePositive('--seed-ratio', flags.seedRatio, 'a ratio such as 1.5');
+  const seedMinutes = parsePositive('--seed-time', flags.seedTime, 'minutes, such as 30 or 0.5');
   if (wantedFiles && source.metainfo) {
     try {
       wantedPieceMask(source.metainfo.info, wantedFiles);
@@ -102,13 +108,51 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       },
       `done: ${chosen}${stats.name} (${formatBytes(stats.wantedLength)}) in ${dir}`,
     );
-    if (flags.seed) {
+    if (seedRatio !== undefined || seedMinutes !== undefined) {
+      out.note(`seeding until ${[seedRatio !== undefined && `a ratio of ${seedRatio}`, seedMinutes !== undefined && `${seedMinutes} min`].filter(Boolean).join(' or ')}; Ctrl-C to stop`);
+      const reached = await seedUntil(torrent, seedRatio, seedMinutes);
+      const s = torrent.stats();
+      const ratio = s.wantedLength > 0 ? s.uploaded / s.wantedLength : 0;
+      out.event({ event: 'seeded', reached, uploaded: s.uploaded, ratio: Math.round(ratio * 1000) / 1000 }, `seeded: ${formatBytes(s.uploaded)} uploaded, ratio ${ratio.toFixed(2)}`);
+    } else if (flags.seed) {
       out.note('seeding; Ctrl-C to stop');
       await untilSignal();
     }
   } finally {
     await node.close();
   }
+}
+
+/** A positive number (fractions allowed) given to `flag`, or undefined when not given. */
+function parsePositive(flag: string, text: string | undefined, expected: string): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0)) throw new CliError(`bad ${flag} "${text}": expected ${expected}, above 0`, 2);
+  return value;
+}
+
+/**
+ * Seeds until `ratio` times the downloaded size is uploaded (this run's upload), `minutes` have
+ * passed, or Ctrl-C: which of them ended it.
+ */
+function seedUntil(torrent: Torrent, ratio: number | undefined, minutes: number | undefined): Promise<'ratio' | 'time' | 'interrupted'> {
+  return new Promise((resolvePromise) => {
+    const end = (why: 'ratio' | 'time' | 'interrupted') => {
+      clearInterval(check);
+      clearTimeout(timer);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolvePromise(why);
+    };
+    const onSignal = () => end('interrupted');
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const check = setInterval(() => {
+      const s = torrent.stats();
+      if (ratio !== undefined && s.uploaded >= ratio * s.wantedLength) end('ratio');
+    }, 250);
+    const timer = minutes === undefined ? undefined : setTimeout(() => end('time'), minutes * 60_000);
+  });
 }
 
 /** Reports progress until the torrent completes, fails, gets no data for `stopAfterMs`, or Ctrl-C. */
