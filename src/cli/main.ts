@@ -141,6 +141,8 @@ program
   .option('--max-connections <n>', 'peer connections over all torrents (default 200)')
   .option('--upload-limit <KiB/s>', 'upload limit per torrent (default: none)')
   .option('--download-limit <KiB/s>', 'download limit per torrent (default: none)')
+  .option('--seed-ratio <ratio>', 'pause a torrent once it has uploaded this many times its size (e.g. 1.5; default: seed on)')
+  .option('--seed-time <minutes>', 'pause a torrent after seeding this long (default: seed on)')
   .addOption(encryptionOption())
   .option('--no-utp', UTP_OFF_HELP)
   .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')

@@ -46,6 +46,10 @@ export interface NodeConfig {
   uploadLimit: number;
   /** Download limit per torrent in bytes/s; 0 for unlimited. */
   downloadLimit: number;
+  /** Stop seeding a torrent once it has uploaded this many times its wanted size; undefined for never. */
+  seedRatio: number | undefined;
+  /** Stop seeding a torrent after this many minutes of seeding; undefined for never. */
+  seedTimeMinutes: number | undefined;
   /** Protocol encryption with peers (MSE/PE). */
   encryption: EncryptionPolicy;
   /** uTP with peers, beside TCP. */
@@ -100,6 +104,7 @@ const bootstrap = z
 const bool = z.preprocess(toBool, z.boolean({ error: 'must be true or false' }));
 const RATE_ERROR = 'must be a number of KiB/s, 0 (unlimited) or more';
 const rateLimit = z.preprocess(toNumber, z.number({ error: RATE_ERROR }).min(0, { error: RATE_ERROR }).max(1e9, { error: RATE_ERROR }));
+const positive = (error: string) => z.preprocess(toNumber, z.number({ error }).gt(0, { error }));
 
 const SCHEMAS = {
   host,
@@ -113,6 +118,8 @@ const SCHEMAS = {
   maxConnections: integer(1, 5000),
   uploadLimit: rateLimit,
   downloadLimit: rateLimit,
+  seedRatio: positive('must be a number above 0, such as 1.5'),
+  seedTime: positive('must be a number of minutes above 0, such as 30 or 0.5'),
   utp: bool,
   encryption: z.preprocess(
     (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
@@ -142,6 +149,8 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   maxConnections: 'WARREN_MAX_CONNECTIONS',
   uploadLimit: 'WARREN_UPLOAD_LIMIT',
   downloadLimit: 'WARREN_DOWNLOAD_LIMIT',
+  seedRatio: 'WARREN_SEED_RATIO',
+  seedTime: 'WARREN_SEED_TIME',
   utp: 'WARREN_UTP',
   encryption: 'WARREN_ENCRYPTION',
   logLevel: 'WARREN_LOG_LEVEL',
@@ -225,6 +234,8 @@ export function loadConfig(dataDir: string, flags: Record<string, unknown>, env:
     maxConnections: pick('maxConnections') ?? 200,
     uploadLimit: Math.round((pick('uploadLimit') ?? 0) * 1024),
     downloadLimit: Math.round((pick('downloadLimit') ?? 0) * 1024),
+    seedRatio: pick('seedRatio'),
+    seedTimeMinutes: pick('seedTime'),
     encryption: pick('encryption') ?? 'prefer',
     utp: pick('utp') ?? true,
     logLevel: pick('logLevel') ?? 'info',

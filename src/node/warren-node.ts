@@ -4,6 +4,9 @@
  * (a torrent added, paused, resumed, its files chosen, removed) is in the store before the promise
  * resolves; the engines' own state (resume data, the DHT table, transfer totals) is saved as they
  * run and at close. Verifying a torrent's data changes nothing stored: its result is resume data.
+ * With `seedRatio` or `seedTimeMinutes` a seeding torrent is paused (as `pause` does) when it
+ * reaches either, once per torrent per run: resumed after that, or resumed while over the ratio
+ * (as Transmission does), it seeds on until the node restarts.
  */
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -55,6 +58,10 @@ export interface WarrenNodeOptions {
   encryption?: EncryptionPolicy;
   /** uTP with peers, beside TCP (default true). */
   utp?: boolean;
+  /** Pause a seeding torrent once its total upload reaches this many times its wanted size. */
+  seedRatio?: number;
+  /** Pause a torrent after it has been seeding this long in this run (the clock starts when it becomes seeding). */
+  seedTimeMinutes?: number;
   version: string;
   log(level: LogLevel, message: string): void;
 }
@@ -67,6 +74,8 @@ interface Entry {
   lastSent?: string;
   /** Why the torrent could not start (it stays listed, in the error state). */
   failure?: string;
+  /** When it last became seeding in this run (Date.now()); undefined while not seeding. */
+  seedingSince?: number;
 }
 
 export class WarrenNode implements NodeControl {
@@ -81,6 +90,8 @@ export class WarrenNode implements NodeControl {
   private persistedTransfer = { downloaded: 0, uploaded: 0 };
   /** The node's lifetime totals from earlier runs. */
   private readonly totalsBefore: { downloaded: number; uploaded: number };
+  /** Torrents paused by a seed limit, or resumed over the ratio, in this run: not paused by a limit (again). */
+  private readonly seedLimitsDone = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -206,6 +217,7 @@ export class WarrenNode implements NodeControl {
     const entry = this.entry(id);
     this.store.updateTorrent(id, { paused: false });
     entry.row.paused = false;
+    if (this.ratioReached(entry)) this.seedLimitsDone.add(id);
     this.session.resume(entry.torrent.infoHash);
     return this.summaryOf(entry);
   }
@@ -243,6 +255,7 @@ export class WarrenNode implements NodeControl {
     this.removedTransfer.downloaded += s.downloaded;
     this.removedTransfer.uploaded += s.uploaded;
     this.store.deleteTorrent(id);
+    this.seedLimitsDone.delete(id);
     await this.session.remove(entry.torrent.infoHash);
     if (options.deleteData && entry.torrent.info) {
       await rm(join(entry.row.dir, entry.torrent.info.name), { recursive: true, force: true });
@@ -361,7 +374,9 @@ export class WarrenNode implements NodeControl {
     const torrent = this.session.get(infoHash)!;
     const entry: Entry = { row, torrent };
     this.entries.set(row.infoHash, entry);
+    if (torrent.state === 'seeding') entry.seedingSince = Date.now();
     torrent.on((event) => {
+      if (event.type === 'state') entry.seedingSince = event.state === 'seeding' ? Date.now() : undefined;
       if (event.type === 'piece') this.emit({ type: 'piece', id: row.infoHash, index: event.index });
       if (event.type === 'error') this.options.log('warn', `torrent ${row.infoHash} stopped: ${event.error.message}`);
       if (event.type === 'metadata' && torrent.info && torrent.infoBytes && this.entries.get(row.infoHash) === entry) {
@@ -413,8 +428,35 @@ export class WarrenNode implements NodeControl {
     }
   }
 
+  /** Whether the torrent's total upload (all runs) has reached the seed ratio times its wanted size. */
+  private ratioReached(entry: Entry): boolean {
+    const { seedRatio } = this.options;
+    if (seedRatio === undefined) return false;
+    const s = entry.torrent.stats();
+    return s.wantedLength > 0 && entry.row.uploaded + s.uploaded >= seedRatio * s.wantedLength;
+  }
+
+  /** Pauses each seeding torrent that has reached the seed ratio or seeding time (once per torrent per run). */
+  private applySeedLimits(): void {
+    const { seedRatio, seedTimeMinutes } = this.options;
+    if (seedRatio === undefined && seedTimeMinutes === undefined) return;
+    for (const [id, entry] of this.entries) {
+      if (entry.torrent.state !== 'seeding' || this.seedLimitsDone.has(id)) continue;
+      let reached: string | undefined;
+      if (this.ratioReached(entry)) reached = `seed ratio (${seedRatio})`;
+      else if (seedTimeMinutes !== undefined && entry.seedingSince !== undefined && Date.now() - entry.seedingSince >= seedTimeMinutes * 60_000) reached = `seeding time (${seedTimeMinutes} min)`;
+      if (reached === undefined) continue;
+      this.seedLimitsDone.add(id);
+      this.pause(id).then(
+        () => this.options.log('info', `torrent ${id} reached its ${reached}: paused`),
+        (error: Error) => this.options.log('warn', `could not pause torrent ${id} at its seed limit: ${error.message}`),
+      );
+    }
+  }
+
   private tick(): void {
     if (++this.ticks % PERSIST_EVERY_TICKS === 0) this.persistTransfer();
+    this.applySeedLimits();
     if (this.listeners.size === 0) return;
     const changed: TorrentSummary[] = [];
     for (const entry of this.entries.values()) {

@@ -48,6 +48,8 @@ describe('loadConfig', () => {
         maxConnections: 200,
         uploadLimit: 0,
         downloadLimit: 0,
+        seedRatio: undefined,
+        seedTimeMinutes: undefined,
         encryption: 'prefer',
         utp: true,
         logLevel: 'info',
@@ -81,6 +83,20 @@ describe('loadConfig', () => {
       assert.equal(loadConfig(dir, {}, {}).downloadDir, join(dir, 'dl'), "config.json's relative paths are from the data directory");
       assert.equal(loadConfig(dir, { downloadDir: 'rel' }, {}).downloadDir, resolve('rel'), "a flag's relative path is from the current directory");
       assert.equal(loadConfig(dir, { dht: false, maxConnections: 5000, uploadLimit: 0 }, {}).dht, false);
+    });
+  });
+
+  test('seed ratio and seeding time: from flags, the environment or config.json; fractions allowed', async () => {
+    await withDir(async (dir) => {
+      assert.equal(loadConfig(dir, { seedRatio: '1.5' }, {}).seedRatio, 1.5, '--seed-ratio');
+      assert.equal(loadConfig(dir, { seedTime: '0.5' }, {}).seedTimeMinutes, 0.5, '--seed-time');
+      assert.equal(loadConfig(dir, {}, { WARREN_SEED_RATIO: '2' }).seedRatio, 2);
+      assert.equal(loadConfig(dir, {}, { WARREN_SEED_TIME: ' 90 ' }).seedTimeMinutes, 90);
+      await writeConfig(dir, { seedRatio: 0.25, seedTime: 30 });
+      const fromFile = loadConfig(dir, {}, {});
+      assert.deepEqual([fromFile.seedRatio, fromFile.seedTimeMinutes], [0.25, 30]);
+      const overridden = loadConfig(dir, { seedTime: '5' }, { WARREN_SEED_RATIO: '3', WARREN_SEED_TIME: '7' });
+      assert.deepEqual([overridden.seedRatio, overridden.seedTimeMinutes], [3, 5], 'flags over environment over config.json');
     });
   });
 
@@ -120,6 +136,14 @@ describe('loadConfig', () => {
       assert.equal(configError(() => loadConfig(dir, { encryption: 'always' }, {})), '--encryption: must be one of prefer, require, allow');
       assert.equal(configError(() => loadConfig(dir, { downloadLimit: 'fast' }, {})), '--download-limit: must be a number of KiB/s, 0 (unlimited) or more');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_DHT: 'off-ish' })), 'WARREN_DHT: must be true or false');
+      const RATIO = 'must be a number above 0, such as 1.5';
+      const MINUTES = 'must be a number of minutes above 0, such as 30 or 0.5';
+      assert.equal(configError(() => loadConfig(dir, { seedRatio: '0' }, {})), `--seed-ratio: ${RATIO}`);
+      assert.equal(configError(() => loadConfig(dir, { seedRatio: 'lots' }, {})), `--seed-ratio: ${RATIO}`);
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_SEED_RATIO: '-1' })), `WARREN_SEED_RATIO: ${RATIO}`);
+      assert.equal(configError(() => loadConfig(dir, { seedTime: '-5' }, {})), `--seed-time: ${MINUTES}`);
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_SEED_TIME: '0' })), `WARREN_SEED_TIME: ${MINUTES}`);
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_SEED_TIME: 'an hour' })), `WARREN_SEED_TIME: ${MINUTES}`);
 
       await writeConfig(dir, { port: 1.5 });
       assert.equal(configError(() => loadConfig(dir, {}, {})), `${file}: port: must be an integer 0-65535`);
@@ -130,6 +154,11 @@ describe('loadConfig', () => {
       assert.match(configError(() => loadConfig(dir, {}, {})), new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: not valid JSON: `));
       await writeConfig(dir, '[1]');
       assert.equal(configError(() => loadConfig(dir, {}, {})), `${file}: must be a JSON object`);
+      const badFile: [string, unknown, string][] = [['seedRatio', 0, RATIO], ['seedRatio', -0.5, RATIO], ['seedRatio', '1.5x', RATIO], ['seedTime', 0, MINUTES], ['seedTime', -1, MINUTES], ['seedTime', 'soon', MINUTES]];
+      for (const [key, bad, message] of badFile) {
+        await writeConfig(dir, { [key]: bad });
+        assert.equal(configError(() => loadConfig(dir, {}, {})), `${file}: ${key}: ${message}`);
+      }
       await writeConfig(dir, { logLevel: 3 });
       assert.equal(configError(() => loadConfig(dir, {}, {})), `${file}: logLevel: must be one of debug, info, warn, error`);
       await rm(file);

@@ -61,6 +61,8 @@ export async function nodeCommand(flags: { dataDir?: string; json?: boolean }, c
     maxConnections: config.maxConnections,
     uploadLimit: config.uploadLimit,
     downloadLimit: config.downloadLimit,
+    seedRatio: config.seedRatio,
+    seedTimeMinutes: config.seedTimeMinutes,
     encryption: config.encryption,
     utp: config.utp,
     version: VERSION,
