@@ -320,8 +320,26 @@ describe('interop: BitTorrent v2 (BEP 52) with libtorrent on 127.0.0.1', { timeo
     const finished = d.forTorrent(honest.hex, 'finished', (e) => e.event === 'finished');
     await d.request({ cmd: 'add', torrent: honest.file, savePath: out }, 'added');
     await d.request({ cmd: 'connect', infohash: honest.hex, host: LOCAL, port: liar.address.port }, 'connecting');
+    // The honest seed joins only once libtorrent has a whole piece from the liar (which fails its
+    // hash): with both at once, a busy machine sometimes let the honest seed send everything first.
+    const liarTorrent = liar.get(toInfoHash(honest.created.infoHash))!;
+    const piece = honest.created.info.pieceLength;
+    for (const until = Date.now() + 20_000; liarTorrent.stats().uploaded < piece && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(liarTorrent.stats().uploaded >= piece, `libtorrent took ${liarTorrent.stats().uploaded} bytes from the liar in 20 s`);
     await d.request({ cmd: 'connect', infohash: honest.hex, host: LOCAL, port: honest.session.address.port }, 'connecting');
-    await finished;
+    let stalled: NodeJS.Timeout | undefined;
+    const stall = new Promise<never>((_, reject) => {
+      stalled = setTimeout(async () => {
+        const status = await d.request({ cmd: 'status', infohash: honest.hex }, 'status').catch((e: Error) => ({ error: e.message }));
+        const peers = await d.request({ cmd: 'peers', infohash: honest.hex }, 'peers').catch((e: Error) => ({ error: e.message }));
+        reject(new Error(`libtorrent did not finish in 40 s: ${JSON.stringify({ asked, answered, status, peers, honestUploaded: honest.torrent.stats().uploaded, liarUploaded: liarTorrent.stats().uploaded })}; honest seed's log:\n${honest.log.join('\n')}`));
+      }, 40_000);
+    });
+    try {
+      await Promise.race([finished, stall]);
+    } finally {
+      clearTimeout(stalled);
+    }
     await d.request({ cmd: 'flush', infohash: honest.hex }, 'flushed');
     await assertSameTree(join(v2Src, WARREN_NAME), join(out, WARREN_NAME));
     const counts = JSON.stringify({ asked, answered });
