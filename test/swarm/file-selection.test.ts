@@ -117,6 +117,18 @@ function fileIndex(info: InfoDict, name: string): number {
   return selectableFiles(info).findIndex((f) => f.path.at(-1) === name);
 }
 
+/** 10.0.1.1 downloads only d.bin from the seed, which then leaves: 10.0.1.1 is the one partial seed. */
+async function partialSeedOfD(seedNumber: number) {
+  const shared = await sharedFolder(seedNumber);
+  const { net, seed, infoHash, infoBytes, info } = shared;
+  const chosen = [fileIndex(info, 'd.bin')];
+  const first = await session(net, '10.0.1.1');
+  const t1 = await net.clock.run(first.add({ infoHash, infoBytes, dir: '/down', peers: [seed.address], wantedFiles: chosen }));
+  assert.ok(await untilSettled(net, t1));
+  await net.clock.run(seed.close());
+  return { ...shared, chosen, first, t1 };
+}
+
 function untilSettled(net: VirtualNetwork, torrent: Torrent): Promise<boolean> {
   return net.clock.runUntil(() => torrent.state === 'seeding' || torrent.state === 'error', 600_000);
 }
@@ -216,12 +228,7 @@ describe('choosing files on the virtual network', () => {
   });
 
   test('a partial seed serves the pieces it has to a leecher wanting the same file', async () => {
-    const { net, seed, infoHash, infoBytes, info, data } = await sharedFolder(14);
-    const chosen = [fileIndex(info, 'd.bin')];
-    const first = await session(net, '10.0.1.1');
-    const t1 = await net.clock.run(first.add({ infoHash, infoBytes, dir: '/down', peers: [seed.address], wantedFiles: chosen }));
-    assert.ok(await untilSettled(net, t1));
-    await net.clock.run(seed.close());
+    const { net, infoHash, infoBytes, data, chosen, first, t1 } = await partialSeedOfD(14);
     const second = await session(net, '10.0.1.2');
     const t2 = await net.clock.run(second.add({ infoHash, infoBytes, dir: '/down', peers: [first.address], wantedFiles: chosen }));
     assert.ok(await untilSettled(net, t2), `stuck in ${t2.state}`);
@@ -232,12 +239,7 @@ describe('choosing files on the virtual network', () => {
   });
 
   test("a partial seed that chooses more files says so (libtorrent's upload_only message): its leecher, done, stays connected", async () => {
-    const { net, seed, infoHash, infoBytes, info, data } = await sharedFolder(16);
-    const chosen = [fileIndex(info, 'd.bin')];
-    const first = await session(net, '10.0.1.1');
-    const t1 = await net.clock.run(first.add({ infoHash, infoBytes, dir: '/down', peers: [seed.address], wantedFiles: chosen }));
-    assert.ok(await untilSettled(net, t1));
-    await net.clock.run(seed.close());
+    const { net, infoHash, infoBytes, data, chosen, first, t1 } = await partialSeedOfD(16);
     const second = await session(net, '10.0.1.2');
     // Slow enough (20 KB/s) to change t1's choice while t2 still downloads from it.
     const t2 = await net.clock.run(second.add({ infoHash, infoBytes, dir: '/down', peers: [first.address], wantedFiles: chosen, downloadLimit: 20_000 }));
