@@ -2,7 +2,7 @@
  * Parsing and checking of the options every command shares. Bad values raise `CliError` with
  * exit code 2 and a one-line reason.
  */
-import { isValidIpv4 } from '../codec/compact.js';
+import { isValidIpv4 } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import { parseHostPort } from '../dht/endpoint.js';
 import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';

@@ -8,7 +8,7 @@
  * parameters are ignored.
  */
 import { base32Decode } from './base32.js';
-import { isValidIpv4 } from './compact.js';
+import { isValidIpv4 } from './ip.js';
 import { DecodeError } from './errors.js';
 import { toHex } from './hex.js';
 

@@ -5,7 +5,8 @@
  * so the same class runs on real UDP and on the virtual network.
  */
 import type { BEncodable, BValue } from '../codec/bencode.js';
-import { decodeCompactNodes, isValidIpv4 } from '../codec/compact.js';
+import { decodeCompactNodes } from '../codec/compact.js';
+import { isValidIpv4 } from '../codec/ip.js';
 import type { KrpcQuery } from '../codec/krpc.js';
 import { DecodeError } from '../codec/errors.js';
 import { idEquals, randomIdWithPrefix } from '../kademlia/id.js';

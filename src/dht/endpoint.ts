@@ -1,5 +1,5 @@
 /** Helpers for UDP endpoints as the DHT sees them. */
-import { isValidIpv4 } from '../codec/compact.js';
+import { isValidIpv4 } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 /** `host:port`, the key of an endpoint in maps. */

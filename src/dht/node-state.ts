@@ -4,7 +4,7 @@
  * Saved through a `NodeStateStore`: a JSON file, or the node's SQLite store.
  */
 import type { FileStore, Endpoint } from '../runtime/interfaces.js';
-import { isValidIpv4 } from '../codec/compact.js';
+import { isValidIpv4 } from '../codec/ip.js';
 import { toHex, toNodeId, type NodeId } from './types.js';
 
 export interface SavedContact {

@@ -16,7 +16,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { isValidIpv4 } from '../codec/compact.js';
+import { isValidIpv4 } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { NodeError } from './errors.js';

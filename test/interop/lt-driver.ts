@@ -8,6 +8,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createWriteStream, existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import type { TestNamespace } from './netns.js';
 
 /** The interpreter Debian's python3-libtorrent is installed for. */
 export const PYTHON = '/usr/bin/python3';
@@ -96,9 +97,13 @@ export class LibtorrentDriver {
     });
   }
 
-  /** Starts a driver script. WARREN_LT_LOG=<file>: libtorrent's log is written there, for debugging. */
-  static spawn(script: string): LibtorrentDriver {
-    const driver = new LibtorrentDriver(spawn(PYTHON, [script], { stdio: ['pipe', 'pipe', 'pipe'] }));
+  /**
+   * Starts a driver script, inside `netns` when given. WARREN_LT_LOG=<file>: libtorrent's log is
+   * written there, for debugging.
+   */
+  static spawn(script: string, netns?: TestNamespace): LibtorrentDriver {
+    const { command, args } = netns ? netns.wrap(PYTHON, [script]) : { command: PYTHON, args: [script] };
+    const driver = new LibtorrentDriver(spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
     const logFile = process.env.WARREN_LT_LOG;
     if (logFile) driver.child.stderr.pipe(createWriteStream(logFile));
     return driver;
