@@ -1,11 +1,14 @@
 /**
  * Payloads carried inside BEP 10 extended messages (peer-wire id 20): the extension handshake
  * (BEP 10, extended id 0), metadata exchange `ut_metadata` (BEP 9) and peer exchange `ut_pex`
- * (BEP 11). These encode/decode the payload only; `peer-wire.ts` adds the envelope.
+ * (BEP 11, with the IPv6 lists `added6`/`dropped6`). These encode/decode the payload only;
+ * `peer-wire.ts` adds the envelope. Every message here is sent by a peer of a connection; the
+ * peer link that receives one rejects what its decoder throws for as a protocol error.
  */
 import { bdecode, bencode, type BDict, type BEncodable, type BValue } from './bencode.js';
-import { decodeCompactPeer, encodeCompactPeer } from './compact.js';
+import { compactPeerLength, decodeCompactPeers, encodeCompactPeers } from './compact.js';
 import { DecodeError } from './errors.js';
+import { ipFamily, type IpFamily } from './ip.js';
 
 /** The extended-message id of the extension handshake itself. */
 export const EXTENDED_HANDSHAKE_ID = 0;
@@ -13,7 +16,7 @@ export const EXTENDED_HANDSHAKE_ID = 0;
 export const METADATA_PIECE_SIZE = 16384;
 /** Largest info dictionary accepted over ut_metadata (8 MiB); bigger `total_size` is rejected. */
 export const MAX_METADATA_SIZE = 8 * 1024 * 1024;
-/** At most this many `added` / `dropped` entries of a PEX message are considered. */
+/** At most this many entries of each PEX list (`added`, `added6`, `dropped`, `dropped6`) are considered. */
 export const MAX_PEX_ENTRIES = 200;
 
 const LIMITS = { maxDepth: 8, maxElements: 1024, maxBytes: 65536 };
@@ -33,6 +36,10 @@ export interface ExtendedHandshake {
   metadataSize?: number;
   /** Our address as the sender sees it (4 or 16 bytes); other lengths are dropped. */
   yourIp?: Uint8Array;
+  /** The sender's own IPv4 address (4 bytes), for peers that reach it over IPv6; other lengths are dropped. */
+  ipv4?: Uint8Array;
+  /** The sender's own IPv6 address (16 bytes), for peers that reach it over IPv4; other lengths are dropped. */
+  ipv6?: Uint8Array;
   /**
    * BEP 21: the sender wants nothing more (a seed, or a partial seed that has the files it chose).
    * Sent as `upload_only: 1`; a value other than a positive integer reads as false.
@@ -79,14 +86,18 @@ export function encodeExtendedHandshake(h: ExtendedHandshake): Uint8Array {
     reqq: h.reqq,
     metadata_size: h.metadataSize,
     yourip: h.yourIp,
+    ipv4: h.ipv4,
+    ipv6: h.ipv6,
     upload_only: h.uploadOnly ? 1 : undefined,
   };
   return bencode(dict);
 }
 
 /**
- * Decodes a peer's handshake dict. Throws `DecodeError` for bad bencoding, wrong types, an id
- * outside 0..255 or a port outside 0..65535. A missing `m` reads as `{}`. Byte fields are copies.
+ * Decodes a peer's handshake dict. Throws `DecodeError` for bad bencoding, wrong types (`yourip`,
+ * `ipv4` or `ipv6` not a byte string included), an id outside 0..255 or a port outside 0..65535.
+ * An address of the wrong length (`yourip` not 4 or 16 bytes, `ipv4` not 4, `ipv6` not 16) is
+ * dropped: it is a hint only. A missing `m` reads as `{}`. Byte fields are copies.
  */
 export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake {
   const what = 'extended handshake';
@@ -107,6 +118,10 @@ export function decodeExtendedHandshake(payload: Uint8Array): ExtendedHandshake 
   if (size !== undefined) out.metadataSize = size;
   const ip = optBytes(d, 'yourip', what);
   if (ip !== undefined && (ip.length === 4 || ip.length === 16)) out.yourIp = ip.slice();
+  const ipv4 = optBytes(d, 'ipv4', what);
+  if (ipv4 !== undefined && ipv4.length === 4) out.ipv4 = ipv4.slice();
+  const ipv6 = optBytes(d, 'ipv6', what);
+  if (ipv6 !== undefined && ipv6.length === 16) out.ipv6 = ipv6.slice();
   // Lenient: a flag only saves a useless connection, so a strange value is not worth one.
   if (typeof d.upload_only === 'number' && d.upload_only > 0) out.uploadOnly = true;
   return out;
@@ -216,44 +231,68 @@ export const PEX_UTP = 0x04;
 export const PEX_HOLEPUNCH = 0x08;
 export const PEX_REACHABLE = 0x10;
 
-/** A BEP 11 message (IPv4 part). `flags` is the `added.f` byte (`PEX_ENCRYPTION` ...). */
+/**
+ * A BEP 11 message, sent by a peer about once a minute. `added` and `dropped` hold peers of both
+ * families, spelled as `Endpoint.host` is (IPv6 canonical); on the wire IPv4 peers travel in
+ * `added`/`added.f`/`dropped` and IPv6 peers in `added6`/`added6.f`/`dropped6`. `flags` is the
+ * `added.f` byte (`PEX_ENCRYPTION` ...).
+ */
 export interface PexMessage {
   added: { host: string; port: number; flags: number }[];
   dropped: { host: string; port: number }[];
 }
 
-/** Encodes a ut_pex dict. Throws `TypeError` for a non-IPv4 host or bad port. BEP 11 suggests <= 50 each. */
-export function encodePex(m: PexMessage): Uint8Array {
-  const added = new Uint8Array(m.added.length * 6);
-  const flags = new Uint8Array(m.added.length);
-  m.added.forEach((p, i) => {
-    added.set(encodeCompactPeer(p), i * 6);
-    flags[i] = p.flags & 0xff;
-  });
-  const dropped = new Uint8Array(m.dropped.length * 6);
-  m.dropped.forEach((p, i) => dropped.set(encodeCompactPeer(p), i * 6));
-  return bencode({ added, 'added.f': flags, dropped });
-}
-
-function compactList(d: BDict, key: string): { host: string; port: number }[] {
-  const b = optBytes(d, key, 'ut_pex');
-  if (b === undefined) return [];
-  if (b.length % 6 !== 0) throw new DecodeError(`ut_pex: "${key}" length ${b.length} is not a multiple of 6`);
-  const out: { host: string; port: number }[] = [];
-  for (let off = 0; off < b.length && out.length < MAX_PEX_ENTRIES; off += 6) {
-    out.push(decodeCompactPeer(b.subarray(off, off + 6)));
-  }
-  return out;
+function ofFamily<T extends { host: string }>(list: readonly T[], family: IpFamily): T[] {
+  return list.filter((p) => ipFamily(p.host) === family);
 }
 
 /**
- * Decodes a ut_pex dict (IPv4 only: `added6`/`dropped6` are ignored). Only the first
- * `MAX_PEX_ENTRIES` of each list are returned; a missing or short `added.f` reads as flags 0.
- * Throws `DecodeError` for bad bencoding, wrong types or compact strings not a multiple of 6.
+ * Encodes a ut_pex dict: IPv4 peers in `added`, `added.f`, `dropped` (always present), IPv6 peers
+ * in `added6`, `added6.f`, `dropped6` (present when there are any). Throws `TypeError` for a host
+ * that is not an IP address or a bad port. BEP 11 suggests <= 50 added and 50 dropped per message.
+ */
+export function encodePex(m: PexMessage): Uint8Array {
+  for (const p of [...m.added, ...m.dropped]) {
+    if (ipFamily(p.host) === undefined) throw new TypeError(`ut_pex: ${JSON.stringify(p.host)} is not an IP address`);
+  }
+  const dict: { [key: string]: BEncodable } = {};
+  for (const family of [4, 6] as const) {
+    const suffix = family === 4 ? '' : '6';
+    const added = ofFamily(m.added, family);
+    const dropped = ofFamily(m.dropped, family);
+    if (family === 6 && added.length === 0 && dropped.length === 0) continue;
+    dict[`added${suffix}`] = encodeCompactPeers(added, family);
+    dict[`added${suffix}.f`] = Uint8Array.from(added, (p) => p.flags & 0xff);
+    dict[`dropped${suffix}`] = encodeCompactPeers(dropped, family);
+  }
+  return bencode(dict);
+}
+
+/** The first `MAX_PEX_ENTRIES` peers of one compact list; its whole length must be a multiple of 6 (18). */
+function compactList(d: BDict, key: string, family: IpFamily): { host: string; port: number }[] {
+  const b = optBytes(d, key, 'ut_pex');
+  if (b === undefined) return [];
+  const size = compactPeerLength(family);
+  if (b.length % size !== 0) throw new DecodeError(`ut_pex: "${key}" length ${b.length} is not a multiple of ${size}`);
+  return decodeCompactPeers(b.subarray(0, Math.min(b.length, MAX_PEX_ENTRIES * size)), family);
+}
+
+function addedList(d: BDict, family: IpFamily): PexMessage['added'] {
+  const suffix = family === 4 ? '' : '6';
+  const f = optBytes(d, `added${suffix}.f`, 'ut_pex') ?? new Uint8Array(0);
+  return compactList(d, `added${suffix}`, family).map((p, i) => ({ ...p, flags: i < f.length ? f[i]! : 0 }));
+}
+
+/**
+ * Decodes a ut_pex dict from a peer: IPv4 peers first, then IPv6 ones, in both lists. Only the
+ * first `MAX_PEX_ENTRIES` of each wire list are returned; a missing or short `added.f`
+ * (`added6.f`) reads as flags 0. Throws `DecodeError` for bad bencoding, wrong types, or compact
+ * strings not a multiple of 6 (`added`, `dropped`) or 18 (`added6`, `dropped6`) bytes.
  */
 export function decodePex(payload: Uint8Array): PexMessage {
   const d = asDict(bdecode(payload, LIMITS), 'ut_pex');
-  const f = optBytes(d, 'added.f', 'ut_pex') ?? new Uint8Array(0);
-  const added = compactList(d, 'added').map((p, i) => ({ ...p, flags: i < f.length ? f[i] : 0 }));
-  return { added, dropped: compactList(d, 'dropped') };
+  return {
+    added: [...addedList(d, 4), ...addedList(d, 6)],
+    dropped: [...compactList(d, 'dropped', 4), ...compactList(d, 'dropped6', 6)],
+  };
 }

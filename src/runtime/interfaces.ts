@@ -4,7 +4,10 @@
  * run on real sockets (`createNodeRuntime`) and on a simulated network (`VirtualNetwork`).
  */
 
-/** A UDP/TCP endpoint. `host` is a dotted IPv4 string. */
+/**
+ * A UDP/TCP endpoint. `host` is a dotted IPv4 string or an IPv6 address without brackets, spelled
+ * as Node.js reports it (see `codec/ip.ts`). A socket bound to an IPv6 address takes IPv6 only.
+ */
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
@@ -123,7 +126,7 @@ export interface Runtime {
    */
   tcpConnect(to: Endpoint, timeoutMs?: number): Promise<TcpConnection>;
   readonly fs: FileStore;
-  /** Resolves a host name to an IPv4 address (a dotted IPv4 string resolves to itself). */
+  /** Resolves a host name to an IPv4 address (an IP address resolves to itself). */
   resolveHost(name: string): Promise<string>;
   /**
    * GETs a URL (HTTP trackers, web seeds); resolves with the body of a 2xx answer, rejects

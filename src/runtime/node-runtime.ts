@@ -9,7 +9,7 @@ import { lookup } from 'node:dns/promises';
 import { constants as fsConstants } from 'node:fs';
 import { open, mkdir, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle as NodeFsHandle } from 'node:fs/promises';
-import net, { isIPv4 } from 'node:net';
+import net, { isIPv4, isIPv6 } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { httpGet } from './http-get.js';
 import type { Endpoint, FileHandle, FileStat, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
@@ -54,7 +54,7 @@ function plainHost(address: string | undefined): string {
   return address.startsWith('::ffff:') ? address.slice(7) : address;
 }
 
-/** A `node:dgram` udp4 socket. Send failures are counted in `sendErrors`, never thrown. */
+/** A `node:dgram` socket (udp4, or IPv6-only udp6). Send failures are counted in `sendErrors`, never thrown. */
 export class NodeUdpSocket implements UdpSocket {
   /** Datagrams that could not be sent (bad port, closed socket, kernel error). */
   sendErrors = 0;
@@ -118,7 +118,9 @@ export class NodeUdpSocket implements UdpSocket {
 
 function bindUdp(bind: Endpoint): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const socket = dgram.createSocket({ type: 'udp4' });
+    // One socket per family, as libtorrent binds them: an IPv6 socket takes IPv6 only, so the same
+    // port can also be bound for IPv4.
+    const socket = dgram.createSocket(isIPv6(bind.host) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
     const onError = (error: Error): void => {
       socket.close();
       reject(error);
@@ -284,7 +286,7 @@ function listenTcp(bind: Endpoint): Promise<TcpServer> {
     const server = net.createServer();
     const onError = (error: Error): void => reject(error);
     server.once('error', onError);
-    server.listen({ host: bind.host, port: bind.port }, () => {
+    server.listen({ host: bind.host, port: bind.port, ipv6Only: isIPv6(bind.host) }, () => {
       server.off('error', onError);
       const address = server.address() as net.AddressInfo;
       resolve(new NodeTcpServer(server, Object.freeze({ host: plainHost(address.address), port: address.port })));
@@ -439,9 +441,9 @@ const nodeFileStore: FileStore = {
   },
 };
 
-/** Resolves a name to an IPv4 address with the system resolver; dotted IPv4 returns itself. */
+/** Resolves a name to an IPv4 address with the system resolver; an IP address returns itself. */
 async function resolveHost(name: string): Promise<string> {
-  if (isIPv4(name)) return name;
+  if (isIPv4(name) || isIPv6(name)) return name;
   const { address } = await lookup(name, { family: 4 });
   return address;
 }

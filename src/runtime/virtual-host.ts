@@ -3,6 +3,7 @@
  * stream, its disk, and whether it is dead or slow. Internal to the virtual runtime; it outlives
  * the `Runtime` objects handed out for the host, so a "restarted" node finds its files again.
  */
+import { isIPv6 } from 'node:net';
 import { MemoryFileStore } from './memory-file-store.js';
 import { Mulberry32 } from './prng.js';
 
@@ -78,7 +79,12 @@ export class VirtualHost {
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-/** Whether `host` is a dotted-quad IPv4 address (what `Endpoint.host` must be). */
-export function isIPv4(host: string): boolean {
-  return IPV4.test(host);
+/** Whether `host` is a dotted-quad IPv4 address or an IPv6 address (what `Endpoint.host` may be). */
+export function isIpAddress(host: string): boolean {
+  return IPV4.test(host) || isIPv6(host);
+}
+
+/** The wildcard bind address of `host`'s family: 0.0.0.0 or ::. */
+export function wildcardOf(host: string): string {
+  return host.includes(':') ? '::' : '0.0.0.0';
 }

@@ -1,5 +1,5 @@
 /**
- * A simulated IPv4 network for tests and simulations: many hosts in one process, one shared
+ * A simulated IPv4 and IPv6 network for tests and simulations: many hosts in one process, one shared
  * `VirtualClock`, UDP with latency, loss and dead hosts, simple TCP streams, and an in-memory disk
  * per host. Everything random comes from PRNGs seeded from `seed`, so a simulation driven the same
  * way replays identically.
@@ -12,7 +12,7 @@
 import type { Endpoint, Runtime, TcpConnection, TcpServer, UdpSocket } from './interfaces.js';
 import { deriveSeed, Mulberry32 } from './prng.js';
 import { VirtualClock } from './virtual-clock.js';
-import { isIPv4, netError, VirtualHost } from './virtual-host.js';
+import { isIpAddress, netError, VirtualHost, wildcardOf } from './virtual-host.js';
 import { connectTcp, VirtualTcpServer, type TcpFabric } from './virtual-tcp.js';
 
 /** How links behave between two endpoints. */
@@ -138,7 +138,7 @@ export class VirtualNetwork {
 
   /** Registers a DNS name for `resolveHost` (e.g. a bootstrap router's name) on every host. */
   setHostName(name: string, address: string): void {
-    if (!isIPv4(address)) throw new TypeError(`setHostName: '${address}' is not a dotted IPv4 address`);
+    if (!isIpAddress(address)) throw new TypeError(`setHostName: '${address}' is not an IP address`);
     this.names.set(name.toLowerCase(), address);
   }
 
@@ -147,7 +147,9 @@ export class VirtualNetwork {
     const stats = this.stats;
     stats.datagramsSent++;
     stats.bytesSent += data.length;
-    if (socket.host.dead || (this.lossRate > 0 && this.lossPrng.next() < this.lossRate)) {
+    // A datagram to the other family's address goes nowhere (a host has one address, of one family).
+    const crossFamily = to.host.includes(':') !== socket.host.name.includes(':');
+    if (socket.host.dead || crossFamily || (this.lossRate > 0 && this.lossPrng.next() < this.lossRate)) {
       stats.datagramsLost++;
       return;
     }
@@ -170,9 +172,9 @@ export class VirtualNetwork {
     });
   }
 
-  /** A dotted IPv4 string resolves to itself, a registered name to its address; else ENOTFOUND. */
+  /** An IP address resolves to itself, a registered name to its address; else ENOTFOUND. */
   private resolve(name: string): string {
-    if (isIPv4(name)) return name;
+    if (isIpAddress(name)) return name;
     const address = this.names.get(name.toLowerCase());
     if (address === undefined) throw netError('ENOTFOUND', `getaddrinfo ENOTFOUND ${name}`);
     return address;
@@ -187,16 +189,20 @@ export class VirtualNetwork {
   private host(name: string): VirtualHost {
     let h = this.hosts.get(name);
     if (h === undefined) {
-      if (!isIPv4(name)) throw new TypeError(`VirtualNetwork: host must be a dotted IPv4 address, got '${name}'`);
+      if (!isIpAddress(name)) throw new TypeError(`VirtualNetwork: host must be an IPv4 or IPv6 address, got '${name}'`);
       h = new VirtualHost(name, new Mulberry32(deriveSeed(this.seed, name)));
       this.hosts.set(name, h);
     }
     return h;
   }
 
-  /** Resolves the bind address: '0.0.0.0' (or '') means the host itself; another host is refused. */
+  /**
+   * Resolves the bind address: the wildcard of the host's family (0.0.0.0 or ::, or '') means the
+   * host itself; another address, the other family's wildcard included, is refused (a host has one
+   * address, of one family).
+   */
   private checkBindHost(h: VirtualHost, bind: Endpoint): void {
-    if (bind.host !== h.name && bind.host !== '0.0.0.0' && bind.host !== '') {
+    if (bind.host !== h.name && bind.host !== wildcardOf(h.name) && bind.host !== '') {
       throw netError('EADDRNOTAVAIL', `cannot bind ${bind.host} on host ${h.name}`);
     }
   }

@@ -190,10 +190,14 @@ class VirtualTcpConnection implements TcpConnection {
  * Opens a connection from `from` to `to`. The listener sees it one latency later; the caller's
  * promise resolves one more latency later (the SYN-ACK). Rejects with code 'ECONNREFUSED' one
  * latency later when nothing listens there, the target host is dead or unknown, or the caller is
- * itself dead.
+ * itself dead; at once with 'ENETUNREACH' for an address of the other family (IPv4 to IPv6 or back).
  */
 export function connectTcp(fabric: TcpFabric, from: VirtualHost, to: Endpoint): Promise<TcpConnection> {
   return new Promise((resolve, reject) => {
+    if (to.host.includes(':') !== from.name.includes(':')) {
+      reject(netError('ENETUNREACH', `connect ENETUNREACH ${to.host}:${to.port} (from ${from.name}, of the other family)`));
+      return;
+    }
     const owner = from.tcpPorts.take(0, from.name, (port) => ({ port }));
     const port = owner.port;
     const local: Endpoint = Object.freeze({ host: from.name, port });
