@@ -44,6 +44,8 @@ export class PieceLayers {
   private readonly firstPiece: number[] = [];
   /** Files longer than 0 bytes by the hex of their root. */
   private readonly byRoot = new Map<string, TorrentFile>();
+  /** Roots of the files that hold a wanted piece; undefined while every file is wanted. */
+  private wantedRoots: Set<string> | undefined;
 
   constructor(
     readonly info: InfoDict,
@@ -66,9 +68,30 @@ export class PieceLayers {
     });
   }
 
-  /** Whether every piece can be checked now. */
+  /**
+   * Whether every wanted piece can be checked now: the layers of files with no wanted piece (see
+   * `setWantedPieces`) are not needed, so they are not asked for.
+   */
   get complete(): boolean {
-    return this.missing.size === 0;
+    for (const hex of this.missing.keys()) if (this.isWanted(hex)) return false;
+    return true;
+  }
+
+  /**
+   * Narrows the layers needed to those of files that hold a piece `mask` marks wanted (1), as the
+   * piece picker's mask does; v2 pieces never span files, so a piece names one file.
+   */
+  setWantedPieces(mask: Uint8Array): void {
+    const roots = new Set<string>();
+    mask.forEach((want, index) => {
+      const fileIndex = this.pieceFile[index]!;
+      if (want && fileIndex >= 0) roots.add(toHex(this.info.files[fileIndex]!.piecesRoot!));
+    });
+    this.wantedRoots = roots;
+  }
+
+  private isWanted(rootHex: string): boolean {
+    return this.wantedRoots?.has(rootHex) ?? true;
   }
 
   /**
@@ -117,14 +140,17 @@ export class PieceLayers {
   }
 
   /**
-   * Requests to send to peer `key` now, so that at most `max` wait for its answer: chunks nobody is
+   * Requests to send to peer `key` now, so that at most `max` wait for its answer: chunks of wanted
+   * layers (see `setWantedPieces`) nobody is
    * answering (never asked, or unanswered for 10 s) that this peer has not refused. Each is marked
    * as asked of `key`.
    */
   requestsFor(key: string, max: number): HashRequest[] {
     const now = this.now();
     const waiting = (a: Asked) => a.askedOf !== undefined && now - a.askedAt < REQUEST_TIMEOUT_MS;
-    const open = [...this.missing.values()].flatMap(({ parts, asked }) => parts.missing().map((request) => ({ request, asked: asked.get(request.index)! })));
+    const open = [...this.missing]
+      .filter(([hex]) => this.isWanted(hex))
+      .flatMap(([, { parts, asked }]) => parts.missing().map((request) => ({ request, asked: asked.get(request.index)! })));
     let room = max - open.filter(({ asked }) => asked.askedOf === key && waiting(asked)).length;
     const out: HashRequest[] = [];
     for (const { request, asked } of open) {

@@ -330,7 +330,7 @@ export class Torrent {
     return count;
   }
 
-  /** Whether blocks may be requested: a v2 torrent first needs every piece layer, to check what arrives. */
+  /** Whether blocks may be requested: a v2 torrent first needs the piece layer of every wanted file, to check what arrives. */
   get hashesKnown(): boolean {
     return this.layers?.complete ?? true;
   }
@@ -348,7 +348,7 @@ export class Torrent {
     const result = layers.received(key, request, hashes);
     if (result === 'verified' && layers.complete) {
       this.resumeKeeper?.markDirty();
-      this.deps.log('debug', 'every piece layer is known; downloading');
+      this.deps.log('debug', 'the piece layers of the wanted files are known; downloading');
       this.requestMore();
     }
     return result !== 'bad';
@@ -610,7 +610,10 @@ export class Torrent {
       totalLength: info.totalLength,
       random: () => this.deps.runtime.random(),
     });
-    if (wanted) this.picker.setWanted(wanted);
+    if (wanted) {
+      this.picker.setWanted(wanted);
+      this.layers?.setWantedPieces(wanted);
+    }
     this.emit({ type: 'metadata' });
     this.checking = true;
     this.setRunningState('checking');
@@ -746,7 +749,10 @@ export class Torrent {
     const info = this.info ?? this.refused?.info;
     const mask = info && (files ? wantedPieceMask(info, files) : new Uint8Array(info.pieceCount).fill(1));
     const picker = this.picker;
-    if (mask && picker) picker.setWanted(mask);
+    if (mask && picker) {
+      picker.setWanted(mask);
+      this.layers?.setWantedPieces(mask);
+    }
     this.chosenFiles = files && [...files];
     if (!picker || this.checking) return; // the end of the check sets the state from the new choice
     if (this.state === 'seeding' && !picker.done) {

@@ -213,6 +213,17 @@ describe('choosing files on the virtual network', () => {
     for (let i = 0; i < info.pieceCount; i++) assert.equal(t.picker!.has(i), mask[i] === 1, `piece ${i}`);
     assert.equal(sha((await fileOn(net, '10.0.1.1', '/down/folder/d.bin'))!), sha(data.get('d.bin')!));
     for (const other of ['a.bin', 'b.bin', 'f.bin']) assert.equal(await fileOn(net, '10.0.1.1', `/down/folder/${other}`), undefined, `${other}: v2 pieces hold one file each`);
+    const rootOf = (name: string) => Buffer.from(info.files[info.files.findIndex((f) => f.path.at(-1) === name)]!.piecesRoot!).toString('hex');
+    assert.deepEqual([...t.layers!.known().keys()], [rootOf('d.bin')], 'only the chosen file\'s piece layer was asked for');
+
+    // Choosing one more file later: its layer is fetched, then its pieces.
+    t.setWantedFiles([...chosen, fileIndex(info, 'a.bin')]);
+    assert.equal(t.state, 'downloading');
+    assert.equal(t.hashesKnown, false, 'a.bin spans 2 pieces: its layer is needed first');
+    assert.ok(await untilSettled(net, t), `stuck in ${t.state}`);
+    assert.equal(t.state, 'seeding', t.error?.message);
+    assert.equal(sha((await fileOn(net, '10.0.1.1', '/down/folder/a.bin'))!), sha(data.get('a.bin')!));
+    assert.deepEqual(new Set(t.layers!.known().keys()), new Set([rootOf('d.bin'), rootOf('a.bin')]));
   });
 
   test('changing the choice while downloading: dropping the last wanted file finishes at once', async () => {
