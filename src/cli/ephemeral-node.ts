@@ -21,7 +21,7 @@ export async function withEphemeralDht<T>(flags: NetworkFlags, work: (dht: Dht) 
   );
   try {
     await dht.start();
-    if (dht.table.size === 0) throw new CliError('could not join the DHT: no bootstrap node answered');
+    if (dht.stats().tableSize === 0) throw new CliError('could not join the DHT: no bootstrap node answered');
     return await work(dht);
   } finally {
     await dht.close();

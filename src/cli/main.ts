@@ -23,7 +23,7 @@ function withNetworkOptions(command: Command): Command {
   return command
     .option('--bootstrap <list>', BOOTSTRAP_HELP)
     .option('--no-bootstrap', 'do not contact any bootstrap node')
-    .option('--host <ip>', 'local IPv4 address to bind')
+    .option('--host <ip>', 'local address to bind, IPv4 or IPv6 (default: every address of both families)')
     .option('--json', 'JSON lines on stdout');
 }
 
@@ -99,7 +99,7 @@ withSwarmOptions(program.command('seed').description('share a file, folder or .t
 withSwarmOptions(program.command('get').description('download a torrent'))
   .argument('<torrent>', 'magnet link, infohash (40 hex, or 64 hex for v2) or .torrent file')
   .option('-o, --output <dir>', 'download directory (default: the current directory)')
-  .option('--peer <host:port>', 'a peer to connect to (repeatable)', collect)
+  .option('--peer <host:port>', 'a peer to connect to, host:port or [IPv6]:port (repeatable)', collect)
   .option('--seed', 'keep seeding after the download completes, until Ctrl-C')
   .option('--seed-ratio <ratio>', 'then seed until this many times the downloaded size is uploaded (e.g. 1.5)')
   .option('--seed-time <minutes>', 'then seed for at most this long (with --seed-ratio: whichever comes first)')
@@ -130,7 +130,7 @@ program
   .command('node')
   .description('run the node until Ctrl-C: DHT, swarm, state store, HTTP API and web UI')
   .option('--data-dir <dir>', 'state, downloads and logs (default: $XDG_DATA_HOME/warren)')
-  .option('--host <ip>', 'local IPv4 address for peers and the DHT (default 0.0.0.0)')
+  .option('--host <ip>', 'local address for peers and the DHT, IPv4 or IPv6 (default 0.0.0.0: every address of both families)')
   .option('--port <port>', 'TCP port for peers (default 6881, 0 for any)')
   .option('--dht-port <port>', 'UDP port of the DHT (default 6881, 0 for any)')
   .option('--api <host:port>', 'where the HTTP API and web UI listen (default 127.0.0.1:7070)')

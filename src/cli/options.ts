@@ -2,7 +2,7 @@
  * Parsing and checking of the options every command shares. Bad values raise `CliError` with
  * exit code 2 and a one-line reason.
  */
-import { isValidIpv4 } from '../codec/ip.js';
+import { canonicalIp, splitHostPort } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
 import { parseHostPort } from '../dht/endpoint.js';
 import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';
@@ -24,9 +24,30 @@ export function parsePort(text: string, { allowZero = false } = {}): number {
   return port;
 }
 
+/** `--host`: an IPv4 or IPv6 address (without brackets), returned in its canonical spelling. */
 export function parseHost(text: string): string {
-  if (!isValidIpv4(text)) throw new CliError(`bad host "${text}": expected an IPv4 address such as 127.0.0.1`, 2);
-  return text;
+  const host = canonicalIp(text);
+  if (host === undefined) throw new CliError(`bad host "${text}": expected an IP address such as 127.0.0.1 or ::1`, 2);
+  return host;
+}
+
+/**
+ * A peer given by hand (`--peer`): `1.2.3.4:6881`, `[fd57::1]:6881` (BEP 7; an IPv6 host needs its
+ * brackets) or `host.name:6881`, port 1-65535. An IP host comes back in its canonical spelling.
+ * Throws `CliError` (exit 2) naming what is wrong.
+ */
+export function parsePeerArg(text: string): { host: string; port: number } {
+  const split = splitHostPort(text);
+  if (split === undefined || split.host === '') {
+    throw new CliError(`bad --peer "${text}": expected host:port, or [IPv6]:port such as [::1]:6881`, 2);
+  }
+  const port = Number(split.port);
+  if (!/^\d{1,5}$/.test(split.port) || port < 1 || port > 65535) throw new CliError(`bad --peer "${text}": port must be 1-65535`, 2);
+  const bracketed = text.startsWith('[');
+  const ip = canonicalIp(split.host);
+  const ok = bracketed ? ip !== undefined && split.host.includes(':') : ip !== undefined || /^[A-Za-z0-9.-]+$/.test(split.host);
+  if (!ok) throw new CliError(`bad --peer "${text}": "${split.host}" is not ${bracketed ? 'an IPv6 address' : 'an IPv4 address or host name'}`, 2);
+  return { host: ip ?? split.host, port };
 }
 
 /** `--bootstrap a:1,b:2` → list; `--no-bootstrap` → false; absent → the public routers. */

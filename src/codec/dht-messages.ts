@@ -1,6 +1,7 @@
 /**
  * Typed arguments and replies of the six mainline DHT methods: ping, find_node, get_peers,
- * announce_peer (BEP 5) and get, put (BEP 44).
+ * announce_peer (BEP 5) and get, put (BEP 44), with BEP 32's IPv6 fields: `want` in queries,
+ * `nodes6` (38-byte entries) in replies and 18-byte IPv6 peers in get_peers `values`.
  *
  * The answering side parses a query's `a` dict with `parse*Args`; the querying side parses a
  * response's `r` dict with `parse*Reply`. Every parser throws `DecodeError` with a message naming
@@ -10,7 +11,7 @@
  */
 import type { Endpoint } from '../runtime/interfaces.js';
 import { bencode, bytesToLatin1, type BDict, type BValue } from './bencode.js';
-import { decodeCompactNodes, decodeCompactPeer, COMPACT_PEER_LENGTH, NODE_ID_LENGTH, type CompactNode } from './compact.js';
+import { decodeCompactNodes, decodeCompactPeer, COMPACT_PEER_LENGTH, COMPACT_PEER6_LENGTH, NODE_ID_LENGTH, type CompactNode } from './compact.js';
 import { DecodeError } from './errors.js';
 
 /** BEP 44: the bencoded `v` of a stored item may be at most 1000 bytes. */
@@ -22,14 +23,27 @@ export const PUBLIC_KEY_LENGTH = 32;
 /** BEP 44: ed25519 signature length. */
 export const SIGNATURE_LENGTH = 64;
 
-/** find_node arguments. `want` (BEP 32) lists "n4"/"n6". */
-export interface FindNodeArgs {
-  target: Uint8Array;
+/** BEP 32: most `want` entries read; real clients send one or two ("n4", "n6"). */
+export const MAX_WANT_ENTRIES = 8;
+
+/**
+ * BEP 32 `want` of find_node, get_peers and get: the families whose nodes the asker wants back,
+ * "n4" (`nodes`) and/or "n6" (`nodes6`). Sent by a dual-stack node; the answering node replies
+ * with the node lists it has of those families (absent: the family the query arrived on).
+ * Unknown entries are kept (and ignored by the node); an answering node rejects (203) a `want`
+ * that is not a list of byte strings, or longer than MAX_WANT_ENTRIES.
+ */
+export interface WantArgs {
   want?: string[];
 }
 
+/** find_node arguments. */
+export interface FindNodeArgs extends WantArgs {
+  target: Uint8Array;
+}
+
 /** get_peers arguments; `noSeed`/`scrape` are BEP 33 flags. */
-export interface GetPeersArgs {
+export interface GetPeersArgs extends WantArgs {
   infoHash: Uint8Array;
   noSeed?: boolean;
   scrape?: boolean;
@@ -48,7 +62,7 @@ export interface AnnouncePeerArgs {
 }
 
 /** BEP 44 get arguments: `seq` asks only for a mutable item newer than it. */
-export interface GetArgs {
+export interface GetArgs extends WantArgs {
   target: Uint8Array;
   seq?: number;
 }
@@ -69,12 +83,16 @@ export interface PutArgs {
   cas?: number;
 }
 
-/** The `nodes` of a find_node/get_peers/get reply (IPv4 only). */
+/**
+ * The contacts of a find_node/get_peers/get reply: `nodes` (IPv4, 26-byte entries) and BEP 32's
+ * `nodes6` (IPv6, 38-byte entries). Either may be empty.
+ */
 export interface NodesReply {
   nodes: CompactNode[];
+  nodes6: CompactNode[];
 }
 
-/** A get_peers reply: `token` for a later announce, `peers` from `values`. */
+/** A get_peers reply: `token` for a later announce, `peers` from `values` (IPv4 and IPv6 peers). */
 export interface GetPeersReply extends NodesReply {
   token?: Uint8Array;
   peers: Endpoint[];
@@ -122,15 +140,31 @@ function optionalFlag(d: BDict, field: string): boolean | undefined {
   return v === undefined ? undefined : v !== 0;
 }
 
-function optionalNodes(d: BDict): CompactNode[] {
-  const raw = optionalBytes(d, 'nodes');
+function optionalNodes(d: BDict, field: 'nodes' | 'nodes6'): CompactNode[] {
+  const raw = optionalBytes(d, field);
   if (raw === undefined) return [];
   try {
-    return decodeCompactNodes(raw);
+    return decodeCompactNodes(raw, field === 'nodes' ? 4 : 6);
   } catch (err) {
-    if (err instanceof DecodeError) bad('nodes', err.message);
+    if (err instanceof DecodeError) bad(field, err.message);
     throw err;
   }
+}
+
+function bothNodes(r: BDict): NodesReply {
+  return { nodes: optionalNodes(r, 'nodes'), nodes6: optionalNodes(r, 'nodes6') };
+}
+
+/** Reads BEP 32 `want` into `out` when present (see `WantArgs`). */
+function readWant(a: BDict, out: WantArgs): void {
+  const want = a.want;
+  if (want === undefined) return;
+  if (!Array.isArray(want)) bad('want', 'must be a list');
+  if (want.length > MAX_WANT_ENTRIES) bad('want', `has ${want.length} entries, more than ${MAX_WANT_ENTRIES}`);
+  out.want = want.map((w) => {
+    if (!(w instanceof Uint8Array)) bad('want', 'items must be byte strings');
+    return bytesToLatin1(w);
+  });
 }
 
 /** Encodes `v` and checks the BEP 44 size limit. */
@@ -142,23 +176,17 @@ function encodeItemValue(v: BValue): Uint8Array {
   return encoded;
 }
 
-/** Parses find_node's `a`: `target` must be 20 bytes; `want`, if present, a list of byte strings. */
+/** Parses find_node's `a`: `target` must be 20 bytes; `want`, if present, a short list of byte strings. */
 export function parseFindNodeArgs(a: BDict): FindNodeArgs {
   const out: FindNodeArgs = { target: requiredBytes(a, 'target', NODE_ID_LENGTH) };
-  const want = a.want;
-  if (want !== undefined) {
-    if (!Array.isArray(want)) bad('want', 'must be a list');
-    out.want = want.map((w) => {
-      if (!(w instanceof Uint8Array)) bad('want', 'items must be byte strings');
-      return bytesToLatin1(w);
-    });
-  }
+  readWant(a, out);
   return out;
 }
 
-/** Parses get_peers' `a`: `info_hash` must be 20 bytes; `noseed`/`scrape` optional integers. */
+/** Parses get_peers' `a`: `info_hash` must be 20 bytes; `noseed`/`scrape` optional integers; `want` as in find_node. */
 export function parseGetPeersArgs(a: BDict): GetPeersArgs {
   const out: GetPeersArgs = { infoHash: requiredBytes(a, 'info_hash', NODE_ID_LENGTH) };
+  readWant(a, out);
   const noSeed = optionalFlag(a, 'noseed');
   if (noSeed !== undefined) out.noSeed = noSeed;
   const scrape = optionalFlag(a, 'scrape');
@@ -190,9 +218,10 @@ export function parseAnnouncePeerArgs(a: BDict): AnnouncePeerArgs {
   return out;
 }
 
-/** Parses BEP 44 get's `a`: 20-byte `target`, optional `seq` >= 0. */
+/** Parses BEP 44 get's `a`: 20-byte `target`, optional `seq` >= 0, `want` as in find_node. */
 export function parseGetArgs(a: BDict): GetArgs {
   const out: GetArgs = { target: requiredBytes(a, 'target', NODE_ID_LENGTH) };
+  readWant(a, out);
   const seq = optionalInt(a, 'seq', 0);
   if (seq !== undefined) out.seq = seq;
   return out;
@@ -230,24 +259,30 @@ export function parsePutArgs(a: BDict): PutArgs {
   return out;
 }
 
-/** Parses the `nodes` of any reply (absent => no nodes; length must be a multiple of 26). */
+/**
+ * Parses the `nodes` and `nodes6` of any reply, as the querying node does (absent => none; the
+ * length of `nodes` must be a multiple of 26, of `nodes6` a multiple of 38, else the whole reply
+ * is rejected with DecodeError).
+ */
 export function parseNodesReply(r: BDict): NodesReply {
-  return { nodes: optionalNodes(r) };
+  return bothNodes(r);
 }
 
 /**
- * Parses a get_peers reply: optional `token`, `nodes`, and `values` (a list of 6-byte compact
- * peers; entries of another length, non-strings and port-0 peers are skipped).
+ * Parses a get_peers reply: optional `token`, `nodes`, `nodes6`, and `values` (a list of compact
+ * peers: 6 bytes for IPv4, 18 for IPv6 (BEP 32); entries of another length, non-strings and
+ * port-0 peers are skipped).
  */
 export function parseGetPeersReply(r: BDict): GetPeersReply {
-  const out: GetPeersReply = { nodes: optionalNodes(r), peers: [] };
+  const out: GetPeersReply = { ...bothNodes(r), peers: [] };
   const token = optionalBytes(r, 'token');
   if (token !== undefined) out.token = token;
   const values = r.values;
   if (values !== undefined) {
     if (!Array.isArray(values)) bad('values', 'must be a list');
     for (const item of values) {
-      if (!(item instanceof Uint8Array) || item.length !== COMPACT_PEER_LENGTH) continue;
+      if (!(item instanceof Uint8Array)) continue;
+      if (item.length !== COMPACT_PEER_LENGTH && item.length !== COMPACT_PEER6_LENGTH) continue;
       const peer = decodeCompactPeer(item);
       if (peer.port !== 0) out.peers.push(peer);
     }
@@ -260,7 +295,7 @@ export function parseGetPeersReply(r: BDict): GetPeersReply {
  * required; `sig` without `k` is an error; `v` must bencode to <= 1000 bytes.
  */
 export function parseGetReply(r: BDict): GetReply {
-  const out: GetReply = { nodes: optionalNodes(r) };
+  const out: GetReply = bothNodes(r);
   const token = optionalBytes(r, 'token');
   if (token !== undefined) out.token = token;
   const v = r.v;

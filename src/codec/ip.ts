@@ -150,3 +150,18 @@ export function splitHostPort(text: string): { host: string; port: string } | un
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/**
+ * The canonical host of an IP address text as peers are keyed and dialled: a dotted quad as is,
+ * IPv6 in its canonical spelling, and an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, as a BEP 7
+ * `peers6` or BEP 11 `added6` entry may carry) as its dotted quad, so one peer has one key.
+ * `undefined` for anything else (a host name, brackets, a zone id).
+ */
+export function canonicalIp(host: string): string | undefined {
+  if (isValidIpv4(host)) return host;
+  if (!host.includes(':')) return undefined;
+  const bytes = parseIpv6(host);
+  if (bytes === undefined) return undefined;
+  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
+  return mapped ? `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}` : formatIpv6(bytes);
+}

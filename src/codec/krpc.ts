@@ -39,7 +39,10 @@ export interface KrpcResponse {
   values: BDict;
   /** `r.id`, always 20 bytes. */
   senderId: Uint8Array;
-  /** BEP 42: our address as the responder saw it (top-level `ip`, 6-byte compact form). */
+  /**
+   * BEP 42: our address as the responder saw it (top-level `ip`: 6-byte compact IPv4, or 18-byte
+   * IPv6 as BEP 32 nodes send it).
+   */
   ip?: Endpoint;
   version?: Uint8Array;
 }
@@ -84,7 +87,7 @@ function isDict(v: BValue | undefined): v is BDict {
  * `t`/`y`, a query without a string `q` or dict `a` with a 20-byte `id`, a response without a
  * dict `r` with a 20-byte `id`, an error whose `e` is not a list starting with an integer.
  * Lenient on optional extras: a `v` that is not a byte string, an `ro` other than 1, or an `ip`
- * that is not 6 bytes (e.g. IPv6) is ignored rather than rejected.
+ * that is neither 6 nor 18 bytes is ignored rather than rejected.
  * Byte strings in the result are views into `data`.
  */
 export function decodeKrpc(data: Uint8Array): KrpcMessage {
@@ -136,7 +139,7 @@ export function decodeKrpc(data: Uint8Array): KrpcMessage {
     const id = r.id;
     if (!(id instanceof Uint8Array) || id.length !== NODE_ID_LENGTH) return fail('"r.id" must be a 20-byte string');
     const msg: KrpcResponse = { kind: 'response', transactionId: t, values: r, senderId: id };
-    if (root.ip instanceof Uint8Array && root.ip.length === 6) msg.ip = decodeCompactPeer(root.ip);
+    if (root.ip instanceof Uint8Array && (root.ip.length === 6 || root.ip.length === 18)) msg.ip = decodeCompactPeer(root.ip);
     if (version !== undefined) msg.version = version;
     return msg;
   }
@@ -195,7 +198,7 @@ export function encodeQuery(q: {
 
 /**
  * Encodes a response. `values.id` is always set to `senderId`; `ip` (BEP 42: the requester's
- * address as we see it) is added in 6-byte compact form when given.
+ * address as we see it) is added in compact form when given: 6 bytes for IPv4, 18 for IPv6.
  */
 export function encodeResponse(r: {
   transactionId: Uint8Array;

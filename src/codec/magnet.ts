@@ -8,7 +8,7 @@
  * parameters are ignored.
  */
 import { base32Decode } from './base32.js';
-import { isValidIpv4 } from './ip.js';
+import { canonicalIpv6, formatHostPort, isValidIpv4, splitHostPort } from './ip.js';
 import { DecodeError } from './errors.js';
 import { toHex } from './hex.js';
 
@@ -25,7 +25,7 @@ export interface MagnetLink {
   name?: string;
   /** `tr` tracker URLs, in order, without duplicates. */
   trackers: string[];
-  /** `x.pe` peers (IPv4 `host:port` only; others are skipped). */
+  /** `x.pe` peers: IPv4 `host:port` and IPv6 `[host]:port` (canonicalized); others (host names) are skipped. */
   peers: { host: string; port: number }[];
   /** `ws` web seed URLs. */
   webSeeds: string[];
@@ -80,12 +80,17 @@ function parseBtmh(text: string): Uint8Array {
   return Uint8Array.from(text.slice(4).match(/../g) ?? [], (h) => parseInt(h, 16));
 }
 
-/** Parses `host:port` with an IPv4 host and a port 1..65535; undefined for anything else. */
+/**
+ * Parses an `x.pe` peer: `a.b.c.d:port` or `[IPv6]:port` (the host canonicalized), port 1..65535;
+ * undefined for anything else (a host name, IPv6 without brackets).
+ */
 function parsePeer(text: string): { host: string; port: number } | undefined {
-  const m = /^([0-9.]+):([0-9]{1,5})$/.exec(text);
-  if (m === null || !isValidIpv4(m[1])) return undefined;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535 ? { host: m[1], port } : undefined;
+  const split = splitHostPort(text);
+  if (split === undefined || !/^[0-9]{1,5}$/.test(split.port)) return undefined;
+  const bracketed = text.startsWith('[');
+  const host = bracketed ? canonicalIpv6(split.host) : isValidIpv4(split.host) ? split.host : undefined;
+  const port = Number(split.port);
+  return host !== undefined && port >= 1 && port <= 65535 ? { host, port } : undefined;
 }
 
 /**
@@ -142,8 +147,8 @@ export function parseMagnet(uri: string): MagnetLink {
  * Builds a magnet URI with lowercase hex hashes and percent-encoded parameters, in the order
  * xt, dn, tr..., x.pe..., ws.... With `infoHashV2` the link carries `xt=urn:btmh:1220<hex>`:
  * alone when `infoHash` is its first 20 bytes (a v2-only torrent), else after the btih (hybrid).
- * Throws `TypeError` for an infohash that is not 20 bytes (32 for v2) or a peer that is not IPv4
- * with a port 1..65535.
+ * Throws `TypeError` for an infohash that is not 20 bytes (32 for v2) or a peer that is not an IP
+ * address with a port 1..65535; an IPv6 peer is written in brackets (`x.pe=[fd57::1]:6881`).
  */
 export function encodeMagnet(m: {
   infoHash: Uint8Array;
@@ -163,10 +168,9 @@ export function encodeMagnet(m: {
   if (m.name !== undefined && m.name !== '') parts.push(`dn=${encodeURIComponent(m.name)}`);
   for (const tr of m.trackers ?? []) parts.push(`tr=${encodeURIComponent(tr)}`);
   for (const p of m.peers ?? []) {
-    if (parsePeer(`${p.host}:${p.port}`) === undefined) {
-      throw new TypeError(`magnet: peer ${p.host}:${p.port} is not IPv4 host:port`);
-    }
-    parts.push(`x.pe=${p.host}:${p.port}`);
+    const text = formatHostPort(p.host, p.port);
+    if (parsePeer(text) === undefined) throw new TypeError(`magnet: peer ${text} is not an IP address with a port 1..65535`);
+    parts.push(`x.pe=${text}`);
   }
   for (const ws of m.webSeeds ?? []) parts.push(`ws=${encodeURIComponent(ws)}`);
   return `magnet:?${parts.join('&')}`;

@@ -1,11 +1,17 @@
 /**
  * Tracker protocols, as the tracker client uses them: HTTP announce (BEP 3) with compact peer
- * lists (BEP 23), and the UDP tracker protocol (BEP 15). Encoding of requests and decoding of
- * replies only; sockets, retries and the connection-id lifetime belong to the client.
+ * lists (BEP 23) and IPv6 peers (BEP 7: `peers6`), and the UDP tracker protocol (BEP 15), whose
+ * announce reply carries peers of the family the request was sent over. Encoding of requests and
+ * decoding of replies only; sockets, retries and the connection-id lifetime belong to the client.
+ *
+ * BEP 7's `ipv6=` announce parameter is optional (its 2020 revision discourages IP parameters) and
+ * warren does not send it: a tracker learns the address an announce comes from, and an announce
+ * over IPv6 tells it our IPv6 address.
  */
 import { bdecode, type BDict, type BValue } from './bencode.js';
-import { decodeCompactPeer } from './compact.js';
+import { compactPeerLength, decodeCompactPeers } from './compact.js';
 import { DecodeError } from './errors.js';
+import { canonicalIp, type IpFamily } from './ip.js';
 
 /** What an announce tells the tracker. Byte counts are safe non-negative integers. */
 export interface AnnounceParams {
@@ -26,6 +32,7 @@ export interface AnnounceResponse {
   /** Seconds the tracker asks us to wait before the next regular announce. */
   interval: number;
   minInterval?: number;
+  /** Peers of both families: IPv4 from `peers`, then IPv6 from `peers6` (BEP 7). */
   peers: { host: string; port: number }[];
   /** Seeders. */
   complete?: number;
@@ -116,17 +123,18 @@ function optString(d: BDict, key: string): string | undefined {
   return utf8.decode(v);
 }
 
-/** Decodes concatenated 6-byte IPv4 peers; port-0 entries are skipped (unreachable). */
-function compactPeers(b: Uint8Array, what: string): { host: string; port: number }[] {
-  if (b.length % 6 !== 0) throw new DecodeError(`${what}: compact peers length ${b.length} is not a multiple of 6`);
-  const out: { host: string; port: number }[] = [];
-  for (let off = 0; off < b.length; off += 6) {
-    const e = decodeCompactPeer(b.subarray(off, off + 6));
-    if (e.port !== 0) out.push(e);
-  }
-  return out;
+/** Decodes a compact peer list of one family; port-0 entries are skipped (unreachable). */
+function compactPeers(b: Uint8Array, what: string, family: IpFamily): { host: string; port: number }[] {
+  const size = compactPeerLength(family);
+  if (b.length % size !== 0) throw new DecodeError(`${what}: compact peers length ${b.length} is not a multiple of ${size}`);
+  return decodeCompactPeers(b, family).filter((e) => e.port !== 0);
 }
 
+/**
+ * Dictionary-model peers (BEP 3). An `ip` that is an IP address is spelled canonically (IPv6 in
+ * Node's spelling, an IPv4-mapped IPv6 address as its dotted quad); any other text (a host name)
+ * is kept as given.
+ */
 function dictPeers(list: BValue[]): { host: string; port: number }[] {
   const out: { host: string; port: number }[] = [];
   for (const item of list) {
@@ -135,16 +143,20 @@ function dictPeers(list: BValue[]): { host: string; port: number }[] {
     if (!(ip instanceof Uint8Array) || ip.length === 0) throw new DecodeError('tracker response: peer "ip" must be a non-empty byte string');
     const port = optInt(d, 'port', 0, 65535);
     if (port === undefined) throw new DecodeError('tracker response: peer without "port"');
-    if (port !== 0) out.push({ host: utf8.decode(ip), port });
+    const text = utf8.decode(ip);
+    if (port !== 0) out.push({ host: canonicalIp(text) ?? text, port });
   }
   return out;
 }
 
 /**
- * Parses an HTTP announce reply body. Throws `TrackerError` for a "failure reason", and
- * `DecodeError` for anything malformed (bad bencoding, missing `interval`, wrong types, a
- * compact list not a multiple of 6). Accepts compact (BEP 23) and dictionary peer lists; dict
- * peers keep their `ip` string as given (it may be a host name or IPv6). Port-0 peers are dropped.
+ * Parses an HTTP announce reply body (sent by an HTTP tracker; the client rejects what this
+ * throws for and announces again later). Throws `TrackerError` for a "failure reason", and
+ * `DecodeError` for anything malformed (bad bencoding, missing `interval`, wrong types, a `peers`
+ * string not a multiple of 6 bytes or a `peers6` string not a multiple of 18). Accepts compact
+ * (BEP 23) and dictionary peer lists in `peers` and compact IPv6 peers in `peers6` (BEP 7), and
+ * returns both in `peers`; dictionary peers' IP addresses are canonicalized (see `dictPeers`).
+ * Port-0 peers are dropped.
  */
 export function parseHttpAnnounceResponse(body: Uint8Array): AnnounceResponse {
   const d = asDict(bdecode(body, HTTP_LIMITS), 'tracker response');
@@ -154,9 +166,12 @@ export function parseHttpAnnounceResponse(body: Uint8Array): AnnounceResponse {
   if (interval === undefined) throw new DecodeError('tracker response: missing "interval"');
   let peers: { host: string; port: number }[] = [];
   const raw = d.peers;
-  if (raw instanceof Uint8Array) peers = compactPeers(raw, 'tracker response');
+  if (raw instanceof Uint8Array) peers = compactPeers(raw, 'tracker response "peers"', 4);
   else if (Array.isArray(raw)) peers = dictPeers(raw);
   else if (raw !== undefined) throw new DecodeError('tracker response: "peers" must be a string or a list');
+  const raw6 = d.peers6;
+  if (raw6 instanceof Uint8Array) peers = peers.concat(compactPeers(raw6, 'tracker response "peers6"', 6));
+  else if (raw6 !== undefined) throw new DecodeError('tracker response: "peers6" must be a byte string');
   const out: AnnounceResponse = { interval, peers };
   const minInterval = optInt(d, 'min interval', 0, 0xffffffff);
   if (minInterval !== undefined) out.minInterval = minInterval;
@@ -231,11 +246,14 @@ export type UdpTrackerReply =
   | { action: 'error'; transactionId: number; message: string };
 
 /**
- * Decodes a reply datagram. Throws `DecodeError` for one too short for its action, an unknown
- * or unrequested action (scrape), or an announce whose peer list is not a multiple of 6 bytes.
- * The caller must match `transactionId` against what it sent.
+ * Decodes a reply datagram from a UDP tracker. An announce reply carries peers of the family of
+ * the socket the request went over (BEP 15: 6-byte peers over IPv4, 18-byte over IPv6), so the
+ * client passes `family`, the tracker address's. Throws `DecodeError` for one too short for its
+ * action, an unknown or unrequested action (scrape), or an announce whose peer list is not a
+ * multiple of 6 bytes (18 for IPv6); the client drops such a datagram. The caller must match
+ * `transactionId` against what it sent.
  */
-export function decodeUdpTrackerReply(buf: Uint8Array): UdpTrackerReply {
+export function decodeUdpTrackerReply(buf: Uint8Array, family: IpFamily = 4): UdpTrackerReply {
   if (buf.length < 8) throw new DecodeError(`udp tracker: reply of ${buf.length} bytes is too short`);
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const action = v.getUint32(0);
@@ -252,7 +270,7 @@ export function decodeUdpTrackerReply(buf: Uint8Array): UdpTrackerReply {
         interval: v.getUint32(8),
         leechers: v.getUint32(12),
         seeders: v.getUint32(16),
-        peers: compactPeers(buf.subarray(20), 'udp tracker'),
+        peers: compactPeers(buf.subarray(20), 'udp tracker', family),
       };
     case ACTION.error:
       return { action: 'error', transactionId, message: utf8.decode(buf.subarray(8)) };

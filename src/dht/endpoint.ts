@@ -1,27 +1,49 @@
 /** Helpers for UDP endpoints as the DHT sees them. */
-import { isValidIpv4 } from '../codec/ip.js';
+import { canonicalIpv6, formatHostPort, ipFamily, isValidIpv4, parseIpv6, splitHostPort, type IpFamily } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
-/** `host:port`, the key of an endpoint in maps. */
+/** `host:port` (`[v6]:port` for IPv6), the key of an endpoint in maps. */
 export function endpointKey(e: Endpoint): string {
-  return `${e.host}:${e.port}`;
+  return formatHostPort(e.host, e.port);
 }
 
-/** Whether a contact at this endpoint can be sent to: a unicast IPv4 address and a non-zero port. */
-export function usableEndpoint(e: Endpoint): boolean {
-  return e.port > 0 && e.port <= 65535 && isValidIpv4(e.host) && e.host !== '0.0.0.0';
+/** The address family of an endpoint; `undefined` for a host name. */
+export function endpointFamily(e: Endpoint): IpFamily | undefined {
+  return ipFamily(e.host);
 }
 
 /**
- * Parses `host:port` (IPv4 or a host name) into its parts; throws with a one-line reason.
+ * Whether a contact at this endpoint can be sent to: a non-zero port and a unicast address, IPv4
+ * (not 0.0.0.0) or IPv6 (not ::, not multicast ff00::/8, not IPv4-mapped: an IPv6 socket cannot
+ * reach those, and the IPv4 DHT has the node under its IPv4 address).
+ */
+export function usableEndpoint(e: Endpoint): boolean {
+  if (!(e.port > 0 && e.port <= 65535)) return false;
+  if (isValidIpv4(e.host)) return e.host !== '0.0.0.0';
+  if (!e.host.includes(':')) return false;
+  const b = parseIpv6(e.host);
+  if (!b || b[0] === 0xff) return false;
+  const zeros = b.subarray(0, 10).every((x) => x === 0);
+  if (zeros && b[10] === 0xff && b[11] === 0xff) return false;
+  return !(zeros && b[10] === 0 && b[11] === 0 && b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15] === 0);
+}
+
+/**
+ * Parses `host:port` (an IPv4 address or a host name) or `[v6]:port` into its parts, an IPv6 host
+ * in its canonical spelling; throws with a one-line reason.
  */
 export function parseHostPort(text: string): { host: string; port: number } {
-  const colon = text.lastIndexOf(':');
-  const host = text.slice(0, colon);
-  const port = Number(text.slice(colon + 1));
-  if (colon < 1 || !/^[A-Za-z0-9.-]+$/.test(host)) throw new Error(`bad address "${text}": expected host:port`);
-  if (!/^\d+$/.test(text.slice(colon + 1)) || port < 1 || port > 65535) {
-    throw new Error(`bad port in "${text}": expected 1-65535`);
+  const parts = splitHostPort(text);
+  if (!parts) throw new Error(`bad address "${text}": expected host:port or [ipv6]:port`);
+  let host = parts.host;
+  if (text.startsWith('[')) {
+    const canonical = canonicalIpv6(host);
+    if (canonical === undefined) throw new Error(`bad address "${text}": "${host}" is not an IPv6 address`);
+    host = canonical;
+  } else if (host.length === 0 || !/^[A-Za-z0-9.-]+$/.test(host)) {
+    throw new Error(`bad address "${text}": expected host:port or [ipv6]:port`);
   }
+  const port = Number(parts.port);
+  if (!/^\d+$/.test(parts.port) || port < 1 || port > 65535) throw new Error(`bad port in "${text}": expected 1-65535`);
   return { host, port };
 }

@@ -2,7 +2,7 @@
  * BEP 44 from the asking side: `getItem` looks an item up and returns it only when it checks out
  * (an immutable value hashes to its target; a mutable one is signed by the key its target names,
  * and the highest `seq` wins); `putItem` collects write tokens with a `get` lookup, then stores the
- * item at the k closest nodes.
+ * item at the k closest nodes. Both run in every address family that is up (BEP 32).
  */
 import { bencode, type BEncodable, type BValue } from '../codec/bencode.js';
 import { MAX_ITEM_VALUE_LENGTH, MAX_SALT_LENGTH, parseGetReply, type GetReply } from '../codec/dht-messages.js';
@@ -64,7 +64,7 @@ export async function getItem(
     }
   };
   const local = dht.localStores.items.get(target);
-  if (local) consider(checkItem(target, { ...local, nodes: [] }, salt));
+  if (local) consider(checkItem(target, { ...local, nodes: [], nodes6: [] }, salt));
   if (best?.kind !== 'immutable') {
     await dht.iterate<GetReply>(target, 'get', { target }, parseGetReply, {
       signal: controller.signal,

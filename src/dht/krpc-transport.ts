@@ -139,7 +139,7 @@ export class KrpcTransport {
     counters.datagramsIn++;
     counters.bytesIn += data.length;
     // Per IP, except on loopback where every local process shares one address.
-    const source = from.host.startsWith('127.') ? endpointKey(from) : from.host;
+    const source = from.host.startsWith('127.') || from.host === '::1' ? endpointKey(from) : from.host;
     if (!this.deps.rateLimiter.allow(source)) {
       counters.rateLimited++;
       return;

@@ -1,10 +1,11 @@
 /**
- * The DHT's saved state: its id, the external address others reported, and its routing table's
- * contacts, so that a restarted node keeps its id and rejoins without the bootstrap routers.
- * Saved through a `NodeStateStore`: a JSON file, or the node's SQLite store.
+ * The DHT's saved state: its ids, the external addresses others reported, and its routing tables'
+ * contacts (IPv4 and IPv6), so that a restarted node keeps its ids and rejoins without the
+ * bootstrap routers. Saved through a `NodeStateStore`: a JSON file, or the node's SQLite store.
+ * The IPv6 fields are optional additions to version 1: an older reader ignores them.
  */
 import type { FileStore, Endpoint } from '../runtime/interfaces.js';
-import { isValidIpv4 } from '../codec/ip.js';
+import { canonicalIpv6, isValidIpv4 } from '../codec/ip.js';
 import { toHex, toNodeId, type NodeId } from './types.js';
 
 export interface SavedContact {
@@ -13,15 +14,24 @@ export interface SavedContact {
 }
 
 export interface NodeState {
+  /** The IPv4 node's id (of the IPv6 node when only IPv6 ran). */
   nodeId: NodeId;
+  /** The IPv6 node's id, when IPv6 ran (BEP 32). */
+  nodeId6?: NodeId;
+  /** Our external IPv4 address, as other nodes reported it. */
   externalIp?: string;
+  /** Our external IPv6 address, as other nodes reported it. */
+  externalIp6?: string;
+  /** Contacts of both families. */
   contacts: SavedContact[];
 }
 
 interface StateFile {
   version: 1;
   nodeId: string;
+  nodeId6?: string;
   externalIp?: string;
+  externalIp6?: string;
   contacts: [string, string, number][];
 }
 
@@ -30,7 +40,9 @@ export function encodeNodeState(state: NodeState): Uint8Array {
   const file: StateFile = {
     version: 1,
     nodeId: toHex(state.nodeId),
+    nodeId6: state.nodeId6 && toHex(state.nodeId6),
     externalIp: state.externalIp,
+    externalIp6: state.externalIp6,
     contacts: state.contacts.map((c) => [toHex(c.id), c.address.host, c.address.port]),
   };
   return new TextEncoder().encode(JSON.stringify(file));
@@ -40,13 +52,18 @@ export function encodeNodeState(state: NodeState): Uint8Array {
 export function decodeNodeState(bytes: Uint8Array): NodeState {
   const file = JSON.parse(new TextDecoder().decode(bytes)) as StateFile;
   const state: NodeState = { nodeId: toNodeId(file.nodeId), contacts: [] };
+  if (typeof file.nodeId6 === 'string' && /^[0-9a-f]{40}$/.test(file.nodeId6)) state.nodeId6 = toNodeId(file.nodeId6);
   if (typeof file.externalIp === 'string' && isValidIpv4(file.externalIp)) state.externalIp = file.externalIp;
+  const external6 = typeof file.externalIp6 === 'string' ? canonicalIpv6(file.externalIp6) : undefined;
+  if (external6 !== undefined) state.externalIp6 = external6;
   for (const entry of Array.isArray(file.contacts) ? file.contacts : []) {
     const [id, host, port] = Array.isArray(entry) ? entry : [];
     if (typeof id !== 'string' || !/^[0-9a-f]{40}$/.test(id)) continue;
-    if (typeof host !== 'string' || !isValidIpv4(host)) continue;
+    if (typeof host !== 'string') continue;
+    const address = isValidIpv4(host) ? host : host.includes(':') ? canonicalIpv6(host) : undefined;
+    if (address === undefined) continue;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) continue;
-    state.contacts.push({ id: toNodeId(id), address: { host, port } });
+    state.contacts.push({ id: toNodeId(id), address: { host: address, port } });
   }
   return state;
 }

@@ -1,6 +1,7 @@
 /**
  * The options and status report of a `Dht`.
  */
+import type { IpFamily } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { ItemStoreOptions } from './item-store.js';
 import type { NodeStateStore } from './node-state.js';
@@ -20,10 +21,21 @@ export const DEFAULT_BOOTSTRAP = [
 export type LogLevel = 'debug' | 'info' | 'warn';
 
 export interface DhtOptions {
-  /** Address to bind; default 0.0.0.0. */
+  /**
+   * Address to bind; default 0.0.0.0, which binds IPv6 (`::`) as well (BEP 32; see `host6`). An
+   * IPv4 address binds IPv4 only, an IPv6 address IPv6 only.
+   */
   host?: string;
   /** UDP port; default 6881, 0 for any. */
   port?: number;
+  /**
+   * The IPv6 address to bind beside an IPv4 `host` (a second DHT node on its own socket, sharing
+   * ids policy, peers and items); `false` for IPv4 only. Default: `::` when `host` is 0.0.0.0
+   * (skipped with a warning when the machine has no IPv6), else none.
+   */
+  host6?: string | false;
+  /** UDP port of the IPv6 socket; default the IPv4 socket's port. */
+  port6?: number;
   /** Fixed node id (40 hex or 20 bytes); default: the saved one, else a new (BEP 42 when possible) id. */
   nodeId?: string | Uint8Array;
   /** `host:port` list; `false` for none. Default: the public mainline routers. */
@@ -50,12 +62,28 @@ export interface DhtOptions {
   log?: (level: LogLevel, message: string) => void;
 }
 
+/** One address family's DHT node: its own socket, id and routing table. */
+export interface DhtFamilyStats {
+  family: IpFamily;
+  nodeId: string;
+  address: Endpoint;
+  /** Our address as other nodes of this family report it (BEP 42 `ip`). */
+  externalAddress?: string;
+  tableSize: number;
+  buckets: number;
+}
+
+/**
+ * The DHT's status. `nodeId`, `address`, `externalAddress` and `buckets` are the primary family's
+ * (IPv4 when it is bound, else IPv6); `tableSize` counts both tables; `families` has each one.
+ */
 export interface DhtStats {
   nodeId: string;
   address: Endpoint;
   externalAddress?: string;
   tableSize: number;
   buckets: number;
+  families: DhtFamilyStats[];
   peersStored: number;
   infoHashesStored: number;
   itemsStored: number;

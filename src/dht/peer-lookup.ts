@@ -1,6 +1,8 @@
 /**
- * Finding and announcing peers of a swarm (BEP 5): an iterative `get_peers` lookup that streams
- * peers as nodes return them, and `announce_peer` to the k closest nodes with the tokens they gave.
+ * Finding and announcing peers of a swarm (BEP 5, BEP 32): an iterative `get_peers` lookup in each
+ * address family that streams peers (IPv4 and IPv6) as nodes return them, and `announce_peer` to
+ * the k closest nodes of each family with the tokens they gave (each stores the address we sent
+ * from, so a dual-stack node is listed under both of its addresses).
  */
 import { parseGetPeersReply, type GetPeersReply } from '../codec/dht-messages.js';
 import type { Endpoint } from '../runtime/interfaces.js';

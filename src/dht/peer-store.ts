@@ -4,8 +4,9 @@
  * peers each; a new peer in a full swarm replaces the one closest to expiry, and a new swarm
  * when the store is full replaces the swarm whose newest announcement is oldest.
  */
+import type { IpFamily } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
-import { endpointKey } from './endpoint.js';
+import { endpointFamily, endpointKey } from './endpoint.js';
 import { keyOfMin } from './key-of-min.js';
 import { toHex, type InfoHash } from './types.js';
 
@@ -18,6 +19,7 @@ export interface PeerStoreOptions {
 
 interface StoredPeer {
   endpoint: Endpoint;
+  family: IpFamily | undefined;
   expires: number;
   seed: boolean;
 }
@@ -57,20 +59,26 @@ export class PeerStore {
       if (swarm.peers.size >= this.maxPeersPerInfoHash) this.evictPeer(swarm);
       this.peerCount++;
     }
-    swarm.peers.set(peerKey, { endpoint: { host: endpoint.host, port: endpoint.port }, expires: now + PEER_TTL_MS, seed });
+    swarm.peers.set(peerKey, {
+      endpoint: { host: endpoint.host, port: endpoint.port },
+      family: endpointFamily(endpoint),
+      expires: now + PEER_TTL_MS,
+      seed,
+    });
   }
 
   /**
    * Up to `max` live peers for the infohash, a uniform random sample when there are more.
-   * `noSeed` (BEP 33's `noseed`) leaves seeds out.
+   * `noSeed` (BEP 33's `noseed`) leaves seeds out; `family` keeps only peers of that family.
    */
-  get(infoHash: InfoHash, max: number, random: () => number, noSeed = false): Endpoint[] {
+  get(infoHash: InfoHash, max: number, random: () => number, filter: { noSeed?: boolean; family?: IpFamily } = {}): Endpoint[] {
+    const { noSeed = false, family } = filter;
     const swarm = this.swarms.get(toHex(infoHash));
     if (!swarm) return [];
     const now = this.now();
     const live: Endpoint[] = [];
     for (const peer of swarm.peers.values()) {
-      if (peer.expires > now && !(noSeed && peer.seed)) live.push(peer.endpoint);
+      if (peer.expires > now && !(noSeed && peer.seed) && (family === undefined || peer.family === family)) live.push(peer.endpoint);
     }
     if (live.length <= max) return live;
     for (let i = 0; i < max; i++) {

@@ -1,18 +1,39 @@
 /**
  * BEP 42, the DHT security extension: a node id whose first 21 bits are derived from the node's
- * external IPv4 address with CRC32-C, so that an attacker cannot choose ids freely. Nodes with a
- * matching id are "verified" and preferred in the routing table. Addresses in local and private
- * ranges are exempt (any id is acceptable there, and such ids count as unverified).
+ * external address with CRC32-C, so that an attacker cannot choose ids freely: for IPv4 the whole
+ * address masked with 03 0f 3f ff, for IPv6 its first 8 bytes masked with 01 03 07 0f 1f 3f 7f ff.
+ * Nodes with a matching id are "verified" and preferred in the routing table. Addresses in local
+ * and private ranges are exempt (any id is acceptable there, and such ids count as unverified).
+ *
+ * An id can match one address only, so a node on both families whose external IPv4 and IPv6
+ * addresses are both known cannot have one id for both; `node-ids.ts` decides.
  */
+import { parseIpv4, parseIpv6 } from '../codec/ip.js';
 import type { NodeId } from './types.js';
 
 const V4_MASK = [0x03, 0x0f, 0x3f, 0xff];
+const V6_MASK = [0x01, 0x03, 0x07, 0x0f, 0x1f, 0x3f, 0x7f, 0xff];
 
-/** Whether BEP 42 exempts this address (loopback, private, link-local). */
+/**
+ * Whether BEP 42 exempts this address: IPv4 loopback, private and link-local; IPv6 unspecified,
+ * loopback, link-local (fe80::/10), unique local (fc00::/7), and IPv4-mapped exempt addresses.
+ * Anything that is not an IP address is exempt too (nothing can be derived from it).
+ */
 export function isExemptAddress(host: string): boolean {
-  const [a, b] = host.split('.').map(Number) as [number, number];
+  const v4 = parseIpv4(host);
+  if (v4) return isExemptIpv4(v4);
+  const v6 = parseIpv6(host);
+  if (!v6) return true;
+  if (v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return isExemptIpv4(v6.subarray(12));
+  if (v6.subarray(0, 15).every((b) => b === 0)) return v6[15]! <= 1; // :: and ::1
+  return (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80) || (v6[0]! & 0xfe) === 0xfc;
+}
+
+function isExemptIpv4(ip: Uint8Array): boolean {
+  const a = ip[0]!;
+  const b = ip[1]!;
   return (
-    a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
+    a === 0 || a === 10 || a === 127 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254)
   );
 }
 
@@ -35,10 +56,13 @@ export function isSecureNodeId(id: Uint8Array, host: string): boolean {
   return id[0] === ((crc >>> 24) & 0xff) && id[1] === ((crc >>> 16) & 0xff) && (id[2]! & 0xf8) === ((crc >>> 8) & 0xf8);
 }
 
+/** CRC32-C of the masked address with `r` in the top 3 bits; a host that is not an address hashes nothing. */
 function ipCrc(host: string, r: number): number {
-  const ip = host.split('.').map(Number);
-  const bytes = Uint8Array.from(ip.map((octet, i) => octet & V4_MASK[i]!));
-  bytes[0] = bytes[0]! | (r << 5);
+  const v4 = parseIpv4(host);
+  const ip = v4 ?? parseIpv6(host)?.subarray(0, 8) ?? new Uint8Array(0);
+  const mask = v4 ? V4_MASK : V6_MASK;
+  const bytes = Uint8Array.from(ip, (octet, i) => octet & mask[i]!);
+  if (bytes.length > 0) bytes[0] = bytes[0]! | (r << 5);
   return crc32c(bytes);
 }
 

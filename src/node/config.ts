@@ -16,8 +16,9 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { isValidIpv4 } from '../codec/ip.js';
+import { canonicalIp, isValidIpv4 } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
+import { parseHostPort } from '../dht/endpoint.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { NodeError } from './errors.js';
 
@@ -72,7 +73,19 @@ function integer(min: number, max: number) {
 }
 
 const isHost = (h: string): boolean => h === 'localhost' || isValidIpv4(h);
-const host = z.string({ error: 'must be an IPv4 address or localhost' }).trim().refine(isHost, { error: 'must be an IPv4 address or localhost' });
+const HOST_ERROR = 'must be an IPv4 or IPv6 address, or localhost';
+/** The swarm's and DHT's bind address: IPv4, IPv6 (spelled canonically) or localhost. */
+const host = z
+  .string({ error: HOST_ERROR })
+  .trim()
+  .transform((text, ctx) => {
+    const ip = text === 'localhost' ? text : canonicalIp(text);
+    if (ip === undefined) {
+      ctx.addIssue({ code: 'custom', message: HOST_ERROR });
+      return z.NEVER;
+    }
+    return ip;
+  });
 
 const API_ERROR = 'must be host:port (an IPv4 address or localhost, port 0-65535)';
 const api = z.string({ error: API_ERROR }).transform((text, ctx) => {
@@ -85,15 +98,16 @@ const api = z.string({ error: API_ERROR }).transform((text, ctx) => {
   return { host: match[1]!, port };
 });
 
-const BOOTSTRAP_ERROR = 'must be a list of host:port';
+const BOOTSTRAP_ERROR = 'must be a list of host:port or [ipv6]:port';
 const bootstrap = z
   .union([z.literal(false), z.string(), z.array(z.string())], { error: BOOTSTRAP_ERROR })
   .transform((value, ctx): string[] | false => {
     if (value === false) return false;
     const entries = (typeof value === 'string' ? value.split(',') : value).map((e) => e.trim()).filter((e) => e !== '');
     for (const entry of entries) {
-      const match = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(entry);
-      if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) {
+      try {
+        parseHostPort(entry);
+      } catch {
         ctx.addIssue({ code: 'custom', message: `${BOOTSTRAP_ERROR}: bad entry ${JSON.stringify(entry)}` });
         return z.NEVER;
       }

@@ -6,7 +6,7 @@ import type { Dht } from '../dht/dht.js';
 import { endpointKey } from '../dht/endpoint.js';
 import { toHex, toInfoHash } from '../dht/types.js';
 import { xorDistance } from '../kademlia/id.js';
-import type { DhtView, LookupView } from './view-types.js';
+import type { DhtBucketView, DhtView, LookupView } from './view-types.js';
 
 const LOOKUP_PEERS = 50;
 const LOOKUP_PEER_WAIT_MS = 10_000;
@@ -25,16 +25,22 @@ export function dhtView(dht: Dht | undefined): DhtView {
   const stats = dht.stats();
   // The table's clock is the runtime's; shown as wall-clock times.
   const toWallClock = (t: number) => Math.round(Date.now() - (dht.runtime.now() - t));
+  const bucketsOf = (table: Dht['table']): DhtBucketView[] =>
+    table.buckets().map((b) => ({
+      index: b.index,
+      contacts: b.entries.map((e) => ({ id: toHex(e.id), address: endpointKey(e.address), lastSeen: toWallClock(e.lastSeen), failures: e.failures })),
+      replacements: b.replacements.length,
+    }));
   return {
     enabled: true,
     nodeId: stats.nodeId,
     address: endpointKey(stats.address),
     nodes: stats.tableSize,
-    buckets: dht.table.buckets().map((b) => ({
-      index: b.index,
-      contacts: b.entries.map((e) => ({ id: toHex(e.id), address: endpointKey(e.address), lastSeen: toWallClock(e.lastSeen), failures: e.failures })),
-      replacements: b.replacements.length,
-    })),
+    buckets: bucketsOf(dht.table),
+    families: dht.families.map((family) => {
+      const node = dht.family(family)!;
+      return { family, nodeId: toHex(node.nodeId), address: endpointKey(node.address), nodes: node.table.size, buckets: bucketsOf(node.table) };
+    }),
     stored: { infoHashes: stats.infoHashesStored, peers: stats.peersStored, items: stats.itemsStored },
     counters: flatten({ ...stats.counters, globalRttMs: Math.round(stats.globalRttMs) }),
   };

@@ -64,7 +64,7 @@ export interface TorrentFileView {
 }
 
 export interface PeerView {
-  /** `host:port`. */
+  /** `host:port`, an IPv6 host in brackets (`[fd57::1]:6881`). */
   address: string;
   /** Client name from the peer id or the extended handshake. */
   client: string;
@@ -109,14 +109,28 @@ export interface DhtBucketView {
   replacements: number;
 }
 
+/** One address family's DHT node: its id, UDP address and routing table. */
+export interface DhtFamilyView {
+  family: 4 | 6;
+  nodeId: string;
+  /** UDP `host:port` (`[host]:port` for IPv6). */
+  address: string;
+  nodes: number;
+  buckets: DhtBucketView[];
+}
+
 export interface DhtView {
   /** Whether the node runs a DHT at all. */
   enabled: boolean;
   nodeId?: string;
   /** UDP `host:port`. */
   address?: string;
+  /** Contacts in all routing tables (IPv4 and IPv6). */
   nodes: number;
+  /** The primary family's routing table (IPv4 when it is up, else IPv6). */
   buckets: DhtBucketView[];
+  /** Each address family's DHT node (BEP 32: one routing table per family), IPv4 first. */
+  families?: DhtFamilyView[];
   /** What we store for others: infohashes with peers, peers, BEP 44 items. */
   stored: { infoHashes: number; peers: number; items: number };
   /** Named counters (queries received, answered, dropped, ...). */
@@ -128,8 +142,10 @@ export interface NodeView {
   /** ms since the epoch when the node started. */
   startedAt: number;
   dataDir: string;
-  /** TCP `host:port` peers connect to. */
+  /** TCP `host:port` peers connect to (the IPv4 one when both families are up; IPv6 as `[host]:port`). */
   swarmAddress: string;
+  /** Every TCP address the swarm listens on, IPv4 first (`0.0.0.0:6881`, `[::]:6881`). */
+  swarmAddresses?: string[];
   /** UDP `host:port` of the DHT, when it runs. */
   dhtAddress?: string;
   nodeId?: string;

@@ -13,6 +13,7 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { formatHostPort } from '../codec/ip.js';
 import { Dht } from '../dht/dht.js';
 import type { LogLevel } from '../dht/options.js';
 import { toHex, toInfoHash } from '../dht/types.js';
@@ -145,8 +146,9 @@ export class WarrenNode implements NodeControl {
       version: this.options.version,
       startedAt: this.startedAt,
       dataDir: this.options.dataDir,
-      swarmAddress: `${this.session.address.host}:${this.session.address.port}`,
-      ...(this.dhtNode ? { dhtAddress: `${this.dhtNode.address.host}:${this.dhtNode.address.port}`, nodeId: toHex(this.dhtNode.nodeId) } : {}),
+      swarmAddress: formatHostPort(this.session.address.host, this.session.address.port),
+      swarmAddresses: this.session.addresses.map((a) => formatHostPort(a.host, a.port)),
+      ...(this.dhtNode ? { dhtAddress: formatHostPort(this.dhtNode.address.host, this.dhtNode.address.port), nodeId: toHex(this.dhtNode.nodeId) } : {}),
       torrents: this.entries.size,
       peers: run.peers,
       downloadRate: Math.round(run.downloadRate),

@@ -1,9 +1,10 @@
 /**
- * The addresses a torrent may dial: every peer heard of from any source, minus banned hosts,
+ * The addresses a torrent may dial: every peer heard of from any source, IPv4 or IPv6 (keyed by
+ * `peerKey`, hosts spelled canonically), minus banned hosts,
  * with exponential back-off for the ones that failed (30 s, doubling up to 16 minutes) and a
  * pause before dialling a good one again after it disconnected.
  */
-import { endpointKey } from '../dht/endpoint.js';
+import { normalizePeer, peerKey } from './peer-address.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 const RETRY_BASE_MS = 30_000;
@@ -22,9 +23,12 @@ export class PeerCandidates {
 
   constructor(private readonly now: () => number) {}
 
-  add(endpoint: Endpoint): void {
-    const key = endpointKey(endpoint);
-    if (endpoint.port < 1 || endpoint.port > 65535 || this.banned.has(endpoint.host) || this.entries.has(key)) return;
+  /** Adds an address of either family (its host canonicalized, see `normalizePeer`); a bad one is ignored. */
+  add(given: Endpoint): void {
+    const endpoint = normalizePeer(given);
+    if (endpoint === undefined) return;
+    const key = peerKey(endpoint);
+    if (this.banned.has(endpoint.host) || this.entries.has(key)) return;
     this.entries.set(key, { endpoint, retryAt: 0, failures: 0 });
   }
 

@@ -24,6 +24,8 @@ export interface PeerDiscoveryDeps {
 }
 
 export class PeerDiscovery {
+  /** UDP tracker datagrams that could not be decoded (each dropped, the request tried again). */
+  badTrackerReplies = 0;
   private readonly timers: Timer[] = [];
   private stopped = false;
   private readonly abort = new AbortController();
@@ -88,12 +90,17 @@ export class PeerDiscovery {
     })();
   }
 
+  private badReply(url: string, error: Error): void {
+    this.badTrackerReplies++;
+    this.deps.log('debug', `dropped a bad reply from tracker ${url}: ${error.message}`);
+  }
+
   /** Announces to one tracker under each of the torrent's infohashes; the next round comes at the shortest interval any answer asked for. */
   private async announceTracker(url: string, event: AnnounceParams['event'], repeat: boolean): Promise<void> {
     const stats = this.torrent.stats();
     const results = await Promise.allSettled(
       this.torrent.swarmHashes.map((infoHash) =>
-        announceToTracker(this.deps, url, {
+        announceToTracker({ runtime: this.deps.runtime, onBadReply: (error) => this.badReply(url, error) }, url, {
           infoHash,
           peerId: this.torrent.deps.peerId,
           port: this.deps.listenPort,

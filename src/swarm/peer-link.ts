@@ -20,7 +20,8 @@ import {
 } from '../codec/peer-extensions.js';
 import { pieceSize } from '../codec/metainfo.js';
 import { RESERVED, type PeerMessage } from '../codec/peer-wire.js';
-import { endpointKey } from '../dht/endpoint.js';
+import { parseIpv4, parseIpv6 } from '../codec/ip.js';
+import { peerKey } from './peer-address.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { ChokerPeer } from './choker.js';
 import type { PeerConnection } from './peer-connection.js';
@@ -167,7 +168,7 @@ export class PeerLink {
       (c.protection === 'rc4' ? 'E' : c.protection === 'mse' ? 'e' : '') +
       (c.transport === 'utp' ? 'P' : '');
     return {
-      address: endpointKey(c.address),
+      address: peerKey(c.address),
       client: this.clientName,
       downloadRate: c.download.rate,
       uploadRate: c.upload.rate,
@@ -264,6 +265,8 @@ export class PeerLink {
       p: this.torrent.deps.listenPort > 0 ? this.torrent.deps.listenPort : undefined,
       reqq: MAX_PEER_REQUESTS,
       metadataSize: this.torrent.infoBytes?.length,
+      // BEP 10: the peer's address as we see it (4 or 16 bytes), so it can learn its own.
+      yourIp: parseIpv4(this.conn.address.host) ?? parseIpv6(this.conn.address.host),
       uploadOnly: this.torrent.state === 'seeding',
     });
     this.conn.send({ type: 'extended', id: EXTENDED_HANDSHAKE_ID, payload });
@@ -556,13 +559,13 @@ export class PeerLink {
     for (const link of this.torrent.links.values()) {
       if (link === this) continue;
       const endpoint = link.listenEndpoint();
-      if (endpoint) current.set(endpointKey(endpoint), { ...endpoint, flags: link.pexFlags() });
+      if (endpoint) current.set(peerKey(endpoint), { ...endpoint, flags: link.pexFlags() });
     }
     const added = [...current].filter(([k]) => !this.pexSent.has(k)).slice(0, 50).map(([, e]) => e);
     const dropped = [...this.pexSent].filter(([k]) => !current.has(k)).slice(0, 50).map(([, e]) => e);
     if (added.length === 0 && dropped.length === 0) return;
-    for (const a of added) this.pexSent.set(endpointKey(a), { host: a.host, port: a.port });
-    for (const d of dropped) this.pexSent.delete(endpointKey(d));
+    for (const a of added) this.pexSent.set(peerKey(a), { host: a.host, port: a.port });
+    for (const d of dropped) this.pexSent.delete(peerKey(d));
     this.conn.send({ type: 'extended', id: remoteId, payload: encodePex({ added, dropped }) });
   }
 

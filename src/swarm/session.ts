@@ -1,9 +1,15 @@
 /**
- * The swarm side of a node: one TCP listener and one uTP socket (UDP, at the same port number)
- * shared by every torrent (incoming handshakes are routed by infohash), the torrents themselves,
- * and their peer discovery through the DHT and trackers. Resume data goes to the given
- * `ResumeStore`, or to `dataDir/resume/<infohash>.json`.
+ * The swarm side of a node: a TCP listener and a uTP socket (UDP, at the same port number) for
+ * each address family it listens on, shared by every torrent (incoming handshakes are routed by
+ * infohash), the torrents themselves, and their peer discovery through the DHT and trackers.
+ * Resume data goes to the given `ResumeStore`, or to `dataDir/resume/<infohash>.json`.
+ *
+ * IPv6 (BEP 7): by default the session listens on 0.0.0.0:P and [::]:P, one socket per family as
+ * libtorrent binds them (an IPv6 socket takes IPv6 only), at the same port number P. A machine
+ * without IPv6 costs one log line and the session runs on IPv4 alone. A given address (127.0.0.1,
+ * fd57::1, ::) means that address only.
  */
+import { ipFamily, type IpFamily } from '../codec/ip.js';
 import { encodeHandshake } from '../codec/peer-wire.js';
 import type { Dht } from '../dht/dht.js';
 import { toHex, toInfoHash, type InfoHash } from '../dht/types.js';
@@ -23,9 +29,12 @@ import { newPeerId, type PeerId } from './types.js';
 export const MAX_INCOMING_HANDSHAKES = 64;
 
 export interface SwarmSessionOptions {
-  /** Address to listen on (default 0.0.0.0). */
+  /**
+   * Address to listen on. Default (or 0.0.0.0): every IPv4 and every IPv6 address, on two sockets
+   * per transport; any other address, `::` included, that address only.
+   */
   host?: string;
-  /** TCP port (default 6881; 0 for any). */
+  /** TCP port (default 6881; 0 for any), the same for both families. */
   port?: number;
   /** DHT used to find peers (optional). */
   dht?: Dht;
@@ -74,6 +83,17 @@ export interface AddTorrentOptions {
   wantedFiles?: readonly number[];
 }
 
+/** What the session listens with on one address family. */
+interface Listener {
+  family: IpFamily;
+  tcp: TcpServer;
+  /** Absent when uTP is off or its UDP port could not be bound. */
+  utp?: UtpSocket;
+}
+
+/** Errors of binding an address family the machine does not have. */
+const NO_FAMILY = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
+
 interface Entry {
   torrent: Torrent;
   /** Present while the torrent runs (not paused). */
@@ -83,8 +103,8 @@ interface Entry {
 
 export class SwarmSession {
   readonly peerId: PeerId;
-  private server?: TcpServer;
-  private utp?: UtpSocket;
+  /** IPv4 first, when both families are up. */
+  private readonly listeners: Listener[] = [];
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
   /** Incoming connections still in their handshakes. */
@@ -105,28 +125,63 @@ export class SwarmSession {
     return this.options.encryption ?? 'prefer';
   }
 
-  /** The bound TCP address (after `start`). */
+  /** The bound TCP address (after `start`): the IPv4 one when both families are up. */
   get address(): Endpoint {
-    if (!this.server) throw new SwarmError('STATE', 'the session is not started');
-    return this.server.local;
+    const first = this.listeners[0];
+    if (!first) throw new SwarmError('STATE', 'the session is not started');
+    return first.tcp.local;
   }
 
-  /** The bound uTP socket (after `start`), unless uTP is off or its port was taken. */
+  /** Every bound TCP address (after `start`), IPv4 first; all share one port number. */
+  get addresses(): Endpoint[] {
+    return this.listeners.map((l) => l.tcp.local);
+  }
+
+  /** The bound uTP socket of the primary family (after `start`), unless uTP is off or its port was taken. */
   get utpSocket(): UtpSocket | undefined {
-    return this.utp;
+    return this.listeners[0]?.utp;
+  }
+
+  /** The uTP socket that can reach `to` (one of its family), if there is one. */
+  private utpFor(to: Endpoint): UtpSocket | undefined {
+    const family = ipFamily(to.host) ?? 4;
+    return this.listeners.find((l) => l.family === family)?.utp;
   }
 
   async start(): Promise<void> {
     const host = this.options.host ?? '0.0.0.0';
-    this.server = await this.runtime.tcpListen({ host, port: this.options.port ?? 6881 });
-    this.server.onConnection((incoming) => this.accept(incoming, 'tcp'));
-    if (this.options.utp === false) return;
-    try {
-      this.utp = await UtpSocket.bind(this.runtime, { host, port: this.server.local.port });
-      this.utp.onConnection((incoming) => this.accept(incoming, 'utp'));
-    } catch (error) {
-      this.log('warn', `uTP is off: UDP port ${this.server.local.port} could not be bound (${(error as Error).message})`);
+    const both = host === '0.0.0.0';
+    let port = this.options.port ?? 6881;
+    for (const bind of both ? ['0.0.0.0', '::'] : [host]) {
+      try {
+        const listener = await this.listen(bind, port);
+        port = listener.tcp.local.port;
+        this.listeners.push(listener);
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        // A machine without IPv6 (or, on the virtual network, a host of the other family) runs on
+        // the family it has. IPv4's port taken is fatal; IPv6's alone is worth a warning.
+        const noFamily = NO_FAMILY.has(code);
+        if (!both || (bind === '0.0.0.0' && !noFamily) || (bind === '::' && this.listeners.length === 0)) throw error;
+        if (noFamily) this.log('info', `listening on one address family only: ${bind} cannot be bound here (${code})`);
+        else this.log('warn', `listening on one address family only: ${bind} port ${port} could not be bound (${(error as Error).message})`);
+      }
     }
+  }
+
+  /** Binds TCP at `host:port`, then uTP at the same port number (which may fail alone: TCP suffices). */
+  private async listen(host: string, port: number): Promise<Listener> {
+    const tcp = await this.runtime.tcpListen({ host, port });
+    tcp.onConnection((incoming) => this.accept(incoming, 'tcp'));
+    const listener: Listener = { family: ipFamily(tcp.local.host) ?? (host.includes(':') ? 6 : 4), tcp };
+    if (this.options.utp === false) return listener;
+    try {
+      listener.utp = await UtpSocket.bind(this.runtime, { host, port: tcp.local.port });
+      listener.utp.onConnection((incoming) => this.accept(incoming, 'utp'));
+    } catch (error) {
+      this.log('warn', `uTP is off on ${host}: UDP port ${tcp.local.port} could not be bound (${(error as Error).message})`);
+    }
+    return listener;
   }
 
   /** Takes an incoming connection through its handshakes to the torrent it asks for. */
@@ -169,7 +224,7 @@ export class SwarmSession {
         hasConnectionRoom: () => this.connectionCount() < (this.options.maxConnections ?? 200),
         hasher: this.hasher,
         encryption: this.encryption,
-        utp: this.utp,
+        utpFor: (to) => this.utpFor(to),
       },
       { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight, wantedFiles: options.wantedFiles },
     );
@@ -234,9 +289,9 @@ export class SwarmSession {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.server?.close();
+    for (const l of this.listeners) l.tcp.close();
     await Promise.all([...this.torrents.keys()].map((key) => this.remove(this.torrents.get(key)!.torrent.infoHash)));
-    this.utp?.close();
+    for (const l of this.listeners) l.utp?.close();
     this.hasher.close();
   }
 

@@ -10,7 +10,7 @@
 import { isV2Only, parseInfoDict, pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
-import { endpointKey } from '../dht/endpoint.js';
+import { hostOfPeerKey, peerKey } from './peer-address.js';
 import type { InfoHash } from '../dht/types.js';
 import { toHex, toInfoHash } from '../dht/types.js';
 import { Choker } from './choker.js';
@@ -104,8 +104,8 @@ export interface TorrentDeps {
   hasher?: PieceHasher;
   /** Protocol encryption for the connections this torrent opens (default `allow`: plain). */
   encryption?: EncryptionPolicy;
-  /** Dials peers over uTP when TCP reaches no one (none: TCP only). */
-  utp?: UtpSocket;
+  /** The uTP socket to dial `to` over when TCP reaches no one: one of its address family (none: TCP only). */
+  utpFor?(to: Endpoint): UtpSocket | undefined;
 }
 
 export type TorrentEvent =
@@ -117,6 +117,7 @@ export type TorrentEvent =
   | { type: 'banned'; peer: string; reason: string };
 
 export interface PeerStats {
+  /** `host:port`, an IPv6 host in brackets (see `peerKey`); a web seed's URL. */
   address: string;
   client: string;
   downloadRate: number;
@@ -247,7 +248,7 @@ export class Torrent {
 
   /** Takes a connection whose handshakes are done (incoming, or opened by us). */
   attach(conn: PeerConnection): void {
-    const key = endpointKey(conn.address);
+    const key = peerKey(conn.address);
     if (this.closed || this.state === 'paused' || this.state === 'error') {
       conn.close('torrent not active');
       return;
@@ -282,7 +283,7 @@ export class Torrent {
       return;
     }
     const link = this.links.get(key);
-    const host = link?.conn.address.host ?? key.slice(0, key.lastIndexOf(':'));
+    const host = link?.conn.address.host ?? hostOfPeerKey(key);
     this.candidates.ban(host);
     link?.conn.close(`banned: ${reason}`);
     this.emit({ type: 'banned', peer: key, reason });
@@ -833,7 +834,7 @@ export class Torrent {
     if (!this.deps.hasConnectionRoom()) return;
     const room = this.maxPeers - this.links.size - this.candidates.dialingCount;
     for (const { key, endpoint } of this.candidates.takeDialable(room, (k) => this.links.has(k))) {
-      dialPeer(this.deps.runtime, this.deps.utp, endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption ?? 'allow')
+      dialPeer(this.deps.runtime, this.deps.utpFor?.(endpoint), endpoint, this.handshake(), CONNECT_TIMEOUT_MS, this.deps.encryption ?? 'allow')
         .then((opened) => {
           this.candidates.dialed(key, true);
           this.attach(new PeerConnection(opened.conn, this.deps.runtime, opened.remote, true, opened.after, opened.protection, opened.transport));

@@ -18,6 +18,7 @@
  * Closing sends FIN after the queued data; the peer's FIN ends the stream once everything before
  * it is delivered. RESET from the peer ends it with ECONNRESET.
  */
+import { formatHostPort } from '../codec/ip.js';
 import {
   encodeUtpPacket,
   UTP_DATA,
@@ -532,7 +533,7 @@ export class UtpConnection implements TcpConnection {
   private onResendTimeout(): void {
     if (this.state === 'closed' || this.outgoing.size === 0) return;
     this.timeouts++;
-    if (this.state === 'syn-sent' && this.timeouts >= SYN_TRIES) return this.end('ETIMEDOUT', `uTP connect to ${this.remote.host}:${this.remote.port} timed out`);
+    if (this.state === 'syn-sent' && this.timeouts >= SYN_TRIES) return this.end('ETIMEDOUT', `uTP connect to ${formatHostPort(this.remote.host, this.remote.port)} timed out`);
     if (this.timeouts > MAX_TIMEOUTS) return this.end('ETIMEDOUT', 'uTP connection timed out: data not acked after repeated resends');
     this.rto = Math.min(MAX_RTO_MS, this.rto * 2);
     for (const packet of this.outgoing.values()) if (!packet.waiting) this.markLost(packet);

@@ -149,7 +149,7 @@ export function mountNetworkPage(root: HTMLElement): () => void {
       nodeFacts.set('nodeId', 'no DHT');
     }
     nodeFacts.set('dhtAddress', n.dhtAddress ?? dht?.address ?? '—');
-    nodeFacts.set('swarmAddress', `${n.swarmAddress} (${n.utp ? 'TCP and uTP' : 'TCP'})`);
+    nodeFacts.set('swarmAddress', `${(n.swarmAddresses ?? [n.swarmAddress]).join(', ')} (${n.utp ? 'TCP and uTP' : 'TCP'})`);
     nodeFacts.set('version', n.version);
     nodeFacts.set('uptime', formatDuration((Date.now() - n.startedAt) / 1000));
     nodeFacts.set('torrents', String(n.torrents));

@@ -93,6 +93,8 @@ describe('the API over a real node', () => {
     const dht = await json<DhtView>('/api/dht');
     assert.equal(dht.enabled, true);
     assert.equal(dht.nodes, 1, 'the leecher knows the seeder');
+    // On 127.0.0.1 the DHT runs on IPv4 only: one family, holding that contact.
+    assert.deepEqual(dht.families?.map((f) => [f.family, f.nodes, f.buckets.length > 0]), [[4, 1, true]]);
     const target = seeder.node().nodeId!;
     const found = await json<LookupView>('/api/dht/lookup', post({ target }));
     assert.equal(found.closest[0]?.id, target);

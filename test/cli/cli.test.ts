@@ -16,7 +16,7 @@ const INFO_HASH = 'c0ffee00c0ffee00c0ffee00c0ffee00c0ffee00';
 
 
 /** Starts `warren dht` and resolves with its ready event once the first stdout line arrives. */
-async function startNode(args: string[]): Promise<{ child: ChildProcess; ready: { nodeId: string; host: string; port: number }; lines: string[] }> {
+async function startNode(args: string[]): Promise<{ child: ChildProcess; ready: { nodeId: string; host: string; port: number; families: { family: number; host: string }[] }; lines: string[] }> {
   const child = spawn(process.execPath, [WARREN_MAIN, 'dht', '--json', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const reader = createInterface({ input: child.stdout! });
@@ -25,7 +25,7 @@ async function startNode(args: string[]): Promise<{ child: ChildProcess; ready: 
     child.once('exit', (code) => reject(new Error(`warren dht exited with ${code}`)));
   });
   reader.on('line', (line) => lines.push(line));
-  const ready = JSON.parse(first) as { event: string; nodeId: string; host: string; port: number };
+  const ready = JSON.parse(first) as { event: string; nodeId: string; host: string; port: number; families: { family: number; host: string }[] };
   assert.equal(ready.event, 'ready');
   return { child, ready, lines };
 }
@@ -51,6 +51,8 @@ describe('warren command line', () => {
       [['announce', INFO_HASH, '--port', '0', '--no-bootstrap'], /bad port/],
       [['announce', INFO_HASH, '--no-bootstrap'], /needs --port/],
       [['dht', '--host', '300.1.1.1', '--no-bootstrap'], /bad host/],
+      [['dht', '--host', '1:2:3:4:5:6:7:8:9', '--no-bootstrap'], /bad host "1:2:3:4:5:6:7:8:9": expected an IP address such as 127\.0\.0\.1 or ::1/],
+      [['dht', '--host', 'localhost6', '--no-bootstrap'], /bad host/],
       [['item', 'get', 'abc', '--no-bootstrap'], /bad item target/],
       [['create', '.', '--web-seed', 'ftp://example.org/x'], /bad --web-seed "ftp:\/\/example.org\/x": expected an http\(s\):\/\/ URL/],
       [['get', INFO_HASH, '--no-dht', '--download-limit', '0'], /bad --download-limit "0": expected KiB\/s/],
@@ -86,6 +88,7 @@ describe('warren command line', () => {
     dirs.push(dir);
     const seed = await startNode(['--host', '127.0.0.1', '--port', '0', '--no-bootstrap', '--data-dir', join(dir, 'seed')]);
     assert.match(seed.ready.nodeId, /^[0-9a-f]{40}$/);
+    assert.deepEqual(seed.ready.families.map((f) => [f.family, f.host]), [[4, '127.0.0.1']], 'an IPv4 host binds IPv4 only');
     const boot = ['--bootstrap', `127.0.0.1:${seed.ready.port}`, '--host', '127.0.0.1'];
     const node = await startNode(['--port', '0', '--data-dir', join(dir, 'node'), ...boot]);
 

@@ -68,6 +68,26 @@ describe('query arguments', () => {
     rejects(() => parseAnnouncePeerArgs(dict({ ...base, implied_port: 'x' })), 'implied_port');
   });
 
+  test('BEP 32 want in find_node, get_peers and get: a short list of byte strings, unknown entries kept', () => {
+    const want = ['n4', 'n6'];
+    assert.deepEqual(parseGetPeersArgs(dict({ info_hash: bytes(20), want })).want, want);
+    assert.deepEqual(parseGetArgs(dict({ target: bytes(20), want: ['n6'] })).want, ['n6']);
+    assert.deepEqual(parseFindNodeArgs(dict({ target: bytes(20), want: ['n6', 'x9', ''] })).want, ['n6', 'x9', '']);
+    assert.deepEqual(parseFindNodeArgs(dict({ target: bytes(20), want: [] })).want, []);
+    for (const parse of [
+      (a: BDict) => parseFindNodeArgs({ target: bytes(20), ...a }),
+      (a: BDict) => parseGetPeersArgs({ info_hash: bytes(20), ...a }),
+      (a: BDict) => parseGetArgs({ target: bytes(20), ...a }),
+    ]) {
+      rejects(() => parse(dict({ want: 'n6' })), 'want');
+      rejects(() => parse(dict({ want: { n6: 1 } })), 'want');
+      rejects(() => parse(dict({ want: ['n4', 6] })), 'want');
+      rejects(() => parse(dict({ want: [['n6']] })), 'want');
+      rejects(() => parse(dict({ want: Array.from({ length: 9 }, () => 'n4') })), 'want');
+      assert.equal(parse(dict({ want: Array.from({ length: 8 }, () => 'n4') })).want?.length, 8);
+    }
+  });
+
   test('get', () => {
     assert.deepEqual(parseGetArgs(dict({ target: bytes(20) })), { target: bytes(20) });
     assert.deepEqual(parseGetArgs(dict({ target: bytes(20), seq: 0 })), { target: bytes(20), seq: 0 });
@@ -123,11 +143,38 @@ describe('replies', () => {
     { id: bytes(20, 2), address: { host: '10.0.0.2', port: 2 } },
   ];
 
+  const nodes6 = [
+    { id: bytes(20, 3), address: { host: 'fd57::1', port: 6881 } },
+    { id: bytes(20, 4), address: { host: '2001:db8::8:800:200c:417a', port: 65535 } },
+  ];
+
   test('nodes', () => {
-    assert.deepEqual(parseNodesReply(dict({ id: ID })), { nodes: [] });
-    assert.deepEqual(parseNodesReply(dict({ id: ID, nodes: encodeCompactNodes(nodes) })), { nodes });
+    assert.deepEqual(parseNodesReply(dict({ id: ID })), { nodes: [], nodes6: [] });
+    assert.deepEqual(parseNodesReply(dict({ id: ID, nodes: encodeCompactNodes(nodes) })), { nodes, nodes6: [] });
     rejects(() => parseNodesReply(dict({ nodes: bytes(27) })), 'nodes');
     rejects(() => parseNodesReply(dict({ nodes: [1] })), 'nodes');
+  });
+
+  test('nodes6 (BEP 32): 38-byte entries beside nodes; truncated, oversized and mistyped ones rejected', () => {
+    const both = parseNodesReply(dict({ id: ID, nodes: encodeCompactNodes(nodes), nodes6: encodeCompactNodes(nodes6, 6) }));
+    assert.deepEqual(both, { nodes, nodes6 });
+    assert.deepEqual(parseNodesReply(dict({ id: ID, nodes6: new Uint8Array(0) })), { nodes: [], nodes6: [] });
+    const encoded = encodeCompactNodes(nodes6, 6);
+    for (const cut of [1, 20, 37, 39, 75]) rejects(() => parseNodesReply(dict({ nodes6: encoded.subarray(0, cut) })), 'nodes6');
+    rejects(() => parseNodesReply(dict({ nodes6: Uint8Array.from([...encoded, 0]) })), 'nodes6');
+    // IPv4 entries in nodes6 (26 bytes each) are the wrong length, and the other way round.
+    rejects(() => parseNodesReply(dict({ nodes6: encodeCompactNodes(nodes) })), 'nodes6');
+    rejects(() => parseNodesReply(dict({ nodes: encoded })), 'nodes');
+    rejects(() => parseNodesReply(dict({ nodes6: [encoded] })), 'nodes6');
+    rejects(() => parseNodesReply(dict({ nodes6: 38 })), 'nodes6');
+    // An entry with port 0 is unreachable and skipped.
+    const zero = encodeCompactNodes([{ id: bytes(20, 9), address: { host: 'fd57::9', port: 0 } }], 6);
+    assert.deepEqual(parseNodesReply(dict({ nodes6: zero })).nodes6, []);
+    // A large, well-formed nodes6 (as many as fit in a datagram) parses without trouble.
+    const many = Array.from({ length: 50 }, (_, i) => ({ id: bytes(20, i), address: { host: `fd57::${i + 1}`, port: 1000 + i } }));
+    assert.equal(parseNodesReply(dict({ nodes6: encodeCompactNodes(many, 6) })).nodes6.length, 50);
+    assert.deepEqual(parseGetReply(dict({ id: ID, nodes6: encoded })).nodes6, nodes6);
+    assert.deepEqual(parseGetPeersReply(dict({ id: ID, nodes6: encoded })).nodes6, nodes6);
   });
 
   test('get_peers', () => {
@@ -135,15 +182,33 @@ describe('replies', () => {
     const r = parseGetPeersReply(dict({
       id: ID,
       token: 'tok',
-      values: [encodeCompactPeer(peer), bytes(18), 5, encodeCompactPeer({ host: '5.6.7.8', port: 0 }), encodeCompactPeer({ host: '9.9.9.9', port: 9 })],
+      values: [encodeCompactPeer(peer), bytes(17), bytes(7), 5, encodeCompactPeer({ host: '5.6.7.8', port: 0 }), encodeCompactPeer({ host: '9.9.9.9', port: 9 })],
     }));
     assert.equal(bytesToLatin1(r.token as Uint8Array), 'tok');
     assert.deepEqual(r.peers, [peer, { host: '9.9.9.9', port: 9 }]);
     assert.deepEqual(r.nodes, []);
     const withNodes = parseGetPeersReply(dict({ id: ID, nodes: encodeCompactNodes(nodes) }));
-    assert.deepEqual(withNodes, { nodes, peers: [] });
+    assert.deepEqual(withNodes, { nodes, nodes6: [], peers: [] });
     rejects(() => parseGetPeersReply(dict({ values: 'x' })), 'values');
     rejects(() => parseGetPeersReply(dict({ token: 1 })), 'token');
+  });
+
+  test('get_peers values of 18 bytes are IPv6 peers (BEP 32); other lengths and port 0 skipped', () => {
+    const v6 = { host: 'fd57::2', port: 51413 };
+    const mapped = { host: '::ffff:1.2.3.4', port: 80 };
+    const r = parseGetPeersReply(dict({
+      id: ID,
+      values: [
+        encodeCompactPeer(v6),
+        encodeCompactPeer({ host: '1.2.3.4', port: 1 }),
+        encodeCompactPeer({ host: 'fd57::3', port: 0 }),
+        encodeCompactPeer(v6).subarray(0, 17),
+        Uint8Array.from([...encodeCompactPeer(v6), 0]),
+        encodeCompactPeer(mapped),
+        [encodeCompactPeer(v6)],
+      ],
+    }));
+    assert.deepEqual(r.peers, [v6, { host: '1.2.3.4', port: 1 }, mapped]);
   });
 
   test('get: immutable, mutable, seq-only', () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
-import { canonicalIpv6, formatHostPort, formatIpv6, ipFamily, isValidIpv4, isValidIpv6, parseIpv6, splitHostPort } from '../../src/codec/ip.js';
+import { canonicalIp, canonicalIpv6, formatHostPort, formatIpv6, ipFamily, isValidIpv4, isValidIpv6, parseIpv6, splitHostPort } from '../../src/codec/ip.js';
 
 describe('isValidIpv4', () => {
   test('accepts dotted quads', () => {
@@ -83,5 +83,27 @@ describe('ipFamily, splitHostPort, formatHostPort', () => {
   test('formatHostPort brackets IPv6', () => {
     assert.equal(formatHostPort('::1', 1), '[::1]:1');
     assert.equal(formatHostPort('1.2.3.4', 1), '1.2.3.4:1');
+  });
+});
+
+describe('canonicalIp (how the swarm keys a peer)', () => {
+  test('IPv4 as is, IPv6 canonical, IPv4-mapped IPv6 as its dotted quad, anything else undefined', () => {
+    const cases: [string, string | undefined][] = [
+      ['1.2.3.4', '1.2.3.4'],
+      ['FD57:0:0::1', 'fd57::1'],
+      ['::1', '::1'],
+      ['::ffff:1.2.3.4', '1.2.3.4'],
+      ['::FFFF:0102:0304', '1.2.3.4'],
+      ['::1.2.3.4', '::1.2.3.4'],
+      ['::fffe:1.2.3.4', '::fffe:102:304'],
+      ['[::1]', undefined],
+      ['fe80::1%eth0', undefined],
+      ['example.com', undefined],
+      ['01.2.3.4', undefined],
+      ['', undefined],
+      [':', undefined],
+      ['1:2:3:4:5:6:7:8:9', undefined],
+    ];
+    for (const [text, expected] of cases) assert.equal(canonicalIp(text), expected, text);
   });
 });

@@ -104,11 +104,22 @@ describe('extensions', () => {
     assert.equal(text(m.values.token as Uint8Array), 'tok');
   });
 
-  test('ip of another length (IPv6) and non-string v are ignored', () => {
-    const ip18 = 'x'.repeat(18);
-    const m = decodeKrpc(bytes(`d2:ip18:${ip18}1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:vi1e1:y1:re`)) as KrpcResponse;
-    assert.equal(m.ip, undefined);
-    assert.equal(m.version, undefined);
+  test('BEP 42 ip of 18 bytes is an IPv6 address (BEP 32), and round trips', () => {
+    const ip18 = 'x'.repeat(16) + '\x1a\xe1';
+    const m = decodeKrpc(bytes(`d2:ip18:${ip18}1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:y1:re`)) as KrpcResponse;
+    assert.deepEqual(m.ip, { host: '7878:7878:7878:7878:7878:7878:7878:7878', port: 6881 });
+    const data = encodeResponse({ transactionId: bytes('t1'), values: {}, senderId: new Uint8Array(20), ip: { host: 'fd57::1', port: 51413 } });
+    assert.ok(Buffer.from(data).includes(Buffer.from('2:ip18:')), 'an IPv6 ip is sent in 18 bytes');
+    assert.deepEqual((decodeKrpc(data) as KrpcResponse).ip, { host: 'fd57::1', port: 51413 });
+  });
+
+  test('ip of another length, or not a string, and non-string v are ignored', () => {
+    for (const ip of ['0:', '5:xxxxx', '7:xxxxxxx', '17:xxxxxxxxxxxxxxxxx', '19:xxxxxxxxxxxxxxxxxxx', 'i6e', 'l6:xxxxxxe']) {
+      const m = decodeKrpc(bytes(`d2:ip${ip}1:rd2:id20:mnopqrstuvwxyz123456e1:t2:aa1:vi1e1:y1:re`)) as KrpcResponse;
+      assert.equal(m.kind, 'response', ip);
+      assert.equal(m.ip, undefined, ip);
+      assert.equal(m.version, undefined);
+    }
   });
 
   test('senderId overrides an id in args', () => {

@@ -77,9 +77,25 @@ describe('parseMagnet', () => {
     assert.deepEqual(m.trackers, ['udp://tracker.example:1337/announce', 'http://t2.example/announce']);
     assert.deepEqual(m.peers, [
       { host: '10.0.0.1', port: 6881 },
+      { host: '::1', port: 6881 },
       { host: '127.0.0.1', port: 51413 },
     ]);
     assert.deepEqual(m.webSeeds, ['http://seed.example/f']);
+  });
+
+  test('IPv6 x.pe peers (BEP 7): bracketed, canonicalized, percent-encoded or not; anything else skipped', () => {
+    const good = [
+      ['[FD57:0:0:0:0:0:0:1]:6881', 'fd57::1', 6881],
+      ['%5B2001%3Adb8%3A%3A2%5D%3A51413', '2001:db8::2', 51413],
+      ['[::ffff:1.2.3.4]:1', '::ffff:1.2.3.4', 1],
+      ['[::]:65535', '::', 65535],
+    ] as const;
+    const bad = [
+      'fd57::1:6881', '[fd57::1]', '[fd57::1]:', '[fd57::1]:0', '[fd57::1]:65536', '[fd57::1]:123456', '[fd57::1]6881',
+      '[fd57::1%25eth0]:1', '[fd57:::1]:1', '[1.2.3.4]:1', '[fd57::1]:+1', '[fd57::1]:1:2', '[[fd57::1]]:1', '[]:1', '[' + 'a'.repeat(5000) + ']:1',
+    ];
+    const uri = `magnet:?xt=urn:btih:${HEX}` + [...good.map(([t]) => t), ...bad].map((t) => `&x.pe=${t}`).join('');
+    assert.deepEqual(parseMagnet(uri).peers, good.map(([, host, port]) => ({ host, port })));
   });
 
   test('base32 btih, upper and lower case', () => {
@@ -258,9 +274,18 @@ describe('encodeMagnet', () => {
     assert.equal(encodeMagnet({ infoHash: HASH }), `magnet:?xt=urn:btih:${HEX}`);
   });
 
+  test('IPv6 peers are written in brackets and parse back', () => {
+    const peers = [{ host: 'fd57::1', port: 6881 }, { host: '10.0.0.1', port: 1 }, { host: '2001:db8::a:b', port: 65535 }];
+    const uri = encodeMagnet({ infoHash: HASH, peers });
+    assert.equal(uri, `magnet:?xt=urn:btih:${HEX}&x.pe=[fd57::1]:6881&x.pe=10.0.0.1:1&x.pe=[2001:db8::a:b]:65535`);
+    assert.deepEqual(parseMagnet(uri).peers, peers);
+  });
+
   test('rejects a bad hash or peer with TypeError', () => {
     assert.throws(() => encodeMagnet({ infoHash: new Uint8Array(19) }), TypeError);
-    assert.throws(() => encodeMagnet({ infoHash: HASH, peers: [{ host: '::1', port: 1 }] }), TypeError);
+    assert.throws(() => encodeMagnet({ infoHash: HASH, peers: [{ host: 'example.com', port: 1 }] }), TypeError);
+    assert.throws(() => encodeMagnet({ infoHash: HASH, peers: [{ host: 'fd57::1::2', port: 1 }] }), TypeError);
+    assert.throws(() => encodeMagnet({ infoHash: HASH, peers: [{ host: 'fd57::1', port: 0 }] }), TypeError);
     assert.throws(() => encodeMagnet({ infoHash: HASH, peers: [{ host: '1.2.3.4', port: 70000 }] }), TypeError);
   });
 });

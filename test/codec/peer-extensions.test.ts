@@ -81,6 +81,25 @@ describe('extended handshake (BEP 10)', () => {
     assert.deepEqual(decodeExtendedHandshake(bencode({ v: 'x', yourip: new Uint8Array(5) })), { m: {}, v: 'x' });
   });
 
+  test('IPv6: yourip of 16 bytes, ipv6 (16) and ipv4 (4) round trip; other lengths are dropped, other types rejected', () => {
+    const yourIp = Uint8Array.from([0xfd, 0x57, ...new Array<number>(13).fill(0), 2]);
+    const ipv6 = Uint8Array.from([0xfd, 0x57, ...new Array<number>(13).fill(0), 1]);
+    const ipv4 = new Uint8Array([127, 0, 0, 1]);
+    const h = { m: { ut_pex: 1 }, yourIp, ipv4, ipv6 };
+    const b = encodeExtendedHandshake(h);
+    assert.deepEqual(b, concat(ascii('d4:ipv44:'), ipv4, ascii('4:ipv616:'), ipv6, ascii('1:md6:ut_pexi1ee6:yourip16:'), yourIp, ascii('e')));
+    assert.deepEqual(decodeExtendedHandshake(b), h);
+    for (const n of [0, 3, 4, 5, 15, 17, 32]) {
+      const odd = decodeExtendedHandshake(bencode({ m: {}, ipv6: new Uint8Array(n), ipv4: new Uint8Array(n + 1), yourip: new Uint8Array(n === 4 ? 6 : n) }));
+      assert.equal(odd.ipv6, undefined, `ipv6 of ${n} bytes`);
+      assert.equal(odd.ipv4 !== undefined, n + 1 === 4, `ipv4 of ${n + 1} bytes`);
+      assert.equal(odd.yourIp, undefined, `yourip of ${n} bytes`);
+    }
+    for (const bad of [{ ipv6: 1 }, { ipv6: [ipv6] }, { ipv4: {} }, { yourip: [yourIp] }]) {
+      assert.throws(() => decodeExtendedHandshake(bencode({ m: {}, ...bad })), DecodeError, JSON.stringify(bad));
+    }
+  });
+
   test('encode rejects ids outside 0..255', () => {
     assert.throws(() => encodeExtendedHandshake({ m: { ut_pex: 256 } }), TypeError);
   });
@@ -171,9 +190,42 @@ describe('ut_pex (BEP 11)', () => {
     assert.deepEqual(decodePex(encodePex({ added: [], dropped: [] })), { added: [], dropped: [] });
   });
 
-  test('IPv6 lists are ignored; missing or short added.f reads as flags 0', () => {
-    const b = bencode({ added: new Uint8Array([1, 1, 1, 1, 0, 1, 2, 2, 2, 2, 0, 2]), 'added.f': new Uint8Array([4]), added6: new Uint8Array(18), dropped6: new Uint8Array(18) });
+  test('missing or short added.f reads as flags 0', () => {
+    const b = bencode({ added: new Uint8Array([1, 1, 1, 1, 0, 1, 2, 2, 2, 2, 0, 2]), 'added.f': new Uint8Array([4]) });
     assert.deepEqual(decodePex(b), { added: [{ host: '1.1.1.1', port: 1, flags: 4 }, { host: '2.2.2.2', port: 2, flags: 0 }], dropped: [] });
+  });
+
+  test('IPv6 peers (BEP 11 added6, added6.f, dropped6): known bytes, round trip, after the IPv4 ones', () => {
+    const v6 = (last: number): Uint8Array => Uint8Array.from([0xfd, 0x57, ...new Array<number>(13).fill(0), last]);
+    const m = {
+      added: [{ host: '1.2.3.4', port: 1, flags: 0x10 }, { host: 'fd57::1', port: 0x1ae1, flags: 0x06 }, { host: 'fd57::2', port: 2, flags: 0 }],
+      dropped: [{ host: 'fd57::3', port: 80 }],
+    };
+    const b = encodePex(m);
+    assert.deepEqual(b, concat(
+      ascii('d5:added6:'), new Uint8Array([1, 2, 3, 4, 0, 1]), ascii('7:added.f1:'), new Uint8Array([0x10]),
+      ascii('6:added636:'), v6(1), new Uint8Array([0x1a, 0xe1]), v6(2), new Uint8Array([0, 2]), ascii('8:added6.f2:'), new Uint8Array([0x06, 0]),
+      ascii('7:dropped0:8:dropped618:'), v6(3), new Uint8Array([0, 80]), ascii('e'),
+    ));
+    assert.deepEqual(decodePex(b), m);
+    // IPv4 only: no IPv6 keys at all, as before.
+    assert.ok(!text(encodePex({ added: [{ host: '1.2.3.4', port: 1, flags: 0 }], dropped: [] })).includes('dropped6'));
+    // A decoded IPv6 peer is spelled canonically, an IPv4-mapped one included (the swarm maps it to IPv4).
+    const odd = bencode({ added6: concat(new Uint8Array(10), new Uint8Array([0xff, 0xff, 9, 9, 9, 9, 0, 9])), 'added6.f': new Uint8Array([1, 2, 3]) });
+    assert.deepEqual(decodePex(odd), { added: [{ host: '::ffff:9.9.9.9', port: 9, flags: 1 }], dropped: [] });
+  });
+
+  test('at most MAX_PEX_ENTRIES of each IPv6 list too; a huge added6 allocates no more', () => {
+    const many = Array.from({ length: 300 }, (_, i) => ({ host: `fd57::${(i + 1).toString(16)}`, port: 1000 + i }));
+    const m = decodePex(encodePex({ added: many.map((p) => ({ ...p, flags: 0 })), dropped: many }));
+    assert.equal(m.added.length, MAX_PEX_ENTRIES);
+    assert.equal(m.dropped.length, MAX_PEX_ENTRIES);
+    assert.deepEqual(m.dropped[199], many[199]);
+    // Both families at their limit at once.
+    const v4 = many.map((_, i) => ({ host: `10.0.${i >> 8}.${i & 0xff}`, port: 1, flags: 0 }));
+    assert.equal(decodePex(encodePex({ added: [...v4, ...many.map((p) => ({ ...p, flags: 0 }))], dropped: [] })).added.length, 2 * MAX_PEX_ENTRIES);
+    assert.equal(decodePex(bencode({ added6: new Uint8Array(18 * 3000) })).added.length, MAX_PEX_ENTRIES);
+    assert.throws(() => decodePex(bencode({ added6: new Uint8Array(18 * 4000) })), DecodeError, 'a payload over the bencode limit');
   });
 
   test('at most MAX_PEX_ENTRIES of each list are considered', () => {
@@ -185,11 +237,33 @@ describe('ut_pex (BEP 11)', () => {
   });
 
   test('malformed messages are DecodeErrors', () => {
-    const bad = [ascii('le'), ascii('d5:added'), bencode({ added: new Uint8Array(7) }), bencode({ dropped: new Uint8Array(5) }), bencode({ added: 6 }), bencode({ 'added.f': 1 })];
+    const bad = [
+      ascii('le'), ascii('d5:added'), bencode({ added: new Uint8Array(7) }), bencode({ dropped: new Uint8Array(5) }), bencode({ added: 6 }), bencode({ 'added.f': 1 }),
+      bencode({ added6: new Uint8Array(6) }), bencode({ added6: new Uint8Array(17) }), bencode({ added6: new Uint8Array(19) }), bencode({ dropped6: new Uint8Array(36 + 1) }),
+      bencode({ added6: 18 }), bencode({ added6: [new Uint8Array(18)] }), bencode({ 'added6.f': 1 }), bencode({ dropped6: {} }),
+      concat(ascii('d6:added618:'), new Uint8Array(10)),
+    ];
     for (const b of bad) assert.throws(() => decodePex(b), DecodeError, text(b));
   });
 
-  test('encode rejects non-IPv4 peers', () => {
-    assert.throws(() => encodePex({ added: [{ host: '::1', port: 1, flags: 0 }], dropped: [] }), TypeError);
+  test('random bytes and mutated IPv6 messages: a message or a DecodeError, nothing else', () => {
+    const rng = new Mulberry32(77);
+    const good = encodePex({ added: [{ host: 'fd57::1', port: 1, flags: 1 }, { host: '1.1.1.1', port: 2, flags: 2 }], dropped: [{ host: '2001:db8::9', port: 3 }] });
+    for (let i = 0; i < 3000; i++) {
+      const b = i % 2 === 0 ? rng.bytes(1 + (i % 90)) : good.slice(0, 1 + (i % good.length));
+      if (i % 4 === 1) b[Math.floor(rng.next() * b.length)] = Math.floor(rng.next() * 256);
+      try {
+        const m = decodePex(b);
+        for (const p of [...m.added, ...m.dropped]) assert.ok(p.port >= 0 && p.port <= 65535);
+      } catch (error) {
+        assert.ok(error instanceof DecodeError, String(error));
+      }
+    }
+  });
+
+  test('encode rejects a host that is not an IP address, or a bad port', () => {
+    assert.throws(() => encodePex({ added: [{ host: 'example.com', port: 1, flags: 0 }], dropped: [] }), TypeError);
+    assert.throws(() => encodePex({ added: [], dropped: [{ host: '[fd57::1]', port: 1 }] }), TypeError);
+    assert.throws(() => encodePex({ added: [{ host: 'fd57::1', port: 65536, flags: 0 }], dropped: [] }), TypeError);
   });
 });

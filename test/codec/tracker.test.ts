@@ -12,6 +12,7 @@ import {
 } from '../../src/codec/tracker.js';
 import { bencode } from '../../src/codec/bencode.js';
 import { DecodeError } from '../../src/codec/errors.js';
+import { Mulberry32 } from '../../src/runtime/prng.js';
 import { concat } from './bytes.js';
 
 const enc = new TextEncoder();
@@ -98,6 +99,37 @@ describe('HTTP announce response', () => {
     });
   });
 
+  test('IPv6 peers (BEP 7): compact peers6 after the IPv4 peers, port 0 dropped', () => {
+    const body = concat(
+      ascii('d8:intervali900e5:peers6:'), hex('7f0000011ae1'),
+      ascii('6:peers654:'), hex('fd570000000000000000000000000001' + '1ae1'), hex('20010db8000000000000000000000000' + '0000'), hex('00000000000000000000ffff01020304' + 'c8d5'),
+      ascii('e'),
+    );
+    assert.deepEqual(parseHttpAnnounceResponse(body), {
+      interval: 900,
+      peers: [{ host: '127.0.0.1', port: 6881 }, { host: 'fd57::1', port: 6881 }, { host: '::ffff:1.2.3.4', port: 51413 }],
+    });
+    // peers6 alone, and next to dictionary peers.
+    assert.deepEqual(parseHttpAnnounceResponse(bencode({ interval: 1, peers6: hex('00000000000000000000000000000001' + '0001') })).peers, [{ host: '::1', port: 1 }]);
+    assert.deepEqual(
+      parseHttpAnnounceResponse(bencode({ interval: 1, peers: [{ ip: '1.2.3.4', port: 2 }], peers6: hex('00000000000000000000000000000001' + '0001') })).peers,
+      [{ host: '1.2.3.4', port: 2 }, { host: '::1', port: 1 }],
+    );
+    assert.deepEqual(parseHttpAnnounceResponse(bencode({ interval: 1, peers6: new Uint8Array(0) })).peers, []);
+  });
+
+  test('dictionary peers: IP addresses spelled canonically, host names as given', () => {
+    const body = bencode({
+      interval: 1,
+      peers: [
+        { ip: 'FD57:0000::0:1', port: 1 }, { ip: '::ffff:10.1.2.3', port: 2 }, { ip: '[fd57::1]', port: 3 }, { ip: 'fe80::1%eth0', port: 4 }, { ip: '010.1.1.1', port: 5 },
+      ],
+    });
+    assert.deepEqual(parseHttpAnnounceResponse(body).peers, [
+      { host: 'fd57::1', port: 1 }, { host: '10.1.2.3', port: 2 }, { host: '[fd57::1]', port: 3 }, { host: 'fe80::1%eth0', port: 4 }, { host: '010.1.1.1', port: 5 },
+    ]);
+  });
+
   test('no peers key means no peers', () => {
     assert.deepEqual(parseHttpAnnounceResponse(ascii('d8:intervali60ee')), { interval: 60, peers: [] });
   });
@@ -126,6 +158,13 @@ describe('HTTP announce response', () => {
       ['dict peer without ip', bencode({ interval: 1, peers: [{ port: 1 }] })],
       ['dict peer with bad port', bencode({ interval: 1, peers: [{ ip: '1.2.3.4', port: 70000 }] })],
       ['dict peer not a dict', bencode({ interval: 1, peers: [ascii('x')] })],
+      ['peers6 not a multiple of 18', bencode({ interval: 1, peers6: new Uint8Array(17) })],
+      ['peers6 of IPv4 length', bencode({ interval: 1, peers6: new Uint8Array(6) })],
+      ['peers6 one byte over', bencode({ interval: 1, peers6: new Uint8Array(37) })],
+      ['peers6 a list', bencode({ interval: 1, peers6: [{ ip: '::1', port: 1 }] })],
+      ['peers6 an integer', bencode({ interval: 1, peers6: 18 })],
+      ['peers6 truncated', concat(ascii('d8:intervali1e6:peers618:'), new Uint8Array(9))],
+      ['good peers, bad peers6', bencode({ interval: 1, peers: new Uint8Array(6), peers6: new Uint8Array(1) })],
       ['failure reason not a string', bencode({ 'failure reason': 1 })],
       ['warning not a string', bencode({ interval: 1, 'warning message': 1 })],
     ];
@@ -176,6 +215,38 @@ describe('UDP tracker (BEP 15)', () => {
     assert.deepEqual(decodeUdpTrackerReply(concat(hex('00000003' + '00000009'), ascii('unknown torrent'))), {
       action: 'error', transactionId: 9, message: 'unknown torrent',
     });
+  });
+
+  test('an announce reply over IPv6 carries 18-byte peers (decoded by the family the request went over)', () => {
+    const head = '00000001' + '00000009' + '00000708' + '00000002' + '00000003';
+    const peers6 = 'fd570000000000000000000000000002' + '1ae1' + '20010db8000000000000000000000001' + 'c8d5' + '00000000000000000000000000000003' + '0000';
+    assert.deepEqual(decodeUdpTrackerReply(hex(head + peers6), 6), {
+      action: 'announce', transactionId: 9, interval: 1800, leechers: 2, seeders: 3,
+      peers: [{ host: 'fd57::2', port: 6881 }, { host: '2001:db8::1', port: 51413 }],
+    });
+    assert.deepEqual(decodeUdpTrackerReply(hex(head), 6), { action: 'announce', transactionId: 9, interval: 1800, leechers: 2, seeders: 3, peers: [] });
+    // The same 36 bytes over IPv4 read as six 6-byte entries, four of them port 0 (the family decides, not the length).
+    assert.deepEqual((decodeUdpTrackerReply(hex(head + peers6.slice(0, 72)), 4) as { peers: unknown[] }).peers, [{ host: '0.0.0.2', port: 6881 }, { host: '0.0.0.1', port: 51413 }]);
+    for (const tail of ['00', '7f0000011ae1', peers6.slice(0, 70), peers6 + '00']) {
+      assert.throws(() => decodeUdpTrackerReply(hex(head + tail), 6), DecodeError, tail);
+    }
+    // Connect and error replies read the same over either family.
+    assert.deepEqual(decodeUdpTrackerReply(hex('00000000' + '01020304' + 'a1a2a3a4a5a6a7a8'), 6), {
+      action: 'connect', transactionId: 0x01020304, connectionId: hex('a1a2a3a4a5a6a7a8'),
+    });
+  });
+
+  test('random and mutated replies of either family: a reply or a DecodeError, nothing else', () => {
+    const rng = new Mulberry32(15);
+    for (let i = 0; i < 4000; i++) {
+      const b = rng.bytes(i % 120);
+      if (i % 3 === 0 && b.length >= 4) b.set([0, 0, 0, i % 4], 0);
+      try {
+        decodeUdpTrackerReply(b, i % 2 === 0 ? 4 : 6);
+      } catch (error) {
+        assert.ok(error instanceof DecodeError, String(error));
+      }
+    }
   });
 
   test('short, unknown and malformed replies are DecodeErrors', () => {

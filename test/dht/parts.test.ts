@@ -10,7 +10,10 @@ import { PeerStore } from '../../src/dht/peer-store.js';
 import { ItemStore } from '../../src/dht/item-store.js';
 import { RateLimiter } from '../../src/dht/rate-limiter.js';
 import { ExternalAddressVotes } from '../../src/dht/external-address.js';
-import { fileNodeStateStore } from '../../src/dht/node-state.js';
+import { decodeNodeState, encodeNodeState, fileNodeStateStore } from '../../src/dht/node-state.js';
+import { chooseNodeIds } from '../../src/dht/node-ids.js';
+import { parseHostPort, usableEndpoint } from '../../src/dht/endpoint.js';
+import { parseIpv6 } from '../../src/codec/ip.js';
 import { toInfoHash, toItemTarget, toNodeId } from '../../src/dht/types.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 
@@ -49,6 +52,76 @@ describe('BEP 42 secure node ids', () => {
   });
 });
 
+describe('BEP 42 for IPv6, and the ids of the two families', () => {
+  /** The id prefix BEP 42 gives, computed as the BEP writes it: crc32c((ip >> 64 & 0x0103070f1f3f7fff) | r << 61). */
+  function bepPrefix(host: string, r: number): number {
+    const high = BigInt(`0x${Buffer.from(parseIpv6(host)!.subarray(0, 8)).toString('hex')}`);
+    const value = (high & 0x0103070f1f3f7fffn) | (BigInt(r) << 61n);
+    return crc32c(Buffer.from(value.toString(16).padStart(16, '0'), 'hex'));
+  }
+
+  test('an IPv6 id matches the BEP formula on its first 21 bits, with r in its last byte', () => {
+    for (const [host, r] of [['2001:db8:85a3::8a2e:370:7334', 0], ['2a00:1450:4001:82b::200e', 5], ['2600::1', 7]] as const) {
+      const rand = Uint8Array.from({ length: 20 }, (_, i) => (i === 19 ? 0xf8 | r : 0x5a));
+      const id = secureNodeId(host, rand);
+      const crc = bepPrefix(host, r);
+      assert.equal(id[0], crc >>> 24, host);
+      assert.equal(id[1], (crc >>> 16) & 0xff, host);
+      assert.equal(id[2]! & 0xf8, (crc >>> 8) & 0xf8, host);
+      assert.equal(id[19], 0xf8 | r);
+      assert.ok(isSecureNodeId(id, host));
+      // Only the first 64 bits count: another interface id in the same /64 matches too.
+      assert.ok(isSecureNodeId(id, host.replace(/:[0-9a-f]+$/, ':1234')));
+      const flipped = Uint8Array.from(id);
+      flipped[2] = flipped[2]! ^ 0x08;
+      assert.ok(!isSecureNodeId(flipped, host));
+      assert.ok(!isSecureNodeId(id, '2001:db9::1'));
+    }
+  });
+
+  test('local IPv6 ranges are exempt, public ones are not; non-addresses are exempt', () => {
+    for (const host of ['::', '::1', 'fe80::1', 'febf::1', 'fd57::1', 'fc00::9', '::ffff:10.0.0.1', '0.0.0.0', 'localhost']) {
+      assert.ok(isExemptAddress(host), host);
+    }
+    for (const host of ['2001:db8::1', '2a00:1450::1', 'fec0::1', '::ffff:8.8.8.8']) assert.ok(!isExemptAddress(host), host);
+    assert.ok(!isSecureNodeId(new Uint8Array(20), 'fd57::1'));
+  });
+
+  test('one id for both families unless each has a public address of its own', () => {
+    let n = 0;
+    const randomBytes = (len: number) => new Uint8Array(len).fill(++n);
+    const both = [4, 6] as const;
+    // Private addresses: one shared random id (BEP 32).
+    const local = chooseNodeIds({ families: both, bound: { 4: '10.0.0.1', 6: 'fd57::1' }, randomBytes });
+    assert.deepEqual(local.get(4), local.get(6));
+    // A public IPv6 address only: the IPv6 id is derived from it, IPv4 shares it.
+    const six = chooseNodeIds({ families: both, bound: { 4: '0.0.0.0', 6: '2a00:1450::1' }, randomBytes });
+    assert.ok(isSecureNodeId(six.get(6)!, '2a00:1450::1'));
+    assert.deepEqual(six.get(4), six.get(6));
+    // Public addresses in both families (as reported by others): one BEP 42 id each.
+    const saved = { nodeId: toNodeId('ab'.repeat(20)), externalIp: '8.8.8.8', externalIp6: '2a00:1450::1', contacts: [] };
+    const two = chooseNodeIds({ families: both, bound: { 4: '0.0.0.0', 6: '::' }, saved, randomBytes });
+    assert.ok(isSecureNodeId(two.get(4)!, '8.8.8.8'));
+    assert.ok(isSecureNodeId(two.get(6)!, '2a00:1450::1'));
+    // Saved ids that still match are kept; a configured id is used in both.
+    const kept = chooseNodeIds({ families: both, bound: {}, saved: { ...saved, nodeId: two.get(4)!, nodeId6: two.get(6)! }, randomBytes });
+    assert.deepEqual([kept.get(4), kept.get(6)], [two.get(4), two.get(6)]);
+    const configured = chooseNodeIds({ families: [6], configured: 'cd'.repeat(20), bound: { 6: '2a00:1450::1' }, randomBytes });
+    assert.deepEqual([...configured.values()], [toNodeId('cd'.repeat(20))]);
+  });
+
+  test('endpoints: [v6]:port bootstrap entries, and which contacts can be sent to', () => {
+    assert.deepEqual(parseHostPort('[FD57::0:1]:6881'), { host: 'fd57::1', port: 6881 });
+    assert.deepEqual(parseHostPort('router.example.org:6881'), { host: 'router.example.org', port: 6881 });
+    for (const bad of ['[fd57::1]', '[fd57::1]6881', '[fd57::zz]:1', 'fd57::1:6881', '[fd57::1]:0', '[fd57::1]:65536', '[]:1', '[fe80::1%eth0]:1', 'a b:1']) {
+      assert.throws(() => parseHostPort(bad), Error, bad);
+    }
+    for (const host of ['fd57::1', '2001:db8::1', '::1']) assert.ok(usableEndpoint({ host, port: 1 }), host);
+    for (const host of ['::', 'ff02::1', '::ffff:1.2.3.4', 'fd57::zz', 'host']) assert.ok(!usableEndpoint({ host, port: 1 }), host);
+    assert.ok(!usableEndpoint({ host: 'fd57::1', port: 0 }));
+  });
+});
+
 describe('stores and limits', () => {
   test('tokens: bound to the IP, survive one rotation, not two', () => {
     const c = clock();
@@ -80,7 +153,7 @@ describe('stores and limits', () => {
     assert.equal(store.get(ih(1), 10, Math.random).length, 0, 'the stalest swarm made room');
     assert.equal(store.size, 3);
     store.add(ih(5), { host: '3.3.3.3', port: 1, }, true);
-    assert.equal(store.get(ih(5), 10, Math.random, true).length, 1, 'noseed leaves seeds out');
+    assert.equal(store.get(ih(5), 10, Math.random, { noSeed: true }).length, 1, 'noseed leaves seeds out');
   });
 
   test('item store: bounded by count and bytes, expires after 2 hours', () => {
@@ -147,5 +220,30 @@ describe('saved state', () => {
     assert.equal((await at('/d/mixed.json').load((m) => warnings.push(m)))?.contacts.length, 1);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!, /damaged/);
+  });
+
+  test('IPv6: the second id, the external IPv6 address and IPv6 contacts round trip, in canonical spelling', () => {
+    const state = {
+      nodeId: toNodeId('01'.repeat(20)),
+      nodeId6: toNodeId('02'.repeat(20)),
+      externalIp: '8.8.8.8',
+      externalIp6: '2a00:1450::1',
+      contacts: [
+        { id: toNodeId('11'.repeat(20)), address: { host: '1.2.3.4', port: 5 } },
+        { id: toNodeId('12'.repeat(20)), address: { host: 'fd57::2', port: 6 } },
+      ],
+    };
+    assert.deepEqual(decodeNodeState(encodeNodeState(state)), state);
+    const file = {
+      version: 1,
+      nodeId: '22'.repeat(20),
+      nodeId6: 'not hex',
+      externalIp6: 'FD57:0::1',
+      contacts: [['33'.repeat(20), 'FD57:0:0::9', 7], ['44'.repeat(20), '[fd57::1]', 7], ['55'.repeat(20), 'fd57::zz', 7], ['66'.repeat(20), 'fd57::1', 70000]],
+    };
+    const loaded = decodeNodeState(new TextEncoder().encode(JSON.stringify(file)));
+    assert.equal(loaded.nodeId6, undefined, 'a damaged second id is dropped');
+    assert.equal(loaded.externalIp6, 'fd57::1');
+    assert.deepEqual(loaded.contacts.map((c) => c.address), [{ host: 'fd57::9', port: 7 }]);
   });
 });

@@ -2,13 +2,16 @@
 """Drives one libtorrent DHT node for warren's interop test (test/interop/libtorrent.test.ts).
 
 Started as `/usr/bin/python3 test/interop/libtorrent-dht.py`. Reads one JSON command per line on
-stdin and writes one JSON event per line on stdout. Everything binds to 127.0.0.1. The process
+stdin and writes one JSON event per line on stdout. Everything binds to 127.0.0.1, unless `start`
+names another listen address (an IPv6 one inside a test's network namespace: libtorrent then runs
+its DHT over IPv6, BEP 32). Endpoints in events are host:port, [host]:port for IPv6. The process
 exits on `quit`, on end of stdin, or by itself after LIFETIME_S seconds, whichever comes first.
 
 Commands and the events they produce:
-  {"cmd":"start","bootstrap":"127.0.0.1:P","debug":bool}
+  {"cmd":"start","bootstrap":"127.0.0.1:P","listen":"[fd57::5]:0","debug":bool}
                                                 -> {"event":"ready","port":N,"nodeId":hex}
-                                                   (debug: libtorrent's DHT log goes to stderr)
+                                                   (listen: default 127.0.0.1:0; debug: libtorrent's
+                                                   DHT log goes to stderr)
   {"cmd":"wait_bootstrap"}                      -> {"event":"bootstrapped"} once dht_bootstrap_alert came
   {"cmd":"stats"}                               -> {"event":"stats","tableSize":N,"nodes":[{"id","endpoint"}]}
   {"cmd":"announce","infohash":hex,"port":P}    -> {"event":"announcing","port":Q,"via":...}: Q is the port the
@@ -30,6 +33,11 @@ import time
 from lt_jsonlines import emit, import_libtorrent, run
 
 lt = import_libtorrent()
+
+
+def endpoint(ip, port):
+    """host:port, with brackets around an IPv6 host."""
+    return ("[%s]:%d" if ":" in ip else "%s:%d") % (ip, port)
 
 
 def text(value):
@@ -57,7 +65,7 @@ class Driver:
         if self.ses is not None:
             raise RuntimeError("already started")
         settings = {
-            "listen_interfaces": "127.0.0.1:0",
+            "listen_interfaces": cmd.get("listen", "127.0.0.1:0"),
             "enable_dht": True,
             "enable_lsd": False,
             "enable_upnp": False,
@@ -77,6 +85,8 @@ class Driver:
             | lt.alert.category_t.dht_log_notification,
         }
         self.debug = bool(cmd.get("debug"))
+        if self.debug:
+            settings["alert_mask"] |= lt.alert.category_t.torrent_log_notification | lt.alert.category_t.session_log_notification
         self.ses = lt.session(settings)
         deadline = time.monotonic() + 10
         while self.port is None or self.node_id is None:
@@ -105,6 +115,8 @@ class Driver:
                 self.node_id = msg.split(marker, 1)[1].strip()[:40]
             if self.debug:
                 sys.stderr.write("lt: %s\n" % msg)
+        elif self.debug and isinstance(alert, (lt.torrent_log_alert, lt.log_alert)):
+            sys.stderr.write("lt: %s\n" % alert.message())
         elif isinstance(alert, lt.dht_bootstrap_alert):
             self.bootstrapped = True
             if self.waiting_bootstrap:
@@ -118,7 +130,7 @@ class Driver:
             if self.waiting_stats:
                 self.waiting_stats = False
                 nodes = [
-                    {"id": str(n["nid"]), "endpoint": "%s:%d" % (n["endpoint"][0], n["endpoint"][1])}
+                    {"id": str(n["nid"]), "endpoint": endpoint(n["endpoint"][0], n["endpoint"][1])}
                     for n in alert.nodes
                 ]
                 emit({"event": "stats", "tableSize": self.stats_table, "nodes": nodes})
@@ -126,7 +138,7 @@ class Driver:
             key = str(alert.info_hash)
             lookup = self.get_peers.get(key)
             if lookup is not None:
-                lookup["peers"].update("%s:%d" % (ip, port) for ip, port in alert.peers())
+                lookup["peers"].update(endpoint(ip, port) for ip, port in alert.peers())
                 emit({"event": "peers", "infohash": key, "peers": sorted(lookup["peers"])})
         elif isinstance(alert, lt.dht_put_alert):
             emit({"event": "put", "target": str(alert.target), "numSuccess": alert.num_success})

@@ -4,14 +4,20 @@
 swarm-utp-libtorrent.test.ts, swarm-v2-libtorrent.test.ts): v1, v2-only (BEP 52) and hybrid torrents.
 
 Started as `/usr/bin/python3 test/interop/libtorrent-swarm.py`. Reads one JSON command per line on
-stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only, no DHT, LSD, UPnP or
+stdin and writes one JSON event per line on stdout. Listens on 127.0.0.1 only (or the one address
+`start` names, e.g. [fd57::1]:0 inside a test's network namespace), no DHT, LSD, UPnP or
 NAT-PMP: peers are given by hand with `connect`. One transport, chosen at `start`: TCP only (uTP
 off; the default) or uTP only (BEP 29; TCP off both ways). The process exits on `quit`, on end of
 stdin, or by itself after LIFETIME_S seconds, whichever comes first.
 
 Commands and the events they produce:
-  {"cmd":"start","debug":bool,"encryption":"forced"?,"transport":"tcp"|"utp"?}
+  {"cmd":"start","debug":bool,"encryption":"forced"?,"transport":"tcp"|"utp"?,"listen":"host:port"?,
+   "outgoing":bool?}
                                                 -> {"event":"ready","port":N}
+                                                   (listen: libtorrent's listen_interfaces, one
+                                                   address, e.g. "[fd57::1]:0" for IPv6 (BEP 7);
+                                                   default "127.0.0.1:0"; outgoing false: libtorrent
+                                                   makes no connection itself, it only accepts)
                                                    (debug: peer and torrent log alerts go to stderr;
                                                    encryption "forced": MSE with RC4 only, both ways,
                                                    plain connections refused; transport "tcp" (the
@@ -45,6 +51,8 @@ Commands and the events they produce:
                                                    separated, starting with the torrent's name):
                                                    file priority 0 for every other file; "finished"
                                                    then comes once those files are whole
+                                                   "pex": true: peer exchange (BEP 11) on for this
+                                                   torrent (off by default); "downloadLimit": bytes/s
   {"cmd":"connect","infohash":hex,"host":h,"port":p}
                                                 -> {"event":"connecting","infohash":hex}
   {"cmd":"flush","infohash":hex}               -> {"event":"flushed","infohash":hex} once written data
@@ -133,12 +141,12 @@ class Driver:
             mask |= lt.alert.category_t.peer_notification | lt.alert.category_t.connect_notification
             mask |= lt.alert.category_t.peer_log_notification | lt.alert.category_t.torrent_log_notification
         settings = {
-            "listen_interfaces": "127.0.0.1:0",
+            "listen_interfaces": cmd.get("listen") or "127.0.0.1:0",
             "enable_dht": False,
             "enable_lsd": False,
             "enable_upnp": False,
             "enable_natpmp": False,
-            # Every peer in the test is 127.0.0.1: without this libtorrent keeps one connection per IP.
+            # Every peer in the test is 127.0.0.1 (or ::1): without this libtorrent keeps one connection per IP.
             "allow_multiple_connections_per_ip": True,
             "alert_mask": mask,
         }
@@ -156,6 +164,8 @@ class Driver:
         else:
             # TCP only: libtorrent would otherwise try uTP first.
             settings.update({"enable_outgoing_utp": False, "enable_incoming_utp": False})
+        if cmd.get("outgoing") is False:
+            settings.update({"enable_outgoing_tcp": False, "enable_outgoing_utp": False})
         if cmd.get("encryption") == "forced":
             settings.update({
                 "out_enc_policy": int(lt.enc_policy.pe_forced),
@@ -235,12 +245,16 @@ class Driver:
             if missing:
                 raise ValueError("no such file in the torrent: %s" % ", ".join(sorted(missing)))
             params.file_priorities = [4 if path in wanted else 0 for path in paths]
-        # Nobody else: no trackers, DHT, LSD or PEX, only the peers given with `connect`.
+        # Nobody else: no trackers, DHT, LSD or (unless asked for) PEX, only the peers given with `connect`.
         params.trackers = []
-        params.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+        params.flags |= lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd
+        if not cmd.get("pex"):
+            params.flags |= lt.torrent_flags.disable_pex
         params.flags &= ~lt.torrent_flags.auto_managed
         params.flags &= ~lt.torrent_flags.paused
         handle = self.ses.add_torrent(params)
+        if "downloadLimit" in cmd:
+            handle.set_download_limit(int(cmd["downloadLimit"]))
         key = key_of_hashes(handle.info_hashes())
         KEYS[handle] = key
         self.handles[key] = handle

@@ -1,13 +1,13 @@
 /**
  * A running libtorrent test driver (libtorrent-dht.py: a DHT node; libtorrent-swarm.py: a
- * BitTorrent session without DHT; both on 127.0.0.1): send it JSON commands, await the JSON events
- * they produce. Used by libtorrent.test.ts and the swarm-*libtorrent*.test.ts files.
+ * BitTorrent session without DHT; both on 127.0.0.1, or in a `TestNamespace`): send it JSON
+ * commands, await the JSON events they produce. Used by libtorrent.test.ts and the swarm-*libtorrent*.test.ts files.
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { JsonDriver, type DriverEvent } from './json-driver.js';
 import type { TestNamespace } from './netns.js';
 
 /** The interpreter Debian's python3-libtorrent is installed for. */
@@ -15,12 +15,6 @@ export const PYTHON = '/usr/bin/python3';
 /** Tests run from dist/test/interop/; the scripts stay in the source tree. */
 export const DHT_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-dht.py', import.meta.url));
 export const SWARM_DRIVER = fileURLToPath(new URL('../../../test/interop/libtorrent-swarm.py', import.meta.url));
-
-/** One JSON event of the driver. */
-export interface DriverEvent {
-  event: string;
-  [key: string]: unknown;
-}
 
 /** One connection of a libtorrent torrent, as the swarm driver's `peers` command reports it. */
 export interface LibtorrentPeer {
@@ -54,6 +48,13 @@ export interface SwarmStartOptions {
   encryption?: 'forced';
   /** `tcp` (default): TCP only. `utp`: uTP only; TCP connections, either way, are refused. */
   transport?: 'tcp' | 'utp';
+  /**
+   * The one address libtorrent listens on (its `listen_interfaces`), e.g. `[fd57::1]:0` inside a
+   * `TestNamespace` (IPv6, BEP 7); default `127.0.0.1:0`.
+   */
+  listen?: string;
+  /** `false`: libtorrent opens no connection itself (it only accepts them). */
+  outgoing?: boolean;
 }
 
 /** Throws a clear error when the driver or `import libtorrent` is missing: CI installs it, so never skip. */
@@ -68,33 +69,10 @@ export function assertLibtorrentInstalled(script = SWARM_DRIVER): void {
   }
 }
 
-/**
- * The driver process. Events are queued as they arrive; `next` takes the first one a predicate
- * accepts. A `torrent_error` or `error` event fails whoever is waiting, with libtorrent's message.
- */
-export class LibtorrentDriver {
-  private readonly events: DriverEvent[] = [];
-  /** Everyone waiting for the next event (several waits may be pending at once). */
-  private readonly waiters = new Set<() => void>();
-  private exited: string | undefined;
-  private stderr = '';
-
-  private constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as DriverEvent);
-      } catch (error) {
-        this.events.push({ event: 'error', message: `unparsable driver line "${line}": ${(error as Error).message}` });
-      }
-      this.wake();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = `libtorrent driver exited (code ${code}, signal ${signal})`;
-      this.wake();
-    });
+/** A libtorrent driver process (libtorrent-dht.py or libtorrent-swarm.py). */
+export class LibtorrentDriver extends JsonDriver {
+  private constructor(child: ChildProcessWithoutNullStreams) {
+    super(child, 'libtorrent');
   }
 
   /**
@@ -110,45 +88,14 @@ export class LibtorrentDriver {
   }
 
   /**
-   * Starts the swarm driver and its session; resolves with the driver and libtorrent's listen port:
-   * its TCP port, or with transport `utp` its UDP port for uTP (the same number: libtorrent binds both).
+   * Starts the swarm driver and its session, inside `netns` when given; resolves with the driver and
+   * libtorrent's listen port: its TCP port, or with transport `utp` its UDP port for uTP (the same
+   * number: libtorrent binds both).
    */
-  static async startSwarm(options: SwarmStartOptions = {}): Promise<{ driver: LibtorrentDriver; port: number }> {
-    const driver = LibtorrentDriver.spawn(SWARM_DRIVER);
+  static async startSwarm(options: SwarmStartOptions = {}, netns?: TestNamespace): Promise<{ driver: LibtorrentDriver; port: number }> {
+    const driver = LibtorrentDriver.spawn(SWARM_DRIVER, netns);
     const ready = await driver.request({ cmd: 'start', debug: Boolean(process.env.WARREN_LT_LOG), ...options }, 'ready');
     return { driver, port: Number(ready.port) };
-  }
-
-  private wake(): void {
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const resolve of waiting) resolve();
-  }
-
-  send(command: Record<string, unknown>): void {
-    this.child.stdin.write(`${JSON.stringify(command)}\n`);
-  }
-
-  /** Resolves with the first not yet consumed event `matches` accepts; rejects on an error event or exit. */
-  async next(what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
-    for (;;) {
-      const index = this.events.findIndex((e) => e.event === 'error' || e.event === 'torrent_error' || matches(e));
-      if (index >= 0) {
-        const [event] = this.events.splice(index, 1) as [DriverEvent];
-        if ((event.event === 'error' || event.event === 'torrent_error') && !matches(event)) {
-          throw new Error(`libtorrent failed while waiting for ${what}: ${String(event.message)}\n${this.stderr}`);
-        }
-        return event;
-      }
-      if (this.exited) throw new Error(`${this.exited} while waiting for ${what}\n${this.stderr}`);
-      await new Promise<void>((resolve) => this.waiters.add(resolve));
-    }
-  }
-
-  /** Sends `command` and awaits the named event. */
-  async request(command: Record<string, unknown>, event: string): Promise<DriverEvent> {
-    this.send(command);
-    return this.next(event, (e) => e.event === event);
   }
 
   /**
@@ -183,15 +130,5 @@ export class LibtorrentDriver {
   /** Awaits an event of torrent `infohash` (hex) that `matches` accepts. */
   forTorrent(infohash: string, what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
     return this.next(`${what} of ${infohash}`, (e) => e.infohash === infohash && matches(e));
-  }
-
-  /** Asks the driver to quit and makes sure the process is gone. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
-    const killer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await gone;
-    clearTimeout(killer);
   }
 }

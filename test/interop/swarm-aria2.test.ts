@@ -16,27 +16,12 @@ import { createTorrent } from '../../src/swarm/create-torrent.js';
 import type { SwarmSession } from '../../src/swarm/session.js';
 import { assertSameTree, makeTempDir, removeDir, startWarren, torrentComplete, writeRandomFolder } from './swarm-fixtures.js';
 import { TestTracker } from './swarm-tracker.js';
+import { aria2CommonOptions } from './aria2-options.js';
 
 const ARIA2C = 'aria2c';
 const NAME = 'payload';
 
-/** Options every aria2c run gets: 127.0.0.1 only, no DHT/LPD/PEX, no config file, quiet. */
-const ARIA2_COMMON = [
-  '--no-conf=true',
-  '--interface=127.0.0.1',
-  '--listen-port=40000-59999',
-  '--enable-dht=false',
-  '--enable-dht6=false',
-  '--bt-enable-lpd=false',
-  '--enable-peer-exchange=false',
-  '--file-allocation=none',
-  '--allow-overwrite=true',
-  '--auto-file-renaming=false',
-  '--summary-interval=0',
-  '--console-log-level=warn',
-  '--bt-stop-timeout=60',
-  `--stop-with-process=${process.pid}`,
-];
+const ARIA2_COMMON = aria2CommonOptions('127.0.0.1');
 
 /** A running aria2c: its exit, and the tail of its output for failure messages. */
 class Aria2 {

@@ -1,17 +1,21 @@
 /**
- * A minimal HTTP tracker (BEP 3 announce with BEP 23 compact peers) on 127.0.0.1, for interop tests
- * where a client can be given peers no other way (aria2c). Every announce is recorded and answered
- * with every other peer that announced the same infohash; `nextAnnounce` awaits a matching one.
+ * A minimal HTTP tracker (BEP 3 announce with BEP 23 compact peers, and BEP 7 `peers6` for peers
+ * that announced over IPv6) on 127.0.0.1 or a given address, for interop tests where a client can be
+ * given peers no other way (aria2c). Every announce is recorded with the address it came from and
+ * answered with every other peer that announced the same infohash; `nextAnnounce` awaits a
+ * matching one. tracker-process.ts runs it in a process of its own (inside a network namespace).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { bencode } from '../../src/codec/bencode.js';
-import { encodeCompactPeer } from '../../src/codec/compact.js';
+import { encodeCompactPeers } from '../../src/codec/compact.js';
+import { canonicalIp, formatHostPort, ipFamily } from '../../src/codec/ip.js';
 
 /** One announce the tracker received. */
 export interface Announce {
   /** Hex, lower case. */
   infoHash: string;
+  /** The address the announce came from (IPv6 canonical). */
   host: string;
   port: number;
   left: number;
@@ -52,18 +56,20 @@ export class TestTracker {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.handle(req, res));
   }
 
-  static async start(): Promise<TestTracker> {
+  /** Binds the tracker to `host` (an IP address; default 127.0.0.1), any port. */
+  static async start(host = '127.0.0.1'): Promise<TestTracker> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen({ port: 0, host, ipv6Only: host.includes(':') }, () => resolve());
     });
     return new TestTracker(server);
   }
 
-  /** The announce URL to put into .torrents. */
+  /** The announce URL to put into .torrents (`http://[fd57::5]:P/announce` for IPv6). */
   get url(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/announce`;
+    const address = this.server.address() as AddressInfo;
+    return `http://${formatHostPort(address.address, address.port)}/announce`;
   }
 
   /** Resolves with the first announce (past or future) that `matches` accepts. */
@@ -90,21 +96,24 @@ export class TestTracker {
       res.end(bencode({ 'failure reason': `bad announce: ${url}` }));
       return;
     }
+    const remote = req.socket.remoteAddress ?? '127.0.0.1';
     const announce: Announce = {
       infoHash: Buffer.from(infoHash).toString('hex'),
-      host: '127.0.0.1',
+      host: canonicalIp(remote) ?? remote,
       port,
       left: Number(params.get('left')),
       event: params.get('event') ?? undefined,
       peerId: Buffer.from(rawParam(query, 'peer_id') ?? []).toString('hex'),
     };
     this.announces.push(announce);
-    const others = new Map<number, Announce>();
+    const others = new Map<string, Announce>();
     for (const a of this.announces) {
-      if (a.infoHash === announce.infoHash && a.port !== port) others.set(a.port, a);
+      if (a.infoHash === announce.infoHash && (a.host !== announce.host || a.port !== port)) others.set(formatHostPort(a.host, a.port), a);
     }
-    const peers = Buffer.concat([...others.values()].map((a) => encodeCompactPeer({ host: a.host, port: a.port })));
-    res.end(bencode({ interval: 60, 'min interval': 1, complete: 0, incomplete: 0, peers }));
+    const list = [...others.values()].filter((a) => a.event !== 'stopped');
+    const peers = encodeCompactPeers(list.filter((a) => ipFamily(a.host) === 4), 4);
+    const peers6 = encodeCompactPeers(list.filter((a) => ipFamily(a.host) === 6), 6);
+    res.end(bencode({ interval: 60, 'min interval': 1, complete: 0, incomplete: 0, peers, ...(peers6.length > 0 && { peers6 }) }));
     const waiting = [...this.waiters];
     this.waiters.clear();
     for (const resolve of waiting) resolve();

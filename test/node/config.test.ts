@@ -119,6 +119,17 @@ describe('loadConfig', () => {
     });
   });
 
+  test('host may be IPv6 (BEP 7), from a flag, WARREN_HOST or config.json, spelled canonically', async () => {
+    await withDir(async (dir) => {
+      assert.equal(loadConfig(dir, {}, {}).host, '0.0.0.0', 'the default: both families');
+      assert.equal(loadConfig(dir, { host: 'FD57:0::1' }, {}).host, 'fd57::1');
+      assert.equal(loadConfig(dir, {}, { WARREN_HOST: ' :: ' }).host, '::');
+      await writeConfig(dir, { host: '::1' });
+      assert.equal(loadConfig(dir, {}, {}).host, '::1');
+      assert.equal(loadConfig(dir, { host: '127.0.0.1' }, {}).host, '127.0.0.1', 'a flag beats the file');
+    });
+  });
+
   test('each kind of bad input is one line naming the source and key', async () => {
     await withDir(async (dir) => {
       const file = join(dir, 'config.json');
@@ -126,11 +137,17 @@ describe('loadConfig', () => {
       assert.equal(configError(() => loadConfig(dir, { dhtPort: 'abc' }, {})), '--dht-port: must be an integer 0-65535');
       assert.equal(configError(() => loadConfig(dir, { maxConnections: '0' }, {})), '--max-connections: must be an integer 1-5000');
       assert.equal(configError(() => loadConfig(dir, { noBootstrap: 'perhaps' }, {})), '--no-bootstrap: must be true or false');
-      assert.equal(configError(() => loadConfig(dir, { host: 'example.org' }, {})), '--host: must be an IPv4 address or localhost');
+      assert.equal(configError(() => loadConfig(dir, { host: 'example.org' }, {})), '--host: must be an IPv4 or IPv6 address, or localhost');
+      assert.equal(configError(() => loadConfig(dir, { host: '[::1]' }, {})), '--host: must be an IPv4 or IPv6 address, or localhost');
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_HOST: 'fd57::1::2' })), 'WARREN_HOST: must be an IPv4 or IPv6 address, or localhost');
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_HOST: 'fe80::1%eth0' })), 'WARREN_HOST: must be an IPv4 or IPv6 address, or localhost');
       assert.match(configError(() => loadConfig(dir, {}, { WARREN_API: '127.0.0.1' })), /^WARREN_API: must be host:port/);
       assert.match(configError(() => loadConfig(dir, {}, { WARREN_API: 'example.org:80' })), /^WARREN_API: must be host:port/);
       assert.match(configError(() => loadConfig(dir, {}, { WARREN_API: '127.0.0.1:99999' })), /^WARREN_API: must be host:port/);
-      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_BOOTSTRAP: '127.0.0.1:1,nope' })), 'WARREN_BOOTSTRAP: must be a list of host:port: bad entry "nope"');
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_BOOTSTRAP: '127.0.0.1:1,nope' })), 'WARREN_BOOTSTRAP: must be a list of host:port or [ipv6]:port: bad entry "nope"');
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_BOOTSTRAP: 'fd57::1:6881' })), 'WARREN_BOOTSTRAP: must be a list of host:port or [ipv6]:port: bad entry "fd57::1:6881"');
+      assert.equal(configError(() => loadConfig(dir, {}, { WARREN_BOOTSTRAP: '[fd57::g]:6881' })), 'WARREN_BOOTSTRAP: must be a list of host:port or [ipv6]:port: bad entry "[fd57::g]:6881"');
+      assert.deepEqual(loadConfig(dir, {}, { WARREN_BOOTSTRAP: '[fd57::1]:6881, router.example:6881' }).bootstrap, ['[fd57::1]:6881', 'router.example:6881']);
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_UPLOAD_LIMIT: '-1' })), 'WARREN_UPLOAD_LIMIT: must be a number of KiB/s, 0 (unlimited) or more');
       assert.equal(configError(() => loadConfig(dir, {}, { WARREN_LOG_LEVEL: 'loud' })), 'WARREN_LOG_LEVEL: must be one of debug, info, warn, error');
       assert.equal(configError(() => loadConfig(dir, { encryption: 'always' }, {})), '--encryption: must be one of prefer, require, allow');

@@ -196,4 +196,66 @@ describe('shareUdpPort', () => {
     await net.clock.run(views.dht.udp({ host: HOST, port: PORT }));
     await assert.rejects(net.clock.run(views.swarm.udp({ host: HOST, port: PORT })), (e: Error & { code?: string }) => e.code === 'EADDRINUSE');
   });
+
+  test('the port is shared per address family: an IPv6 bind never gets the IPv4 socket (BEP 32 DHT)', async () => {
+    const { net, views } = await setup();
+    const v4 = await net.clock.run(views.dht.udp({ host: '0.0.0.0', port: PORT }));
+    assert.equal(v4.local.host, HOST);
+    // This virtual host has IPv4 only: its IPv6 bind fails as on a machine without IPv6.
+    await assert.rejects(net.clock.run(views.dht.udp({ host: '::', port: PORT })), (e: Error & { code?: string }) => e.code === 'EADDRNOTAVAIL');
+    // On an IPv6 host both views share the IPv6 socket.
+    const host6 = 'fd57::1';
+    const views6 = shareUdpPort(net.runtime(host6), PORT);
+    const dhtView = await net.clock.run(views6.dht.udp({ host: '::', port: PORT }));
+    const swarmView = await net.clock.run(views6.swarm.udp({ host: '::', port: PORT }));
+    assert.deepEqual([dhtView.local, swarmView.local], [{ host: host6, port: PORT }, { host: host6, port: PORT }]);
+    const peer6 = await net.clock.run(net.runtime('fd57::2').udp({ host: 'fd57::2', port: 9000 }));
+    const dGot = inbox(dhtView);
+    const sGot = inbox(swarmView);
+    peer6.send(dht(), { host: host6, port: PORT });
+    peer6.send(utp(), { host: host6, port: PORT });
+    await net.clock.advance(100);
+    assert.deepEqual([dGot.first, sGot.first], [[0x64], [0x41]]);
+  });
+});
+
+describe('shareUdpPort with both address families (BEP 7, BEP 32)', () => {
+  test('0.0.0.0:port and [::]:port are two shared sockets: each family\'s DHT and uTP datagrams reach their own view', async () => {
+    const net = new VirtualNetwork({ seed: 12 });
+    // A dual-stack machine as two virtual hosts (a virtual host has one address): 0.0.0.0 binds the
+    // IPv4 one, :: the IPv6 one.
+    const v4 = net.runtime(HOST);
+    const v6 = net.runtime('fd57::1');
+    const bound: string[] = [];
+    const dual = { ...v4, udp: (bind: Endpoint) => (bound.push(bind.host), (bind.host === '::' ? v6 : v4).udp(bind)) };
+    const views = shareUdpPort(dual, PORT);
+    const [d4, s4, d6, s6] = await net.clock.run(
+      Promise.all([
+        views.dht.udp({ host: '0.0.0.0', port: PORT }),
+        views.swarm.udp({ host: '0.0.0.0', port: PORT }),
+        views.dht.udp({ host: '::', port: PORT }),
+        views.swarm.udp({ host: '::', port: PORT }),
+      ]),
+    );
+    assert.deepEqual(bound, ['0.0.0.0', '::'], 'one socket per bind address');
+    assert.equal(d6.local.host, 'fd57::1');
+    assert.equal(s4.local.host, HOST);
+    const peer4 = await net.clock.run(net.runtime(PEER).udp({ host: PEER, port: 9000 }));
+    const peer6 = await net.clock.run(net.runtime('fd57::2').udp({ host: '::', port: 9000 }));
+    const got = [d4, s4, d6, s6].map(inbox);
+    peer4.send(dht(), { host: HOST, port: PORT });
+    peer4.send(utp(), { host: HOST, port: PORT });
+    peer6.send(utp(), { host: 'fd57::1', port: PORT });
+    peer6.send(dht(), { host: 'fd57::1', port: PORT });
+    peer6.send(dht(), { host: 'fd57::1', port: PORT });
+    await net.clock.advance(100);
+    assert.deepEqual(got.map((g) => g.first), [[0x64], [0x41], [0x64, 0x64], [0x41]]);
+    assert.deepEqual(got[3]!.from, [{ host: 'fd57::2', port: 9000 }]);
+    // Closing the IPv6 views releases the IPv6 socket only.
+    d6.close();
+    s6.close();
+    const again = await net.clock.run(v6.udp({ host: '::', port: PORT }));
+    assert.equal(again.local.port, PORT);
+    await assert.rejects(net.clock.run(v4.udp({ host: HOST, port: PORT })), (e: Error & { code?: string }) => e.code === 'EADDRINUSE');
+  });
 });

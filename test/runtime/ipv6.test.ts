@@ -66,7 +66,7 @@ describe('the Node.js runtime over IPv6 (in a network namespace of the test)', (
     const ns = TestNamespace.create(2);
     try {
       const probe = fileURLToPath(new URL('./ipv6-probe.js', import.meta.url));
-      const { command, args } = ns.wrap(process.execPath, [probe]);
+      const { command, args } = ns.wrap(process.execPath, [probe, 'probe']);
       const run = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 });
       assert.equal(run.status, 0, run.stderr);
       const seen = JSON.parse(run.stdout) as Record<string, { host: string; port: number } | string>;

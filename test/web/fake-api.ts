@@ -286,7 +286,8 @@ export function sampleState(token: string): FakeState {
   return {
     token,
     node: {
-      version: '0.1.0', startedAt: NOW - 5_400_000, dataDir: '/home/ada/.local/share/warren', swarmAddress: '127.0.0.1:51413',
+      version: '0.1.0', startedAt: NOW - 5_400_000, dataDir: '/home/ada/.local/share/warren', swarmAddress: '0.0.0.0:51413',
+      swarmAddresses: ['0.0.0.0:51413', '[::]:51413'],
       dhtAddress: '127.0.0.1:6881', nodeId: NODE_ID, torrents: torrents.length, peers: 31, downloadRate: 3.2 * MiB,
       uploadRate: 570 * 1024, downloaded: 14.2 * 1024 * MiB, uploaded: 9.7 * 1024 * MiB,
       encryption: 'require', utp: true, uploadLimit: 512 * 1024, downloadLimit: 0,

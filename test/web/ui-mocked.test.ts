@@ -345,6 +345,7 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     assert.equal(await page.locator('[data-testid=node-id]').inputValue(), NODE_ID);
     assert.equal(await page.locator('[data-testid=node-card] dd[data-key=encryption]').innerText(), 'required (RC4 with every peer)');
     assert.equal(await page.locator('[data-testid=node-card] dd[data-key=limits]').innerText(), '↓ none ↑ 512 KiB/s per torrent');
+    assert.equal(await page.locator('[data-testid=node-card] dd[data-key=swarmAddress]').innerText(), '0.0.0.0:51413, [::]:51413 (TCP and uTP)');
     assert.equal(await page.locator('[data-testid=ring-contact]').count(), dht.nodes);
     await page.locator('[data-testid=bucket][data-index="12"] summary').click();
     assert.equal(await page.locator('[data-testid=bucket][data-index="12"] [data-testid=contact-row]').count(), dht.buckets[12]!.contacts.length);

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { mkdir } from 'node:fs/promises';
+import { formatHostPort } from '../../codec/ip.js';
 import { Dht } from '../../dht/dht.js';
 import { resolveDataDir } from '../../node/data-dir.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
@@ -41,7 +42,7 @@ export async function dhtCommand(flags: NetworkFlags & { port?: string; dataDir?
   const stopped = new Promise<number>((resolve) => {
     const stop = () => {
       void startup.then(async () => {
-        const contacts = dht.table.size;
+        const contacts = dht.stats().tableSize;
         await dht.close();
         resolve(contacts);
       });
@@ -50,10 +51,17 @@ export async function dhtCommand(flags: NetworkFlags & { port?: string; dataDir?
     process.once('SIGTERM', stop);
   });
   await startup;
-  const { nodeId, address } = dht.stats();
+  const { nodeId, address, tableSize, families } = dht.stats();
+  const listening = families.map((f) => formatHostPort(f.address.host, f.address.port)).join(' and ');
   out.event(
-    { event: 'ready', nodeId, host: address.host, port: address.port },
-    `DHT node ${nodeId} listening on ${address.host}:${address.port} (${dht.table.size} contacts)`,
+    {
+      event: 'ready',
+      nodeId,
+      host: address.host,
+      port: address.port,
+      families: families.map((f) => ({ family: f.family, nodeId: f.nodeId, host: f.address.host, port: f.address.port, contacts: f.tableSize })),
+    },
+    `DHT node ${nodeId} listening on ${listening} (${tableSize} contacts)`,
   );
   const contacts = await stopped;
   out.event({ event: 'stopped', contacts }, `saved routing table (${contacts} contacts)`);

@@ -9,7 +9,6 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
-import { parseHostPort } from '../../dht/endpoint.js';
 import { toHex } from '../../dht/types.js';
 import type { Endpoint } from '../../runtime/interfaces.js';
 import { SwarmError } from '../../swarm/errors.js';
@@ -17,7 +16,7 @@ import type { Torrent } from '../../swarm/torrent.js';
 import { CliError } from '../errors.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { createOutput, type Output } from '../output.js';
-import { parseFileSelection, parseRateLimit } from '../options.js';
+import { parseFileSelection, parsePeerArg, parseRateLimit } from '../options.js';
 import { selectableFiles, wantedPieceMask } from '../../swarm/file-selection.js';
 import { startNodeFromFlags, untilSignal, type SwarmFlags } from '../swarm-flags.js';
 import { readTorrentSource } from '../torrent-source.js';
@@ -56,13 +55,7 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
       throw new CliError(`bad --select-file: ${(error as Error).message}`, 2);
     }
   }
-  const peers: Endpoint[] = (flags.peer ?? []).map((text) => {
-    try {
-      return parseHostPort(text);
-    } catch (error) {
-      throw new CliError(`bad --peer: ${(error as Error).message}`, 2);
-    }
-  });
+  const peers: Endpoint[] = (flags.peer ?? []).map(parsePeerArg);
   if (flags.dht === false && peers.length + source.peers.length + source.trackers.length + source.webSeeds.length === 0) {
     throw new CliError('no way to find peers: the DHT is off and there is no --peer, tracker or web seed', 2);
   }

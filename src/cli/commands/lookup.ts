@@ -1,4 +1,5 @@
 /** `warren lookup <infohash>`: prints each peer of the swarm as the DHT reports it. */
+import { formatHostPort } from '../../codec/ip.js';
 import { CliError } from '../errors.js';
 import { withEphemeralDht } from '../ephemeral-node.js';
 import { parseInfoHashArg, type NetworkFlags } from '../options.js';
@@ -11,7 +12,7 @@ export async function lookupCommand(infoHashText: string, flags: NetworkFlags): 
     let count = 0;
     for await (const peer of dht.lookup(infoHash)) {
       count++;
-      out.event({ event: 'peer', host: peer.host, port: peer.port }, `${peer.host}:${peer.port}`);
+      out.event({ event: 'peer', host: peer.host, port: peer.port }, formatHostPort(peer.host, peer.port));
     }
     return count;
   });

@@ -4,6 +4,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { formatHostPort } from '../../codec/ip.js';
 import { encodeMagnet } from '../../codec/magnet.js';
 import { toHex, toInfoHash } from '../../dht/types.js';
 import { createNodeRuntime } from '../../runtime/node-runtime.js';
@@ -57,7 +58,15 @@ export async function seedCommand(target: string, flags: SwarmFlags & { dir?: st
     }
     const magnet = encodeMagnet({ infoHash: add.infoHash, infoHashV2: add.infoHashV2, name: stats.name, trackers: add.trackers });
     out.event(
-      { event: 'ready', infoHash: toHex(add.infoHash), magnet, port: node.session.address.port, ...(node.dht && { dhtPort: node.dht.address.port }) },
+      {
+        event: 'ready',
+        infoHash: toHex(add.infoHash),
+        magnet,
+        port: node.session.address.port,
+        // Every TCP address peers can reach (0.0.0.0:P and [::]:P by default), IPv6 in brackets.
+        addresses: node.session.addresses.map((a) => formatHostPort(a.host, a.port)),
+        ...(node.dht && { dhtPort: node.dht.address.port }),
+      },
       `seeding ${stats.name} (${toHex(add.infoHash)}) on port ${node.session.address.port}\n${magnet}`,
     );
     torrent.on((event) => {

@@ -1,8 +1,8 @@
-/** `find_node`: answers with the k closest contacts to `target` in compact form. */
+/** `find_node`: answers with the k closest contacts to `target` in compact form (`nodes`, `nodes6`). */
 import { parseFindNodeArgs } from '../../codec/dht-messages.js';
 import { closestNodes, type QueryHandler } from './context.js';
 
 export const handleFindNode: QueryHandler = (ctx, query) => {
-  const { target } = parseFindNodeArgs(query.args);
-  return { nodes: closestNodes(ctx, target, query.senderId) };
+  const { target, want } = parseFindNodeArgs(query.args);
+  return closestNodes(ctx, target, query.senderId, want);
 };

@@ -11,7 +11,7 @@ export const handleGet: QueryHandler = (ctx, query, from) => {
   const args = parseGetArgs(query.args);
   const values: Record<string, BEncodable | undefined> = {
     token: ctx.tokens.issue(from.host),
-    nodes: closestNodes(ctx, args.target, query.senderId),
+    ...closestNodes(ctx, args.target, query.senderId, args.want),
   };
   const item = ctx.items.get(args.target as ItemTarget);
   if (!item) return values;
