@@ -148,7 +148,8 @@ export function mountNetworkPage(root: HTMLElement): () => void {
     } else {
       nodeFacts.set('nodeId', 'no DHT');
     }
-    nodeFacts.set('dhtAddress', n.dhtAddress ?? dht?.address ?? '—');
+    const dhtAddresses = dht?.families && dht.families.length > 1 ? dht.families.map((f) => f.address).join(', ') : undefined;
+    nodeFacts.set('dhtAddress', dhtAddresses ?? n.dhtAddress ?? dht?.address ?? '—');
     nodeFacts.set('swarmAddress', `${(n.swarmAddresses ?? [n.swarmAddress]).join(', ')} (${n.utp ? 'TCP and uTP' : 'TCP'})`);
     nodeFacts.set('version', n.version);
     nodeFacts.set('uptime', formatDuration((Date.now() - n.startedAt) / 1000));
@@ -168,14 +169,18 @@ export function mountNetworkPage(root: HTMLElement): () => void {
     nodeGrid.classList.toggle('single', !d.enabled);
     if (!d.enabled) return;
     const used = d.buckets.filter((b) => b.contacts.length > 0);
-    dhtFacts.set('nodes', `${formatCount(d.nodes)} in the routing table`);
+    // BEP 32: one routing table per address family; the buckets below are the first family's.
+    const perFamily = d.families && d.families.length > 1 ? d.families.map((f) => `IPv${f.family} ${formatCount(f.nodes)}`).join(', ') : undefined;
+    dhtFacts.set('nodes', perFamily ? `${formatCount(d.nodes)} in the routing tables (${perFamily})` : `${formatCount(d.nodes)} in the routing table`);
     dhtFacts.set('buckets', `${used.length} in use of ${d.buckets.length}`);
     dhtFacts.set('stored', `${formatCount(d.stored.infoHashes)} infohashes, ${formatCount(d.stored.peers)} peers, ${formatCount(d.stored.items)} items for others`);
     const entries = Object.entries(d.counters);
     counters.replaceChildren(...(entries.length
       ? entries.map(([k, v]) => h('div', { class: 'counter' }, h('dt', {}, counterLabel(k)), h('dd', {}, formatCount(v))))
       : [h('p', { class: 'card-note' }, 'No counters yet.')]));
-    setText(tableCount, `${formatCount(d.nodes)} ${d.nodes === 1 ? 'node' : 'nodes'}`);
+    const shown = d.families?.[0];
+    const inTable = shown?.nodes ?? d.nodes;
+    setText(tableCount, `${formatCount(inTable)} ${inTable === 1 ? 'node' : 'nodes'}${perFamily && shown ? ` (IPv${shown.family})` : ''}`);
     drawTable();
     drawRing();
   }

@@ -281,7 +281,10 @@ export function sampleState(token: string): FakeState {
       replacements: index < 6 ? Math.floor(random() * 8) : 0,
     });
   });
-  const nodes = buckets.reduce((n, b) => n + b.contacts.length, 0);
+  const nodes4 = buckets.reduce((n, b) => n + b.contacts.length, 0);
+  /** The IPv6 DHT node's table (BEP 32), kept small: the page draws the IPv4 buckets only. */
+  const nodes6 = 5;
+  const nodes = nodes4 + nodes6;
 
   return {
     token,
@@ -295,7 +298,11 @@ export function sampleState(token: string): FakeState {
     torrents,
     details,
     dht: {
-      enabled: true, nodeId: NODE_ID, address: '127.0.0.1:6881', nodes, buckets,
+      enabled: true, nodeId: NODE_ID, address: '0.0.0.0:6881', nodes, buckets,
+      families: [
+        { family: 4, nodeId: NODE_ID, address: '0.0.0.0:6881', nodes: nodes4, buckets },
+        { family: 6, nodeId: NODE_ID, address: '[::]:6881', nodes: nodes6, buckets: [] },
+      ],
       stored: { infoHashes: 41, peers: 187, items: 3 },
       counters: { queriesReceived: 18234, queriesAnswered: 18102, queriesDropped: 132, queriesSent: 9921, responses: 9112, timeouts: 809, tokenErrors: 4 },
     },

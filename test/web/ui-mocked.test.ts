@@ -346,7 +346,10 @@ describe('web UI against a faked API', { skip: chromiumMissing() }, () => {
     assert.equal(await page.locator('[data-testid=node-card] dd[data-key=encryption]').innerText(), 'required (RC4 with every peer)');
     assert.equal(await page.locator('[data-testid=node-card] dd[data-key=limits]').innerText(), '↓ none ↑ 512 KiB/s per torrent');
     assert.equal(await page.locator('[data-testid=node-card] dd[data-key=swarmAddress]').innerText(), '0.0.0.0:51413, [::]:51413 (TCP and uTP)');
-    assert.equal(await page.locator('[data-testid=ring-contact]').count(), dht.nodes);
+    assert.equal(await page.locator('[data-testid=node-card] dd[data-key=dhtAddress]').innerText(), '0.0.0.0:6881, [::]:6881');
+    const [v4, v6] = dht.families!;
+    assert.equal(await page.locator('[data-testid=dht-card] dd[data-key=nodes]').innerText(), `${dht.nodes} in the routing tables (IPv4 ${v4!.nodes}, IPv6 ${v6!.nodes})`);
+    assert.equal(await page.locator('[data-testid=ring-contact]').count(), v4!.nodes, 'the ring draws the IPv4 table');
     await page.locator('[data-testid=bucket][data-index="12"] summary').click();
     assert.equal(await page.locator('[data-testid=bucket][data-index="12"] [data-testid=contact-row]').count(), dht.buckets[12]!.contacts.length);
 
