@@ -22,6 +22,8 @@ export interface HttpGetOptions {
   /** Inclusive byte offsets; the answer must be exactly those bytes. */
   range?: { first: number; last: number };
   signal?: AbortSignal;
+  /** The local address the request leaves from (default: the one the kernel picks). */
+  localAddress?: string;
 }
 
 export async function httpGet(url: string, options: HttpGetOptions): Promise<Uint8Array> {
@@ -29,7 +31,7 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Uin
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   let target = new URL(url);
   for (let hops = 0; ; hops++) {
-    const response = await get(target, options.range, signal, options.timeoutMs);
+    const response = await get(target, options, signal);
     const status = response.statusCode ?? 0;
     const location = response.headers.location;
     if (status >= 300 && status < 400 && location !== undefined) {
@@ -42,12 +44,14 @@ export async function httpGet(url: string, options: HttpGetOptions): Promise<Uin
   }
 }
 
-function get(target: URL, range: HttpGetOptions['range'], signal: AbortSignal, timeoutMs: number): Promise<IncomingMessage> {
+function get(target: URL, { range, timeoutMs, localAddress }: HttpGetOptions, signal: AbortSignal): Promise<IncomingMessage> {
   const protocol = target.protocol as keyof typeof agents;
   if (!(protocol in agents)) return Promise.reject(new Error(`not an http(s) URL: ${target.href}`));
   const client = protocol === 'https:' ? https : http;
+  const headers = range ? { range: `bytes=${range.first}-${range.last}` } : {};
   return new Promise((resolve, reject) => {
-    const request = client.get(target, { agent: agents[protocol], signal, headers: range ? { range: `bytes=${range.first}-${range.last}` } : {} }, resolve);
+    // The agents keep a separate pool of connections for each local address.
+    const request = client.get(target, { agent: agents[protocol], signal, headers, ...(localAddress === undefined ? {} : { localAddress }) }, resolve);
     request.once('error', (error) => reject(failure(error, target.host, signal, timeoutMs)));
   });
 }

@@ -122,9 +122,10 @@ export interface Runtime {
   tcpListen(bind: Endpoint): Promise<TcpServer>;
   /**
    * Opens a TCP connection. With `timeoutMs`, a connect that has not succeeded by then (a host
-   * that drops the SYN, say) is abandoned and rejects with code ETIMEDOUT.
+   * that drops the SYN, say) is abandoned and rejects with code ETIMEDOUT. With `localAddress`,
+   * the connection leaves from that local address (of `to`'s family).
    */
-  tcpConnect(to: Endpoint, timeoutMs?: number): Promise<TcpConnection>;
+  tcpConnect(to: Endpoint, timeoutMs?: number, localAddress?: string): Promise<TcpConnection>;
   readonly fs: FileStore;
   /** Resolves a host name to an IPv4 address (an IP address resolves to itself). */
   resolveHost(name: string): Promise<string>;
@@ -132,7 +133,8 @@ export interface Runtime {
    * GETs a URL (HTTP trackers, web seeds); resolves with the body of a 2xx answer, rejects
    * otherwise. With `range` (inclusive byte offsets) only those bytes are asked for, and the
    * answer must be exactly them: a server that ignores the range is an error, not a download of
-   * the whole file. `signal` aborts the request (it then rejects).
+   * the whole file. `signal` aborts the request (it then rejects). `localAddress`: the request
+   * leaves from that local address.
    */
-  httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number }; signal?: AbortSignal }): Promise<Uint8Array>;
+  httpGet(url: string, options: { timeoutMs: number; range?: { first: number; last: number }; signal?: AbortSignal; localAddress?: string }): Promise<Uint8Array>;
 }

@@ -294,13 +294,14 @@ function listenTcp(bind: Endpoint): Promise<TcpServer> {
   });
 }
 
-function connectTcp(to: Endpoint, timeoutMs?: number): Promise<TcpConnection> {
+function connectTcp(to: Endpoint, timeoutMs?: number, localAddress?: string): Promise<TcpConnection> {
   return new Promise((resolve, reject) => {
     let conn: NodeTcpConnection | undefined;
     // Reading starts after 'connect', by which time `conn` exists.
     const socket = net.connect({
       host: to.host,
       port: to.port,
+      ...(localAddress === undefined ? {} : { localAddress }),
       onread: {
         buffer: Buffer.allocUnsafeSlow(READ_BUFFER_BYTES),
         callback: (n, buffer) => {

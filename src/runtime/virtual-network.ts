@@ -100,7 +100,7 @@ export class VirtualNetwork {
   }
 
   /**
-   * A `Runtime` for one simulated host (a dotted IPv4 address): the shared clock, a deterministic
+   * A `Runtime` for one simulated host (an IPv4 or IPv6 address): the shared clock, a deterministic
    * PRNG for that host, UDP/TCP over this network, and the host's in-memory disk. Calling it again
    * for the same host gives a fresh `Runtime` over the same host state (disk, PRNG stream, bound
    * ports), which is how restart tests model a process restart.
@@ -116,7 +116,11 @@ export class VirtualNetwork {
       udp: async (bind) => this.bindUdp(h, bind),
       tcpListen: async (bind) => this.listenTcp(h, bind),
       // A connect is answered or refused after one trip there and back: a timeout never fires.
-      tcpConnect: (to): Promise<TcpConnection> => connectTcp(this.fabric, h, to),
+      tcpConnect: (to, _timeoutMs, localAddress): Promise<TcpConnection> => {
+        // A host has one address: a connection can leave from that one only.
+        if (localAddress !== undefined && localAddress !== h.name) return Promise.reject(netError('EADDRNOTAVAIL', `cannot bind ${localAddress} on host ${h.name}`));
+        return connectTcp(this.fabric, h, to);
+      },
       fs: h.fs,
       resolveHost: async (name) => this.resolve(name),
       httpGet: async (url) => {

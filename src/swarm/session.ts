@@ -11,6 +11,7 @@
  */
 import { ipFamily, type IpFamily } from '../codec/ip.js';
 import { encodeHandshake } from '../codec/peer-wire.js';
+import { boundToAddress } from '../runtime/bound-runtime.js';
 import type { Dht } from '../dht/dht.js';
 import { toHex, toInfoHash, type InfoHash } from '../dht/types.js';
 import type { Endpoint, Runtime, TcpConnection, TcpServer } from '../runtime/interfaces.js';
@@ -112,10 +113,16 @@ export class SwarmSession {
   private readonly hasher: PieceHasher;
   private readonly resumeStore?: ResumeStore;
 
+  /** The runtime torrents use: bound to `options.host` when that is one address (see `boundToAddress`). */
+  readonly runtime: Runtime;
+
   constructor(
     private readonly options: SwarmSessionOptions,
-    readonly runtime: Runtime,
+    runtime: Runtime,
   ) {
+    const host = options.host;
+    // Bound to one address, outgoing connections (peers, trackers, web seeds) leave from it too.
+    this.runtime = host !== undefined && host !== '0.0.0.0' && host !== '::' ? boundToAddress(runtime, host) : runtime;
     this.peerId = newPeerId((n) => runtime.randomBytes(n));
     this.hasher = options.hashInWorker ? createWorkerHasher() : inlineHasher;
     this.resumeStore = options.resumeStore ?? (options.dataDir ? fileResumeStore(runtime.fs, `${options.dataDir}/resume`) : undefined);

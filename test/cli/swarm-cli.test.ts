@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createNodeRuntime } from '../../src/runtime/node-runtime.js';
 import { UtpSocket } from '../../src/utp/utp-socket.js';
+import { TestTracker } from '../interop/swarm-tracker.js';
 import { warren, WARREN_MAIN } from './run-warren.js';
 
 
@@ -298,6 +299,34 @@ describe('warren swarm commands', () => {
     const encrypted = await get('require', 'encrypted');
     assert.equal(encrypted.code, 0, encrypted.stderr);
     assert.equal(sha(await readFile(join(dir, 'encrypted', 'secret.bin'))), sha(data));
+  });
+
+  test('--host with one address: the download announces to the tracker and dials peers from that address', { timeout: 60_000 }, async () => {
+    const tracker = await TestTracker.start('127.0.0.1');
+    try {
+      const dir = await tempDir();
+      const data = randomBytes(200_000);
+      await writeFile(join(dir, 'bound.bin'), data);
+      const torrent = join(dir, 'bound.torrent');
+      assert.equal((await warren(['create', join(dir, 'bound.bin'), '-o', torrent, '--tracker', tracker.url])).code, 0);
+      await new Promise<void>((resolve) => {
+        const seed = spawnJson(['seed', torrent, '--dir', dir, '--no-dht', '--host', '127.0.0.1', '--port', '0', '--data-dir', join(dir, 'seed-state')], (event) => {
+          if (event.event === 'ready') resolve();
+        });
+        children.push(seed.child);
+      });
+      await tracker.nextAnnounce(() => tracker.announces.length > 0);
+      // The tracker is the leecher's only way to the seed; 127.0.0.3 is not the address the kernel
+      // would pick to reach 127.0.0.1 (that is 127.0.0.1 itself).
+      const got = await warren(['get', torrent, '-o', join(dir, 'out'), '--no-dht', '--host', '127.0.0.3', '--port', '0', '--data-dir', join(dir, 'get-state')]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(sha(await readFile(join(dir, 'out', 'bound.bin'))), sha(data));
+      const fromLeecher = tracker.announces.filter((a) => a.left > 0 || a.event === 'completed');
+      assert.ok(fromLeecher.length > 0, JSON.stringify(tracker.announces));
+      for (const a of fromLeecher) assert.equal(a.host, '127.0.0.3', `an announce left from ${a.host}`);
+    } finally {
+      await tracker.close();
+    }
   });
 
   test('--no-utp: a seed takes uTP connections on its port by default, and none with --no-utp', { timeout: 60_000 }, async () => {
