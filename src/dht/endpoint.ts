@@ -47,3 +47,20 @@ export function parseHostPort(text: string): { host: string; port: number } {
   if (!/^\d+$/.test(parts.port) || port < 1 || port > 65535) throw new Error(`bad port in "${text}": expected 1-65535`);
   return { host, port };
 }
+
+/**
+ * Whose budget a datagram from `from` counts against in the rate limiter: its address, except
+ *   - on loopback (127/8, ::1), where every local process shares one address: address and port;
+ *   - public IPv6, where one subscriber holds a whole /64 and could rotate through it: the /64
+ *     (written `2001:db8:1:2::/64`). Private and link-local IPv6 (fc00::/7, fe80::/10) count per
+ *     address, as IPv4 does.
+ */
+export function rateLimitSource(from: Endpoint): string {
+  if (from.host.startsWith('127.') || from.host === '::1') return endpointKey(from);
+  if (!from.host.includes(':')) return from.host;
+  const b = parseIpv6(from.host);
+  if (!b || (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)) return from.host;
+  const groups: string[] = [];
+  for (let i = 0; i < 8; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
+  return `${groups.join(':')}::/64`;
+}

@@ -17,7 +17,7 @@ import {
   type KrpcQuery,
   type KrpcResponse,
 } from '../codec/krpc.js';
-import { endpointKey } from './endpoint.js';
+import { rateLimitSource } from './endpoint.js';
 import type { RateLimiter } from './rate-limiter.js';
 import type { DhtCounters } from './stats.js';
 import type { NodeId } from './types.js';
@@ -138,9 +138,7 @@ export class KrpcTransport {
     const counters = this.deps.counters;
     counters.datagramsIn++;
     counters.bytesIn += data.length;
-    // Per IP, except on loopback where every local process shares one address.
-    const source = from.host.startsWith('127.') || from.host === '::1' ? endpointKey(from) : from.host;
-    if (!this.deps.rateLimiter.allow(source)) {
+    if (!this.deps.rateLimiter.allow(rateLimitSource(from))) {
       counters.rateLimited++;
       return;
     }

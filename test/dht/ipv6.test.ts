@@ -7,6 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCompactNodes, decodeCompactPeer } from '../../src/codec/compact.js';
+import { encodeQuery } from '../../src/codec/krpc.js';
 import { formatHostPort } from '../../src/codec/ip.js';
 import { Dht } from '../../src/dht/dht.js';
 import { createTestnet, testnetHost6, TESTNET_PORT } from '../../src/dht/testnet.js';
@@ -312,3 +313,35 @@ describe('IPv6 networks', () => {
   });
 });
 
+
+describe('rate limits over IPv6', () => {
+  test('a public /64 shares one budget: a flood spread over its addresses is limited, another /64 is served', async () => {
+    const net = new VirtualNetwork({ seed: 1 });
+    const at: Endpoint = { host: '2001:db8:1::1', port: 6881 };
+    const node = new Dht({ host: at.host, port: at.port, bootstrap: false }, net.runtime(at.host));
+    await net.clock.run(node.start());
+    const ping = encodeQuery({ transactionId: Uint8Array.of(9), method: 'ping', args: {}, senderId: new Uint8Array(20).fill(3) });
+    // 20 addresses of one /64, 50 pings each: 1,000 in all, each address under the burst of 200.
+    const flooders = await Promise.all(Array.from({ length: 20 }, (_, i) => KrpcProbe.open(net, `2001:db8:2:3::${(i + 1).toString(16)}`)));
+    for (const probe of flooders) for (let i = 0; i < 50; i++) probe.socket.send(ping, at);
+    await net.clock.advance(100);
+    assert.ok(node.stats().counters.rateLimited >= 700, `rateLimited ${node.stats().counters.rateLimited}`);
+    const neighbour = await KrpcProbe.open(net, '2001:db8:2:4::1');
+    assert.ok(responseOf(await neighbour.query(at, 'ping', {})), 'another /64 has a budget of its own');
+    for (const probe of [...flooders, neighbour]) probe.close();
+    await net.clock.run(node.close());
+  });
+
+  test('private IPv6 addresses (fc00::/7) count one by one, as IPv4 addresses do', async () => {
+    const net = new VirtualNetwork({ seed: 1 });
+    const node = new Dht({ host: V6.host, port: V6.port, bootstrap: false }, net.runtime(V6.host));
+    await net.clock.run(node.start());
+    const ping = encodeQuery({ transactionId: Uint8Array.of(9), method: 'ping', args: {}, senderId: new Uint8Array(20).fill(3) });
+    const probes = await Promise.all(Array.from({ length: 10 }, (_, i) => KrpcProbe.open(net, `fd57::${(i + 0x10).toString(16)}`)));
+    for (const probe of probes) for (let i = 0; i < 100; i++) probe.socket.send(ping, V6);
+    await net.clock.advance(100);
+    assert.equal(node.stats().counters.rateLimited, 0);
+    for (const probe of probes) probe.close();
+    await net.clock.run(node.close());
+  });
+});

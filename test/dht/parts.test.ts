@@ -12,7 +12,7 @@ import { RateLimiter } from '../../src/dht/rate-limiter.js';
 import { ExternalAddressVotes } from '../../src/dht/external-address.js';
 import { decodeNodeState, encodeNodeState, fileNodeStateStore } from '../../src/dht/node-state.js';
 import { chooseNodeIds } from '../../src/dht/node-ids.js';
-import { parseHostPort, usableEndpoint } from '../../src/dht/endpoint.js';
+import { parseHostPort, rateLimitSource, usableEndpoint } from '../../src/dht/endpoint.js';
 import { parseIpv6 } from '../../src/codec/ip.js';
 import { toInfoHash, toItemTarget, toNodeId } from '../../src/dht/types.js';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
@@ -119,6 +119,17 @@ describe('BEP 42 for IPv6, and the ids of the two families', () => {
     for (const host of ['fd57::1', '2001:db8::1', '::1']) assert.ok(usableEndpoint({ host, port: 1 }), host);
     for (const host of ['::', 'ff02::1', '::ffff:1.2.3.4', 'fd57::zz', 'host']) assert.ok(!usableEndpoint({ host, port: 1 }), host);
     assert.ok(!usableEndpoint({ host: 'fd57::1', port: 0 }));
+  });
+
+  test('rate-limit sources: an address, address and port on loopback, a public IPv6 /64', () => {
+    assert.equal(rateLimitSource({ host: '5.6.7.8', port: 1 }), '5.6.7.8');
+    assert.equal(rateLimitSource({ host: '127.0.0.2', port: 9 }), '127.0.0.2:9');
+    assert.equal(rateLimitSource({ host: '::1', port: 9 }), '[::1]:9');
+    assert.equal(rateLimitSource({ host: '2001:db8:1:2:aaaa::7', port: 1 }), '2001:db8:1:2::/64');
+    assert.equal(rateLimitSource({ host: '2001:db8:1:2::8', port: 2 }), '2001:db8:1:2::/64');
+    assert.equal(rateLimitSource({ host: '2001:db8::8', port: 2 }), '2001:db8:0:0::/64');
+    assert.equal(rateLimitSource({ host: 'fd57::1', port: 1 }), 'fd57::1');
+    assert.equal(rateLimitSource({ host: 'fe80::1', port: 1 }), 'fe80::1');
   });
 });
 
