@@ -2,13 +2,18 @@
  * The addresses a torrent may dial: every peer heard of from any source, IPv4 or IPv6 (keyed by
  * `peerKey`, hosts spelled canonically), minus banned hosts,
  * with exponential back-off for the ones that failed (30 s, doubling up to 16 minutes) and a
- * pause before dialling a good one again after it disconnected.
+ * pause before dialling a good one again after it disconnected. At most `MAX_CANDIDATES` are kept
+ * (libtorrent's default peer list size), so peers that flood us with PEX addresses cannot grow it
+ * without bound: a full list makes room by forgetting the candidate that failed most often, and
+ * refuses newcomers while none has failed.
  */
 import { normalizePeer, peerKey } from './peer-address.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 const RETRY_BASE_MS = 30_000;
 const MAX_DIALS_IN_FLIGHT = 8;
+/** The most candidates a torrent keeps. */
+export const MAX_CANDIDATES = 3000;
 
 interface Candidate {
   endpoint: Endpoint;
@@ -29,7 +34,26 @@ export class PeerCandidates {
     if (endpoint === undefined) return;
     const key = peerKey(endpoint);
     if (this.banned.has(endpoint.host) || this.entries.has(key)) return;
+    if (this.entries.size >= MAX_CANDIDATES && !this.forgetWorst()) return;
     this.entries.set(key, { endpoint, retryAt: 0, failures: 0 });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Forgets the candidate (not being dialled) that failed most often; false when none has failed. */
+  private forgetWorst(): boolean {
+    let worst: string | undefined;
+    let failures = 0;
+    for (const [key, entry] of this.entries) {
+      if (entry.failures > failures && !this.dialing.has(key)) {
+        worst = key;
+        failures = entry.failures;
+      }
+    }
+    if (worst !== undefined) this.entries.delete(worst);
+    return worst !== undefined;
   }
 
   /** Bans a host: it is forgotten and never dialled or accepted again. */

@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostOfPeerKey, normalizePeer, peerKey } from '../../src/swarm/peer-address.js';
-import { PeerCandidates } from '../../src/swarm/peer-candidates.js';
+import { MAX_CANDIDATES, PeerCandidates } from '../../src/swarm/peer-candidates.js';
 
 describe('peer addresses', () => {
   test('a key reads one way: IPv6 hosts in brackets, and back', () => {
@@ -40,5 +40,35 @@ describe('peer addresses', () => {
     c.dialed('10.0.0.1:6881', false);
     c.resetBackoff();
     assert.deepEqual(c.takeDialable(10, () => false).map((d) => d.key), ['10.0.0.1:6881'], 'the banned host is neither kept nor added again');
+  });
+
+  test('candidates are bounded: a PEX flood cannot grow the list; a full list forgets the peer that failed most', () => {
+    const c = new PeerCandidates(() => 0);
+    const peer = (i: number) => ({ host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, port: 6881 });
+    for (let i = 1; i <= MAX_CANDIDATES + 500; i++) c.add(peer(i));
+    assert.equal(c.size, MAX_CANDIDATES, 'newcomers are refused while no candidate has failed');
+    // Two dials fail, one of them twice: a newcomer takes the place of the peer that failed most.
+    const [a, b] = c.takeDialable(2, () => false);
+    c.dialed(a!.key, false);
+    c.dialed(b!.key, false);
+    c.resetBackoff();
+    const again = c.takeDialable(1, (key) => key !== a!.key);
+    assert.deepEqual(again.map((d) => d.key), [a!.key]);
+    c.dialed(a!.key, false);
+    c.add(peer(MAX_CANDIDATES + 1000));
+    assert.equal(c.size, MAX_CANDIDATES);
+    c.resetBackoff();
+    // Every candidate, 8 dials at a time (each then waits out its pause after a good dial).
+    const keys = new Set<string>();
+    for (let batch = c.takeDialable(MAX_CANDIDATES, () => false); batch.length > 0; batch = c.takeDialable(MAX_CANDIDATES, () => false)) {
+      for (const d of batch) {
+        keys.add(d.key);
+        c.dialed(d.key, true);
+      }
+    }
+    assert.equal(keys.size, MAX_CANDIDATES);
+    assert.ok(!keys.has(a!.key), 'the peer that failed twice was forgotten');
+    assert.ok(keys.has(b!.key), 'the peer that failed once was kept');
+    assert.ok(keys.has('10.0.15.160:6881'), 'the newcomer was added');
   });
 });
