@@ -78,6 +78,16 @@ export function parseIpv6(host: string): Uint8Array | undefined {
   return out;
 }
 
+/** Whether 16 address bytes are an IPv4-mapped IPv6 address (`::ffff:a.b.c.d`). */
+export function isIpv4Mapped(b: Uint8Array): boolean {
+  return b.subarray(0, 10).every((x) => x === 0) && b[10] === 0xff && b[11] === 0xff;
+}
+
+/** Whether 16 address bytes are a unique local (fc00::/7) or link-local (fe80::/10) IPv6 address. */
+export function isLocalIpv6(b: Uint8Array): boolean {
+  return (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80);
+}
+
 /** True for an IPv6 address in text form (see `parseIpv6`). */
 export function isValidIpv6(host: string): boolean {
   return parseIpv6(host) !== undefined;
@@ -162,6 +172,5 @@ export function canonicalIp(host: string): string | undefined {
   if (!host.includes(':')) return undefined;
   const bytes = parseIpv6(host);
   if (bytes === undefined) return undefined;
-  const mapped = bytes.subarray(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff;
-  return mapped ? `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}` : formatIpv6(bytes);
+  return isIpv4Mapped(bytes) ? `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}` : formatIpv6(bytes);
 }

@@ -10,12 +10,10 @@
  * skipped: the node runs on IPv4 only. Any other failure rejects.
  */
 import { ipFamily, type IpFamily } from '../codec/ip.js';
-import type { Runtime, UdpSocket } from '../runtime/interfaces.js';
+import { NO_ADDRESS_FAMILY_CODES, type Runtime, type UdpSocket } from '../runtime/interfaces.js';
 import { DhtInputError } from './errors.js';
 import type { DhtOptions } from './options.js';
 
-/** Errors of an IPv6 bind on a machine (or virtual host) without IPv6. */
-const NO_IPV6 = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
 
 export async function bindSockets(
   config: Pick<DhtOptions, 'host' | 'port' | 'host6' | 'port6'>,
@@ -53,7 +51,8 @@ export async function bindSockets(
         throw again;
       });
       sockets.set(6, other);
-    } else if (NO_IPV6.has(code) || code === 'EADDRINUSE') {
+    } else if (NO_ADDRESS_FAMILY_CODES.has(code) || code === 'EINVAL' || code === 'EADDRINUSE') {
+      // (An IPv6 bind may also fail with EINVAL where IPv6 is missing.)
       warn(`DHT: no IPv6 socket on [${host6}]:${port6} (${(error as Error).message}); running on IPv4 only`);
     } else {
       v4.close();

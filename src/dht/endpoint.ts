@@ -1,5 +1,5 @@
 /** Helpers for UDP endpoints as the DHT sees them. */
-import { canonicalIpv6, formatHostPort, ipFamily, isValidIpv4, parseIpv6, splitHostPort, type IpFamily } from '../codec/ip.js';
+import { canonicalIpv6, formatHostPort, ipFamily, isIpv4Mapped, isLocalIpv6, isValidIpv4, parseIpv6, splitHostPort, type IpFamily } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 /** `host:port` (`[v6]:port` for IPv6), the key of an endpoint in maps. */
@@ -23,9 +23,8 @@ export function usableEndpoint(e: Endpoint): boolean {
   if (!e.host.includes(':')) return false;
   const b = parseIpv6(e.host);
   if (!b || b[0] === 0xff) return false;
-  const zeros = b.subarray(0, 10).every((x) => x === 0);
-  if (zeros && b[10] === 0xff && b[11] === 0xff) return false;
-  return !(zeros && b[10] === 0 && b[11] === 0 && b[12] === 0 && b[13] === 0 && b[14] === 0 && b[15] === 0);
+  if (isIpv4Mapped(b)) return false;
+  return !b.every((x) => x === 0);
 }
 
 /**
@@ -59,7 +58,7 @@ export function rateLimitSource(from: Endpoint): string {
   if (from.host.startsWith('127.') || from.host === '::1') return endpointKey(from);
   if (!from.host.includes(':')) return from.host;
   const b = parseIpv6(from.host);
-  if (!b || (b[0]! & 0xfe) === 0xfc || (b[0] === 0xfe && (b[1]! & 0xc0) === 0x80)) return from.host;
+  if (!b || isLocalIpv6(b)) return from.host;
   const groups: string[] = [];
   for (let i = 0; i < 8; i += 2) groups.push(((b[i]! << 8) | b[i + 1]!).toString(16));
   return `${groups.join(':')}::/64`;

@@ -8,7 +8,7 @@
  * An id can match one address only, so a node on both families whose external IPv4 and IPv6
  * addresses are both known cannot have one id for both; `node-ids.ts` decides.
  */
-import { parseIpv4, parseIpv6 } from '../codec/ip.js';
+import { isIpv4Mapped, isLocalIpv6, parseIpv4, parseIpv6 } from '../codec/ip.js';
 import type { NodeId } from './types.js';
 
 const V4_MASK = [0x03, 0x0f, 0x3f, 0xff];
@@ -24,9 +24,9 @@ export function isExemptAddress(host: string): boolean {
   if (v4) return isExemptIpv4(v4);
   const v6 = parseIpv6(host);
   if (!v6) return true;
-  if (v6.subarray(0, 10).every((b) => b === 0) && v6[10] === 0xff && v6[11] === 0xff) return isExemptIpv4(v6.subarray(12));
+  if (isIpv4Mapped(v6)) return isExemptIpv4(v6.subarray(12));
   if (v6.subarray(0, 15).every((b) => b === 0)) return v6[15]! <= 1; // :: and ::1
-  return (v6[0] === 0xfe && (v6[1]! & 0xc0) === 0x80) || (v6[0]! & 0xfe) === 0xfc;
+  return isLocalIpv6(v6);
 }
 
 function isExemptIpv4(ip: Uint8Array): boolean {

@@ -13,6 +13,12 @@ export interface Endpoint {
   readonly port: number;
 }
 
+/**
+ * Error codes of a bind that fails because the machine (or virtual host) does not have that
+ * address family: a listener of the other family can still be bound.
+ */
+export const NO_ADDRESS_FAMILY_CODES: ReadonlySet<string> = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
+
 /** A scheduled callback; `cancel()` is idempotent. */
 export interface Timer {
   cancel(): void;

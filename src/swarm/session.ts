@@ -14,7 +14,7 @@ import { encodeHandshake } from '../codec/peer-wire.js';
 import { boundToAddress } from '../runtime/bound-runtime.js';
 import type { Dht } from '../dht/dht.js';
 import { toHex, toInfoHash, type InfoHash } from '../dht/types.js';
-import type { Endpoint, Runtime, TcpConnection, TcpServer } from '../runtime/interfaces.js';
+import { NO_ADDRESS_FAMILY_CODES, type Endpoint, type Runtime, type TcpConnection, type TcpServer } from '../runtime/interfaces.js';
 import { UtpSocket } from '../utp/utp-socket.js';
 import { SwarmError } from './errors.js';
 import { acceptPeer, type PeerTransport } from './handshake.js';
@@ -92,8 +92,6 @@ interface Listener {
   utp?: UtpSocket;
 }
 
-/** Errors of binding an address family the machine does not have. */
-const NO_FAMILY = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
 
 interface Entry {
   torrent: Torrent;
@@ -168,7 +166,7 @@ export class SwarmSession {
         const code = (error as NodeJS.ErrnoException).code ?? '';
         // A machine without IPv6 (or, on the virtual network, a host of the other family) runs on
         // the family it has. IPv4's port taken is fatal; IPv6's alone is worth a warning.
-        const noFamily = NO_FAMILY.has(code);
+        const noFamily = NO_ADDRESS_FAMILY_CODES.has(code);
         if (!both || (bind === '0.0.0.0' && !noFamily) || (bind === '::' && this.listeners.length === 0)) throw error;
         if (noFamily) this.log('info', `listening on one address family only: ${bind} cannot be bound here (${code})`);
         else this.log('warn', `listening on one address family only: ${bind} port ${port} could not be bound (${(error as Error).message})`);
