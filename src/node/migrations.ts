@@ -69,6 +69,16 @@ export const MIGRATIONS: readonly Migration[] = [
     description: "the files of a torrent to download (JSON array of indices; NULL: every file)",
     up: `ALTER TABLE torrents ADD COLUMN wanted_files TEXT;`,
   },
+  {
+    version: 5,
+    description: "a v2 torrent's verified piece layers, apart from its resume record (written once, not every save)",
+    up: `
+      CREATE TABLE piece_layers (
+        info_hash TEXT PRIMARY KEY NOT NULL REFERENCES torrents (info_hash) ON DELETE CASCADE,
+        data      BLOB NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes: the number of steps. */

@@ -6,6 +6,8 @@
  *     chosen), its byte totals are flushed, or it is removed;
  *   - `resume`: the swarm engine's resume record per torrent (`encodeResume` bytes), through
  *     `resumeStore()`; it belongs to its torrent row and goes with it (`ON DELETE CASCADE`);
+ *   - `piece_layers`: a v2 torrent's verified piece layers (`encodePieceLayers` bytes), through
+ *     the same `resumeStore()`, written when one more is known; it goes with its torrent row too;
  *   - `dht_state`: the DHT's id and routing table (`encodeNodeState` bytes), through `dhtStateStore()`;
  *   - `counters`: node-wide running totals (`addCounters`), and `settings`: small key/value strings.
  * The schema is versioned with `PRAGMA user_version` (see `migrations.ts`).
@@ -23,7 +25,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import BetterSqlite3, { type Database, type Statement } from 'better-sqlite3';
 import { decodeNodeState, encodeNodeState, type NodeStateStore } from '../dht/node-state.js';
-import { decodeResume, encodeResume, type ResumeStore } from '../swarm/resume.js';
+import { decodeResume, encodePieceLayers, encodeResume, withPieceLayers, type ResumeStore } from '../swarm/resume.js';
 import { NodeError } from './errors.js';
 import { APPLICATION_ID, SCHEMA_VERSION, applyMigrations } from './migrations.js';
 
@@ -117,6 +119,10 @@ function prepareStatements(db: Database) {
     deleteResume: prepare('DELETE FROM resume WHERE info_hash = ?'),
     getResume: prepare('SELECT data FROM resume WHERE info_hash = ?'),
     saveResume: prepare(`INSERT OR REPLACE INTO resume (info_hash, data)
+      SELECT @hash, @data WHERE EXISTS (SELECT 1 FROM torrents WHERE info_hash = @hash)`),
+    deleteLayers: prepare('DELETE FROM piece_layers WHERE info_hash = ?'),
+    getLayers: prepare('SELECT data FROM piece_layers WHERE info_hash = ?'),
+    saveLayers: prepare(`INSERT OR REPLACE INTO piece_layers (info_hash, data)
       SELECT @hash, @data WHERE EXISTS (SELECT 1 FROM torrents WHERE info_hash = @hash)`),
     getDht: prepare('SELECT data FROM dht_state WHERE id = 1'),
     saveDht: prepare('INSERT OR REPLACE INTO dht_state (id, data) VALUES (1, ?)'),
@@ -227,13 +233,14 @@ export class StateStore {
   deleteTorrent(infoHash: string): void {
     this.db.transaction(() => {
       this.stmt.deleteResume.run(infoHash);
+      this.stmt.deleteLayers.run(infoHash);
       this.stmt.delete.run(infoHash);
     }).immediate();
   }
 
   /**
-   * The swarm engine's resume records, kept with their torrents. `save` is durable when it
-   * resolves; a save for a torrent not in the store (removed meanwhile) is dropped.
+   * The swarm engine's resume records and piece layers, kept with their torrents. `save` and
+   * `saveLayers` are durable when they resolve; a save for a torrent not in the store (removed meanwhile) is dropped.
    */
   resumeStore(): ResumeStore {
     return {
@@ -241,7 +248,8 @@ export class StateStore {
         const row = this.stmt.getResume.get(infoHash) as DbRow | undefined;
         if (!row) return undefined;
         const data = row['data'] instanceof Uint8Array ? decodeResume(row['data']) : undefined;
-        if (data?.infoHash === infoHash) return data;
+        const layers = (this.stmt.getLayers.get(infoHash) as DbRow | undefined)?.['data'];
+        if (data?.infoHash === infoHash) return withPieceLayers(data, layers instanceof Uint8Array ? layers : undefined);
         this.warnOnce(`resume:${infoHash}`, `ignoring damaged resume data of ${infoHash} in ${this.file}`);
         return undefined;
       },
@@ -249,6 +257,9 @@ export class StateStore {
         const infoHash = data.infoHash.toLowerCase();
         const result = this.stmt.saveResume.run({ hash: infoHash, data: blob(encodeResume(data)) });
         if (result.changes === 0) this.log('debug', `resume data of ${infoHash} dropped: the torrent is not in the store`);
+      },
+      saveLayers: async (infoHash, layers) => {
+        this.stmt.saveLayers.run({ hash: infoHash.toLowerCase(), data: blob(encodePieceLayers(infoHash, layers)) });
       },
     };
   }

@@ -1,7 +1,7 @@
 /**
  * A torrent's resume data over its lifetime: on start, which pieces are on disk (trusting the
  * record where files are unchanged, hashing the rest); while running, a save at most every 2 s
- * after a change. A save snapshots the had pieces before fsyncing the files, so the record never
+ * after a change (and a v2 torrent's piece layers once more of them are known). A save snapshots the had pieces before fsyncing the files, so the record never
  * names a piece that is not on disk (see `resume.ts`).
  */
 import type { InfoDict } from '../codec/metainfo.js';
@@ -27,6 +27,8 @@ export class ResumeKeeper {
   private dirty = false;
   private lastSave = 0;
   private saving?: Promise<void>;
+  /** How many piece layers the store holds (they are only ever added). */
+  private savedLayers = 0;
 
   constructor(
     private readonly deps: ResumeKeeperDeps,
@@ -38,7 +40,7 @@ export class ResumeKeeper {
     private readonly has: (index: number) => boolean,
     /** How a piece is checked (undefined: it cannot be yet, and counts as missing). */
     private readonly check: (index: number) => PieceCheck | undefined,
-    /** A v2 torrent's piece layers: restored from the record, and saved with it. */
+    /** A v2 torrent's piece layers: restored from the store, and saved when one more is known. */
     private readonly layers?: PieceLayers,
   ) {}
 
@@ -89,7 +91,12 @@ export class ResumeKeeper {
     this.saving = (async () => {
       await storage.sync();
       const files = (await storage.fileStats()).map((s) => s ?? null);
-      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files, pieceLayers: this.layers?.known() });
+      await this.store!.save({ infoHash: this.infoHash, pieceCount: info.pieceCount, have, files });
+      const layers = this.layers?.known();
+      if (layers && layers.size > this.savedLayers) {
+        await this.store!.saveLayers(this.infoHash, layers);
+        this.savedLayers = layers.size;
+      }
     })();
     try {
       await this.saving;

@@ -18,8 +18,8 @@ import type { FileStore } from '../runtime/interfaces.js';
 import { piecesOfFile } from './file-layout.js';
 import type { FileStamp } from './storage.js';
 
-/** What is saved between runs for one torrent. */
-export interface ResumeData {
+/** What is saved between runs for one torrent, every few seconds while it changes. */
+export interface ResumeRecord {
   /** The torrent's infohash, 40 lowercase hex characters. */
   infoHash: string;
   pieceCount: number;
@@ -27,6 +27,10 @@ export interface ResumeData {
   have: Uint8Array;
   /** Size and mtime of each file (metainfo order) when `have` was saved; null when it was missing. */
   files: (FileStamp | null)[];
+}
+
+/** A record with the torrent's v2 piece layers, as `ResumeStore.load` returns it. */
+export interface ResumeData extends ResumeRecord {
   /**
    * A v2 torrent's verified piece layers (BEP 52) by the hex of their file's root, so that a
    * restart checks pieces without asking peers for the hashes again. Checked again on load.
@@ -42,6 +46,29 @@ export function hasPiece(bitfield: Uint8Array, index: number): boolean {
   return byte !== undefined && (byte & (0x80 >>> (index & 7))) !== 0;
 }
 
+/** A JSON object of root hex → base64 layer; `undefined` when anything in it is malformed. */
+function decodeLayerMap(value: unknown): Map<string, Uint8Array> | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const layers = new Map<string, Uint8Array>();
+  for (const [root, layer] of Object.entries(value as Record<string, unknown>)) {
+    if (!/^[0-9a-f]{64}$/.test(root) || typeof layer !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(layer)) return undefined;
+    const bytes = new Uint8Array(Buffer.from(layer, 'base64'));
+    if (bytes.length === 0 || bytes.length % 32 !== 0) return undefined;
+    layers.set(root, bytes);
+  }
+  return layers;
+}
+
+/** Parses UTF-8 JSON; `undefined` for bytes that are not. */
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (error) {
+    if (error instanceof SyntaxError || error instanceof TypeError) return undefined; // damaged record
+    throw error;
+  }
+}
+
 function isStamp(v: unknown): v is FileStamp {
   if (typeof v !== 'object' || v === null) return false;
   const { size, mtimeMs } = v as Record<string, unknown>;
@@ -50,13 +77,7 @@ function isStamp(v: unknown): v is FileStamp {
 
 /** Parses an encoded record (see `encodeResume`); `undefined` for anything malformed. */
 export function decodeResume(bytes: Uint8Array): ResumeData | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-  } catch (error) {
-    if (error instanceof SyntaxError || error instanceof TypeError) return undefined; // damaged record
-    throw error;
-  }
+  const value = parseJson(bytes);
   if (typeof value !== 'object' || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (v['version'] !== FORMAT_VERSION) return undefined;
@@ -74,15 +95,10 @@ export function decodeResume(bytes: Uint8Array): ResumeData | undefined {
     files: (files as (FileStamp | null)[]).map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
   };
   if (pieceLayers !== undefined) {
-    if (typeof pieceLayers !== 'object' || pieceLayers === null || Array.isArray(pieceLayers)) return undefined;
-    const layers = new Map<string, Uint8Array>();
+    // Records written before the layers had a record of their own carry them here.
+    const layers = decodeLayerMap(pieceLayers);
+    if (!layers) return undefined;
     data.pieceLayers = layers;
-    for (const [root, layer] of Object.entries(pieceLayers as Record<string, unknown>)) {
-      if (!/^[0-9a-f]{64}$/.test(root) || typeof layer !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(layer)) return undefined;
-      const bytes = new Uint8Array(Buffer.from(layer, 'base64'));
-      if (bytes.length === 0 || bytes.length % 32 !== 0) return undefined;
-      layers.set(root, bytes);
-    }
   }
   return data;
 }
@@ -96,8 +112,8 @@ export async function loadResume(fs: FileStore, path: string): Promise<ResumeDat
   return bytes === undefined ? undefined : decodeResume(bytes);
 }
 
-/** Encodes resume data as a small versioned JSON record. */
-export function encodeResume(data: ResumeData): Uint8Array {
+/** Encodes a resume record as a small versioned JSON record (the layers go apart: `encodePieceLayers`). */
+export function encodeResume(data: ResumeRecord): Uint8Array {
   if (data.have.length !== Math.ceil(data.pieceCount / 8)) {
     throw new RangeError(`resume bitfield is ${data.have.length} bytes for ${data.pieceCount} pieces`);
   }
@@ -107,15 +123,36 @@ export function encodeResume(data: ResumeData): Uint8Array {
     pieceCount: data.pieceCount,
     have: Buffer.from(data.have.buffer, data.have.byteOffset, data.have.length).toString('base64'),
     files: data.files.map((f) => (f === null ? null : { size: f.size, mtimeMs: f.mtimeMs })),
-    pieceLayers: data.pieceLayers?.size
-      ? Object.fromEntries([...data.pieceLayers].map(([root, layer]) => [root, Buffer.from(layer.buffer, layer.byteOffset, layer.length).toString('base64')]))
-      : undefined,
   };
   return new TextEncoder().encode(JSON.stringify(record));
 }
 
+/**
+ * Encodes a v2 torrent's verified piece layers as a versioned JSON record of their own. They never
+ * change once verified, so they are written when one more is known, not with every resume record
+ * (a 100 GB torrent's layers are megabytes).
+ */
+export function encodePieceLayers(infoHash: string, layers: ReadonlyMap<string, Uint8Array>): Uint8Array {
+  const record = {
+    version: FORMAT_VERSION,
+    infoHash: infoHash.toLowerCase(),
+    pieceLayers: Object.fromEntries([...layers].map(([root, layer]) => [root, Buffer.from(layer.buffer, layer.byteOffset, layer.length).toString('base64')])),
+  };
+  return new TextEncoder().encode(JSON.stringify(record));
+}
+
+/** Parses a record of `encodePieceLayers`; `undefined` for anything malformed. */
+export function decodePieceLayers(bytes: Uint8Array): { infoHash: string; layers: Map<string, Uint8Array> } | undefined {
+  const value = parseJson(bytes);
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { version, infoHash, pieceLayers } = value as Record<string, unknown>;
+  if (version !== FORMAT_VERSION || typeof infoHash !== 'string' || !/^[0-9a-f]{40}$/.test(infoHash)) return undefined;
+  const layers = decodeLayerMap(pieceLayers);
+  return layers && { infoHash, layers };
+}
+
 /** Writes resume data atomically (`FileStore.writeFile`); see the protocol in the module comment. */
-export async function saveResume(fs: FileStore, path: string, data: ResumeData): Promise<void> {
+export async function saveResume(fs: FileStore, path: string, data: ResumeRecord): Promise<void> {
   await fs.writeFile(path, encodeResume(data));
 }
 
@@ -124,18 +161,35 @@ export async function saveResume(fs: FileStore, path: string, data: ResumeData):
  * node's SQLite store for `warren node`. `save` must be atomic and durable when it resolves.
  */
 export interface ResumeStore {
-  /** `undefined` when there is none or it is damaged. */
+  /** The record with its piece layers; `undefined` when there is no record or it is damaged. */
   load(infoHash: string): Promise<ResumeData | undefined>;
-  save(data: ResumeData): Promise<void>;
+  save(record: ResumeRecord): Promise<void>;
+  /** Replaces the torrent's saved piece layers (see `encodePieceLayers`). */
+  saveLayers(infoHash: string, layers: ReadonlyMap<string, Uint8Array>): Promise<void>;
 }
 
-/** Resume data as one file per torrent, `dir/<infohash>.json`. */
+/**
+ * Puts the layers of a layers record (bytes of `encodePieceLayers`) into `record`, if they are for
+ * its torrent; damaged layers are dropped (peers give them again), not the record.
+ */
+export function withPieceLayers(record: ResumeData | undefined, layerBytes: Uint8Array | undefined): ResumeData | undefined {
+  if (!record || !layerBytes) return record;
+  const saved = decodePieceLayers(layerBytes);
+  if (saved?.infoHash !== record.infoHash) return record;
+  return { ...record, pieceLayers: new Map([...(record.pieceLayers ?? []), ...saved.layers]) };
+}
+
+/** Resume data as files per torrent: `dir/<infohash>.json`, and `dir/<infohash>.layers.json` for v2 layers. */
 export function fileResumeStore(fs: FileStore, dir: string): ResumeStore {
   return {
-    load: (infoHash) => loadResume(fs, `${dir}/${infoHash}.json`),
-    save: async (data) => {
+    load: async (infoHash) => withPieceLayers(await loadResume(fs, `${dir}/${infoHash}.json`), await fs.readFile(`${dir}/${infoHash}.layers.json`)),
+    save: async (record) => {
       await fs.mkdir(dir);
-      await saveResume(fs, `${dir}/${data.infoHash}.json`, data);
+      await saveResume(fs, `${dir}/${record.infoHash}.json`, record);
+    },
+    saveLayers: async (infoHash, layers) => {
+      await fs.mkdir(dir);
+      await fs.writeFile(`${dir}/${infoHash.toLowerCase()}.layers.json`, encodePieceLayers(infoHash, layers));
     },
   };
 }

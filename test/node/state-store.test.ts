@@ -11,7 +11,7 @@ import { toNodeId } from '../../src/dht/types.js';
 import { NodeError } from '../../src/node/errors.js';
 import { MIGRATIONS, SCHEMA_VERSION } from '../../src/node/migrations.js';
 import { StateStore, type TorrentRow } from '../../src/node/state-store.js';
-import type { ResumeData } from '../../src/swarm/resume.js';
+import { encodeResume, type ResumeData } from '../../src/swarm/resume.js';
 import { hashOf, modelAfter, resumeOf, rowOf, WRITES_PER_ROUND } from './fixtures/store-writes.js';
 
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -121,6 +121,30 @@ describe('StateStore', () => {
     store.close();
   });
 
+  test("a v2 torrent's piece layers: a row of their own, joined on load, gone with the torrent", async () => {
+    const store = StateStore.open(':memory:');
+    const resumeStore = store.resumeStore();
+    store.insertTorrent(rowOf(1));
+    const layers = new Map([['0a'.repeat(32), new Uint8Array(64).fill(7)]]);
+    await resumeStore.saveLayers(hashOf(1), layers);
+    assert.equal(await resumeStore.load(hashOf(1)), undefined, 'layers alone are no record');
+    await resumeStore.save(resume);
+    assert.deepEqual(await resumeStore.load(hashOf(1)), { ...resume, pieceLayers: layers });
+    await resumeStore.save({ ...resume, have: new Uint8Array([0xff, 0xc0]) });
+    assert.deepEqual((await resumeStore.load(hashOf(1)))?.pieceLayers, layers, 'a record save keeps the layers');
+
+    await resumeStore.saveLayers(hashOf(7), layers); // no such torrent: dropped
+    store.insertTorrent(rowOf(7));
+    await resumeStore.save(resumeOf(7));
+    assert.equal((await resumeStore.load(hashOf(7)))?.pieceLayers, undefined);
+
+    store.deleteTorrent(hashOf(1));
+    store.insertTorrent(rowOf(1));
+    await resumeStore.save(resume);
+    assert.equal((await resumeStore.load(hashOf(1)))?.pieceLayers, undefined, 'the old layers went with the torrent');
+    store.close();
+  });
+
   test('DHT state through the NodeStateStore interface', async () => {
     const store = StateStore.open(':memory:');
     const dht = store.dhtStateStore();
@@ -216,7 +240,7 @@ describe('StateStore', () => {
         db.prepare("INSERT INTO torrents (info_hash, magnet, dir, added_at, paused) VALUES (?, 'magnet:?xt=urn:btih:x', '/d', 5, 1)").run(hashOf(3));
       });
       const store = StateStore.open(file);
-      assert.equal(store.schemaVersion, 4);
+      assert.equal(store.schemaVersion, SCHEMA_VERSION);
       assert.deepEqual(store.listTorrents().map((t) => [t.infoHash, t.wantedFiles, t.paused, t.addedAt]), [[hashOf(3), null, true, 5]]);
       store.updateTorrent(hashOf(3), { wantedFiles: [2, 5] });
       store.close();
@@ -224,6 +248,25 @@ describe('StateStore', () => {
       const again = StateStore.open(file);
       assert.deepEqual(again.getTorrent(hashOf(3))?.wantedFiles, [2, 5]);
       again.close();
+    });
+  });
+
+  test('a database made at version 4 gains the piece layers table (version 5), and its resume rows still load', async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'state.db');
+      raw(file, (db) => {
+        for (const step of MIGRATIONS.slice(0, 4)) db.exec(step.up as string);
+        db.pragma('user_version = 4');
+        db.prepare("INSERT INTO torrents (info_hash, magnet, dir, added_at) VALUES (?, 'magnet:?xt=urn:btih:x', '/d', 5)").run(hashOf(1));
+        db.prepare('INSERT INTO resume (info_hash, data) VALUES (?, ?)').run(hashOf(1), Buffer.from(encodeResume(resume)));
+      });
+      const store = StateStore.open(file);
+      assert.equal(store.schemaVersion, SCHEMA_VERSION);
+      assert.deepEqual(await store.resumeStore().load(hashOf(1)), resume);
+      const layers = new Map([['0b'.repeat(32), new Uint8Array(32).fill(1)]]);
+      await store.resumeStore().saveLayers(hashOf(1), layers);
+      assert.deepEqual((await store.resumeStore().load(hashOf(1)))?.pieceLayers, layers);
+      store.close();
     });
   });
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { InfoDict } from '../../src/codec/metainfo.js';
 import { MemoryFileStore } from '../../src/runtime/memory-file-store.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
-import { decodeResume, encodeResume, hasPiece, loadResume, saveResume, trustedPieces, type ResumeData } from '../../src/swarm/resume.js';
+import { decodePieceLayers, decodeResume, encodePieceLayers, encodeResume, fileResumeStore, hasPiece, loadResume, saveResume, trustedPieces, withPieceLayers, type ResumeData } from '../../src/swarm/resume.js';
 import { TorrentStorage } from '../../src/swarm/storage.js';
 
 const PIECE = 16 * 1024;
@@ -87,24 +87,49 @@ describe('resume data: v2 piece layers', () => {
   const layerB = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
   const base: ResumeData = { infoHash: 'cd'.repeat(20), pieceCount: 3, have: bitfield(3, [1]), files: [{ size: 40000, mtimeMs: 5 }] };
 
-  test('the layers round-trip by root hex, byte for byte', () => {
-    const data: ResumeData = { ...base, pieceLayers: new Map([['0a'.repeat(32), layerA], ['f1'.repeat(32), layerB]]) };
-    const decoded = decodeResume(encodeResume(data));
-    assert.deepEqual(decoded, data);
-    assert.ok(decoded!.pieceLayers!.get('0a'.repeat(32)) instanceof Uint8Array);
+  test('the layers record round-trips by root hex, byte for byte', () => {
+    const layers = new Map([['0a'.repeat(32), layerA], ['f1'.repeat(32), layerB]]);
+    const decoded = decodePieceLayers(encodePieceLayers('CD'.repeat(20), layers));
+    assert.deepEqual(decoded, { infoHash: 'cd'.repeat(20), layers });
+    assert.ok(decoded!.layers.get('0a'.repeat(32)) instanceof Uint8Array);
     // A view into a larger buffer is saved as its own bytes only.
     const view = new Uint8Array(200).fill(9).subarray(8, 8 + 64);
-    const fromView = decodeResume(encodeResume({ ...base, pieceLayers: new Map([['00'.repeat(32), view]]) }));
-    assert.deepEqual(fromView!.pieceLayers, new Map([['00'.repeat(32), new Uint8Array(64).fill(9)]]));
+    const fromView = decodePieceLayers(encodePieceLayers(base.infoHash, new Map([['00'.repeat(32), view]])));
+    assert.deepEqual(fromView!.layers, new Map([['00'.repeat(32), new Uint8Array(64).fill(9)]]));
   });
 
-  test('without layers (or with none) the field stays absent', () => {
-    for (const data of [base, { ...base, pieceLayers: new Map<string, Uint8Array>() }]) {
-      const decoded = decodeResume(encodeResume(data))!;
-      assert.ok(decoded);
-      assert.equal('pieceLayers' in decoded, false);
-      assert.equal(new TextDecoder().decode(encodeResume(data)).includes('pieceLayers'), false);
-    }
+  test('the resume record never carries layers; an older record that does still loads them', () => {
+    const withLayers = { ...base, pieceLayers: new Map([['0a'.repeat(32), layerA]]) };
+    const encoded = encodeResume(withLayers);
+    assert.equal(new TextDecoder().decode(encoded).includes('pieceLayers'), false);
+    assert.equal('pieceLayers' in decodeResume(encoded)!, false);
+    const older = { version: 1, infoHash: base.infoHash, pieceCount: 3, have: 'QA==', files: [null], pieceLayers: { ['0a'.repeat(32)]: Buffer.from(layerA).toString('base64') } };
+    assert.deepEqual(decodeResume(new TextEncoder().encode(JSON.stringify(older)))?.pieceLayers, withLayers.pieceLayers);
+  });
+
+  test('withPieceLayers adds the layers of the same torrent only, and keeps the record when they are damaged', () => {
+    const record: ResumeData = { ...base, pieceLayers: new Map([['0a'.repeat(32), layerA]]) };
+    const more = encodePieceLayers(base.infoHash, new Map([['f1'.repeat(32), layerB]]));
+    assert.deepEqual(withPieceLayers(record, more)?.pieceLayers, new Map([['0a'.repeat(32), layerA], ['f1'.repeat(32), layerB]]));
+    assert.equal(withPieceLayers(record, encodePieceLayers('ab'.repeat(20), new Map([['f1'.repeat(32), layerB]]))), record, 'another torrent');
+    assert.equal(withPieceLayers(record, new Uint8Array([0x7b, 0x7d])), record, 'damaged');
+    assert.equal(withPieceLayers(record, undefined), record);
+    assert.equal(withPieceLayers(undefined, more), undefined, 'layers without a record are not a record');
+  });
+
+  test('the file store keeps the layers in a file of their own, written only by saveLayers', async () => {
+    const fs = new MemoryFileStore();
+    const store = fileResumeStore(fs, '/state/resume');
+    const layers = new Map([['0a'.repeat(32), layerA]]);
+    await store.save(base);
+    await store.saveLayers(base.infoHash, layers);
+    assert.deepEqual(await store.load(base.infoHash), { ...base, pieceLayers: layers });
+    const layerFile = await fs.readFile(`/state/resume/${base.infoHash}.layers.json`);
+    await store.save({ ...base, have: bitfield(3, [0, 1]) });
+    assert.deepEqual(await fs.readFile(`/state/resume/${base.infoHash}.layers.json`), layerFile, 'a record save leaves the layers alone');
+    assert.deepEqual((await store.load(base.infoHash))?.have, bitfield(3, [0, 1]));
+    await fs.writeFile(`/state/resume/${base.infoHash}.layers.json`, new Uint8Array([1, 2, 3]));
+    assert.deepEqual(await store.load(base.infoHash), { ...base, have: bitfield(3, [0, 1]) }, 'damaged layers: the record alone');
   });
 
   test('malformed layers make the whole record unusable', () => {
@@ -133,6 +158,19 @@ describe('resume data: v2 piece layers', () => {
     const control = decode({ [key]: b64(64) });
     assert.deepEqual(control?.pieceLayers, new Map([[key, new Uint8Array(64).fill(3)]]), 'the control decodes');
     for (const [what, pieceLayers] of variants) assert.equal(decode(pieceLayers), undefined, what);
+    // The layers record of their own refuses the same, and a bad header.
+    const record = (fields: Record<string, unknown>) => new TextEncoder().encode(JSON.stringify({ version: 1, infoHash: 'cd'.repeat(20), ...fields }));
+    assert.deepEqual(decodePieceLayers(record({ pieceLayers: { [key]: b64(64) } }))?.layers, control?.pieceLayers, 'the control decodes');
+    for (const [what, pieceLayers] of variants) assert.equal(decodePieceLayers(record({ pieceLayers })), undefined, what);
+    for (const [what, fields] of [
+      ['no layers', {}],
+      ['version 2', { version: 2, pieceLayers: {} }],
+      ['a short infohash', { infoHash: 'cd'.repeat(19), pieceLayers: {} }],
+      ['an upper-case infohash', { infoHash: 'CD'.repeat(20), pieceLayers: {} }],
+    ] as const) assert.equal(decodePieceLayers(record(fields)), undefined, what);
+    for (const bytes of [new Uint8Array(0), new Uint8Array([0xff, 0xfe]), new TextEncoder().encode('null'), new TextEncoder().encode('[1]')]) {
+      assert.equal(decodePieceLayers(bytes), undefined);
+    }
   });
 });
 

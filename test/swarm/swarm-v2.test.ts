@@ -16,6 +16,7 @@ import { createTorrent, type CreatedTorrent, type TorrentFormat } from '../../sr
 import { verifyHashes, type HashRequest } from '../../src/swarm/merkle.js';
 import { encodeMessage, type PeerMessage } from '../../src/codec/peer-wire.js';
 import { hashPeer, startV2Seed } from './v2-seed-peer.js';
+import { fileResumeStore, type ResumeStore } from '../../src/swarm/resume.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import type { Torrent } from '../../src/swarm/torrent.js';
 import { readAll, writeFile } from './memory-files.js';
@@ -55,9 +56,9 @@ async function writeTree(net: VirtualNetwork, host: string, dir: string, files: 
   for (const [path, data] of files) await writeFile(rt, `${dir}/${path}`, data);
 }
 
-async function session(net: VirtualNetwork, host: string, options: { dataDir?: string; log?: string[] } = {}): Promise<SwarmSession> {
+async function session(net: VirtualNetwork, host: string, options: { dataDir?: string; log?: string[]; resumeStore?: ResumeStore } = {}): Promise<SwarmSession> {
   const log = options.log;
-  const s = new SwarmSession({ host, port: 6881, dataDir: options.dataDir, log: log && ((level, message) => log.push(`${level}: ${message}`)) }, net.runtime(host));
+  const s = new SwarmSession({ host, port: 6881, dataDir: options.dataDir, resumeStore: options.resumeStore, log: log && ((level, message) => log.push(`${level}: ${message}`)) }, net.runtime(host));
   await net.clock.run(s.start());
   return s;
 }
@@ -276,11 +277,25 @@ describe('BitTorrent v2 on the virtual network', () => {
     const swarm = await seedSwarm(net, 2);
     const host = '10.0.1.1';
     const peers = swarm.seeds.map((s) => s.session.address);
-    const first = await session(net, host, { dataDir: '/state' });
+    // The resume files, with the saves counted: the layers are written when one more is known.
+    const files = fileResumeStore(net.runtime(host).fs, '/state/resume');
+    const saves: number[] = [];
+    const layerSaves: number[] = [];
+    const counted: ResumeStore = {
+      load: (infoHash) => files.load(infoHash),
+      save: (record) => (saves.push(1), files.save(record)),
+      saveLayers: (infoHash, layers) => (layerSaves.push(layers.size), files.saveLayers(infoHash, layers)),
+    };
+    const first = await session(net, host, { resumeStore: counted });
     const t1 = await net.clock.run(first.add({ infoHash: swarm.infoHash, dir: '/down', peers }));
     assert.ok(await untilComplete(net, t1));
     assert.equal(t1.state, 'seeding');
     await net.clock.run(first.close());
+    const layerCount = swarm.created.pieceLayers.size;
+    assert.ok(saves.length > layerSaves.length, `${saves.length} record saves, ${layerSaves.length} of the layers`);
+    assert.ok(layerSaves.length >= 1 && layerSaves.length <= layerCount, `the layers were saved ${layerSaves.length} times for ${layerCount} layers`);
+    assert.deepEqual(layerSaves, [...layerSaves].sort((a, b) => a - b).filter((n, i, all) => all.indexOf(n) === i), 'each save had more layers than the last');
+    assert.equal(layerSaves.at(-1), layerCount);
 
     // No layers, no peers: only the info dictionary (the layers must come from the resume data).
     const second = await session(net, host, { dataDir: '/state' });
