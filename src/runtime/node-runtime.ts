@@ -1,6 +1,6 @@
 /**
  * The real `Runtime` on Node.js: `performance.now()`, `setTimeout`, `node:crypto` randomness,
- * `node:dgram` UDP (IPv4), `node:net` TCP and `node:fs/promises`. The CLI and end-to-end tests
+ * `node:dgram` UDP (see `multi-address-udp.ts` for `[::]`), `node:net` TCP and `node:fs/promises`. The CLI and end-to-end tests
  * build engines on it; unit tests use `VirtualNetwork` instead.
  */
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
@@ -10,8 +10,10 @@ import { constants as fsConstants } from 'node:fs';
 import { open, mkdir, readdir, readFile, rename, stat, truncate, unlink } from 'node:fs/promises';
 import type { FileHandle as NodeFsHandle } from 'node:fs/promises';
 import net, { isIPv4, isIPv6 } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { httpGet } from './http-get.js';
+import { MultiAddressUdpSocket } from './multi-address-udp.js';
 import type { Endpoint, FileHandle, FileStat, FileStore, Runtime, TcpConnection, TcpServer, Timer, UdpSocket } from './interfaces.js';
 
 /** Largest delay `setTimeout` accepts; longer timers are chained. */
@@ -116,11 +118,12 @@ export class NodeUdpSocket implements UdpSocket {
   }
 }
 
-function bindUdp(bind: Endpoint): Promise<UdpSocket> {
+/** Binds a `node:dgram` socket; `shared`: with SO_REUSEADDR, so sockets of this process can share the port. */
+function bindDgram(bind: Endpoint, shared = false): Promise<NodeUdpSocket> {
   return new Promise((resolve, reject) => {
     // One socket per family, as libtorrent binds them: an IPv6 socket takes IPv6 only, so the same
     // port can also be bound for IPv4.
-    const socket = dgram.createSocket(isIPv6(bind.host) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    const socket = dgram.createSocket(isIPv6(bind.host) ? { type: 'udp6', ipv6Only: true, reuseAddr: shared } : { type: 'udp4', reuseAddr: shared });
     const onError = (error: Error): void => {
       socket.close();
       reject(error);
@@ -131,6 +134,38 @@ function bindUdp(bind: Endpoint): Promise<UdpSocket> {
       const address = socket.address();
       resolve(new NodeUdpSocket(socket, Object.freeze({ host: plainHost(address.address), port: address.port })));
     });
+  });
+}
+
+/** The machine's IPv6 unicast addresses worth a socket of their own: not `::1`, not link-local. */
+function machineIpv6Addresses(): string[] {
+  const found = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) {
+    for (const entry of list ?? []) {
+      if (entry.family !== 'IPv6' || entry.address === '::1' || /^fe[89ab]/i.test(entry.address)) continue;
+      found.add(entry.address);
+    }
+  }
+  return [...found];
+}
+
+/**
+ * Binds UDP. `[::]` binds the port on every IPv6 address too, so that each peer is answered from
+ * the address it reached (`multi-address-udp.ts`). Those sockets share the port (SO_REUSEADDR),
+ * which another program asking the same could share too; so the port is first bound alone, which
+ * fails with EADDRINUSE if anyone holds it, and then bound again shared.
+ */
+async function bindUdp(bind: Endpoint): Promise<UdpSocket> {
+  if (bind.host !== '::') return bindDgram(bind);
+  const alone = await bindDgram(bind);
+  const port = alone.local.port;
+  alone.close();
+  const wildcard = await bindDgram({ host: '::', port }, true);
+  return MultiAddressUdpSocket.open({
+    wildcard,
+    bindAt: (host) => bindDgram({ host, port }, true),
+    addresses: machineIpv6Addresses,
+    setTimer: setNodeTimer,
   });
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
@@ -55,32 +55,49 @@ describe('VirtualNetwork over IPv6', () => {
   });
 });
 
+/**
+ * Runs `ipv6-probe.js <mode>` in a network namespace with fd57::1…fd57::`addresses`, and returns
+ * the JSON line it printed; undefined when the test was skipped for want of namespaces.
+ */
+function runProbe(t: TestContext, mode: string, addresses: number): Record<string, unknown> | undefined {
+  const why = netnsUnavailable();
+  if (why !== undefined) {
+    assert.ok(!process.env.CI, `IPv6 runtime test needs a network namespace: ${why}`);
+    t.skip(why);
+    return undefined;
+  }
+  const ns = TestNamespace.create(addresses);
+  try {
+    const probe = fileURLToPath(new URL('./ipv6-probe.js', import.meta.url));
+    const { command, args } = ns.wrap(process.execPath, [probe, mode]);
+    const run = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(run.status, 0, run.stderr);
+    return JSON.parse(run.stdout) as Record<string, unknown>;
+  } finally {
+    ns.close();
+  }
+}
+
 describe('the Node.js runtime over IPv6 (in a network namespace of the test)', () => {
   test('an IPv6 socket takes IPv6 only, and endpoints are spelled canonically', (t) => {
-    const why = netnsUnavailable();
-    if (why !== undefined) {
-      assert.ok(!process.env.CI, `IPv6 runtime test needs a network namespace: ${why}`);
-      t.skip(why);
-      return;
-    }
-    const ns = TestNamespace.create(2);
-    try {
-      const probe = fileURLToPath(new URL('./ipv6-probe.js', import.meta.url));
-      const { command, args } = ns.wrap(process.execPath, [probe, 'probe']);
-      const run = spawnSync(command, args, { encoding: 'utf8', timeout: 20_000 });
-      assert.equal(run.status, 0, run.stderr);
-      const seen = JSON.parse(run.stdout) as Record<string, { host: string; port: number } | string>;
-      const at = (k: string) => seen[k] as { host: string; port: number };
-      assert.equal(at('udp6').host, '::');
-      assert.deepEqual(at('udp4'), { host: '0.0.0.0', port: at('udp6').port });
-      assert.deepEqual(at('udpFrom'), { host: 'fd57::2', port: at('senderLocal').port });
-      assert.deepEqual(at('tcp4'), { host: '0.0.0.0', port: at('tcp6').port });
-      assert.equal(at('tcpRemote').host, 'fd57::1');
-      assert.deepEqual(at('clientRemote'), { host: 'fd57::1', port: at('tcp6').port });
-      assert.equal(at('clientLocal').host, 'fd57::1');
-      assert.equal(seen.resolved, 'fd57::2');
-    } finally {
-      ns.close();
-    }
+    const seen = runProbe(t, 'probe', 2);
+    if (!seen) return;
+    const at = (k: string) => seen[k] as { host: string; port: number };
+    assert.equal(at('udp6').host, '::');
+    assert.deepEqual(at('udp4'), { host: '0.0.0.0', port: at('udp6').port });
+    assert.deepEqual(at('udpFrom'), { host: 'fd57::2', port: at('senderLocal').port });
+    assert.deepEqual(at('tcp4'), { host: '0.0.0.0', port: at('tcp6').port });
+    assert.equal(at('tcpRemote').host, 'fd57::1');
+    assert.deepEqual(at('clientRemote'), { host: 'fd57::1', port: at('tcp6').port });
+    assert.equal(at('clientLocal').host, 'fd57::1');
+    assert.equal(seen['resolved'], 'fd57::2');
+  });
+
+  test('a [::] UDP socket answers each peer from the address the peer reached, and its port stays its own', (t) => {
+    const seen = runProbe(t, 'answers', 4);
+    if (!seen) return;
+    // The kernel alone would answer fd57::4 from fd57::4 (the source it prefers for itself).
+    assert.deepEqual(seen['answeredFrom'], { 'fd57::1': 'fd57::1', 'fd57::2': 'fd57::2', 'fd57::3': 'fd57::3', '::1': '::1' });
+    assert.equal(seen['second'], 'EADDRINUSE');
   });
 });
