@@ -4,6 +4,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isWildcardHost } from '../codec/ip.js';
 import { ApiError } from './errors.js';
 
 /** What the Host check needs to know about the server. */
@@ -36,8 +37,6 @@ function normalizeHostName(host: string): string {
   return host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
 }
 
-const WILDCARDS = new Set(['0.0.0.0', '::', '']);
-
 /**
  * Throws 403 unless the Host header names a loopback address (127.0.0.0/8 or `[::1]`), `localhost`,
  * or the bound address, with the server's port. Returns the Host header as sent.
@@ -52,7 +51,7 @@ export function checkHost(req: IncomingMessage, policy: HostPolicy): string {
     host.name === 'localhost' ||
     host.name === '::1' ||
     isLoopbackV4(host.name) ||
-    (!WILDCARDS.has(bound) && host.name === bound);
+    (bound !== '' && !isWildcardHost(bound) && host.name === bound);
   if (!nameOk || host.port !== policy.port) throw new ApiError(403, 'forbidden Host header');
   return header;
 }

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isWildcardHost } from '../codec/ip.js';
 import type { NodeControl } from '../node/node-control.js';
 import { checkHost, checkOrigin, checkToken } from './auth.js';
 import { ApiError, errorAnswer } from './errors.js';
@@ -43,8 +44,8 @@ export interface ApiServer {
 const CLOSE_GRACE_MS = 500;
 
 function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
-  if (host === '::') return '[::1]';
+  // A wildcard (or unset) bind address is reached through the loopback address of its family.
+  if (host === '' || isWildcardHost(host)) return host === '::' ? '[::1]' : '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
 }
 

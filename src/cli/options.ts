@@ -2,9 +2,8 @@
  * Parsing and checking of the options every command shares. Bad values raise `CliError` with
  * exit code 2 and a one-line reason.
  */
-import { canonicalIp, splitHostPort } from '../codec/ip.js';
+import { canonicalIp, tryParseHostPort, type HostPort } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
-import { parseHostPort } from '../dht/endpoint.js';
 import { toInfoHash, toItemTarget, type InfoHash, type ItemTarget } from '../dht/types.js';
 import type { TorrentFormat } from '../swarm/create-torrent.js';
 import { CliError } from './errors.js';
@@ -33,21 +32,13 @@ export function parseHost(text: string): string {
 
 /**
  * A peer given by hand (`--peer`): `1.2.3.4:6881`, `[fd57::1]:6881` (BEP 7; an IPv6 host needs its
- * brackets) or `host.name:6881`, port 1-65535. An IP host comes back in its canonical spelling.
- * Throws `CliError` (exit 2) naming what is wrong.
+ * brackets) or `host.name:6881`, port 1-65535 (see `tryParseHostPort`). An IP host comes back in its
+ * canonical spelling. Throws `CliError` (exit 2) naming what is wrong.
  */
-export function parsePeerArg(text: string): { host: string; port: number } {
-  const split = splitHostPort(text);
-  if (split === undefined || split.host === '') {
-    throw new CliError(`bad --peer "${text}": expected host:port, or [IPv6]:port such as [::1]:6881`, 2);
-  }
-  const port = Number(split.port);
-  if (!/^\d{1,5}$/.test(split.port) || port < 1 || port > 65535) throw new CliError(`bad --peer "${text}": port must be 1-65535`, 2);
-  const bracketed = text.startsWith('[');
-  const ip = canonicalIp(split.host);
-  const ok = bracketed ? ip !== undefined && split.host.includes(':') : ip !== undefined || /^[A-Za-z0-9.-]+$/.test(split.host);
-  if (!ok) throw new CliError(`bad --peer "${text}": "${split.host}" is not ${bracketed ? 'an IPv6 address' : 'an IPv4 address or host name'}`, 2);
-  return { host: ip ?? split.host, port };
+export function parsePeerArg(text: string): HostPort {
+  const parsed = tryParseHostPort(text);
+  if ('reason' in parsed) throw new CliError(`bad --peer "${text}": ${parsed.reason}`, 2);
+  return parsed;
 }
 
 /** `--bootstrap a:1,b:2` → list; `--no-bootstrap` → false; absent → the public routers. */
@@ -60,11 +51,8 @@ export function parseBootstrap(value: string | false | undefined): string[] | fa
     .filter((s) => s.length > 0);
   if (list.length === 0) throw new CliError('--bootstrap needs at least one host:port', 2);
   for (const entry of list) {
-    try {
-      parseHostPort(entry);
-    } catch (error) {
-      throw new CliError(`bad --bootstrap entry: ${(error as Error).message}`, 2);
-    }
+    const parsed = tryParseHostPort(entry);
+    if ('reason' in parsed) throw new CliError(`bad --bootstrap entry "${entry}": ${parsed.reason}`, 2);
   }
   return list;
 }

@@ -156,9 +156,41 @@ export function splitHostPort(text: string): { host: string; port: string } | un
   return { host: text.slice(0, colon), port: text.slice(colon + 1) };
 }
 
+/** A host and port, as `tryParseHostPort` gives them. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parses `host:port` (an IPv4 address or a host name) or `[v6]:port` (BEP 7: an IPv6 host needs its
+ * brackets), port 1-65535. An IP host comes back as `canonicalIp` spells it (so `[::ffff:a.b.c.d]`
+ * is its dotted quad). For bad text, `reason` says what is wrong in a few words, without the text,
+ * for the caller to put into its own one-line message (`bad --peer "x": <reason>`).
+ */
+export function tryParseHostPort(text: string): HostPort | { reason: string } {
+  const parts = splitHostPort(text);
+  if (parts === undefined || parts.host === '') return { reason: 'expected host:port, or [IPv6]:port such as [::1]:6881' };
+  const port = Number(parts.port);
+  if (!/^\d{1,5}$/.test(parts.port) || port < 1 || port > 65535) return { reason: 'port must be 1-65535' };
+  if (!text.startsWith('[')) {
+    // One colon at most (`splitHostPort`), so the host is a dotted quad or a name.
+    if (!/^[A-Za-z0-9.-]+$/.test(parts.host)) return { reason: `"${parts.host}" is not an IPv4 address or host name` };
+    return { host: parts.host, port };
+  }
+  const ip = parts.host.includes(':') ? canonicalIp(parts.host) : undefined;
+  if (ip === undefined) return { reason: `"${parts.host}" is not an IPv6 address` };
+  return { host: ip, port };
+}
+
 /** `host:port`, with brackets around an IPv6 host (`[::1]:6881`), as in URLs and magnet `x.pe`. */
 export function formatHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Whether `host` is a wildcard bind address, any address of its family: `0.0.0.0` or `::`. */
+export function isWildcardHost(host: string): boolean {
+  return host === '0.0.0.0' || host === '::';
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Helpers for UDP endpoints as the DHT sees them. */
-import { canonicalIpv6, formatHostPort, ipFamily, isIpv4Mapped, isLocalIpv6, isValidIpv4, parseIpv6, splitHostPort, type IpFamily } from '../codec/ip.js';
+import { formatHostPort, ipFamily, isIpv4Mapped, isLocalIpv6, isValidIpv4, parseIpv6, tryParseHostPort, type HostPort, type IpFamily } from '../codec/ip.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 
 /** `host:port` (`[v6]:port` for IPv6), the key of an endpoint in maps. */
@@ -28,23 +28,13 @@ export function usableEndpoint(e: Endpoint): boolean {
 }
 
 /**
- * Parses `host:port` (an IPv4 address or a host name) or `[v6]:port` into its parts, an IPv6 host
- * in its canonical spelling; throws with a one-line reason.
+ * `tryParseHostPort` (codec/ip.ts) for a bootstrap entry: `host:port` or `[v6]:port`, an IP host in
+ * its canonical spelling; throws with a one-line reason.
  */
-export function parseHostPort(text: string): { host: string; port: number } {
-  const parts = splitHostPort(text);
-  if (!parts) throw new Error(`bad address "${text}": expected host:port or [ipv6]:port`);
-  let host = parts.host;
-  if (text.startsWith('[')) {
-    const canonical = canonicalIpv6(host);
-    if (canonical === undefined) throw new Error(`bad address "${text}": "${host}" is not an IPv6 address`);
-    host = canonical;
-  } else if (host.length === 0 || !/^[A-Za-z0-9.-]+$/.test(host)) {
-    throw new Error(`bad address "${text}": expected host:port or [ipv6]:port`);
-  }
-  const port = Number(parts.port);
-  if (!/^\d+$/.test(parts.port) || port < 1 || port > 65535) throw new Error(`bad port in "${text}": expected 1-65535`);
-  return { host, port };
+export function parseHostPort(text: string): HostPort {
+  const parsed = tryParseHostPort(text);
+  if ('reason' in parsed) throw new Error(`bad address "${text}": ${parsed.reason}`);
+  return parsed;
 }
 
 /**

@@ -16,9 +16,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { canonicalIp, isValidIpv4 } from '../codec/ip.js';
+import { canonicalIp, isValidIpv4, tryParseHostPort } from '../codec/ip.js';
 import { DEFAULT_BOOTSTRAP } from '../dht/options.js';
-import { parseHostPort } from '../dht/endpoint.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { NodeError } from './errors.js';
 
@@ -64,6 +63,18 @@ const ENCRYPTION_POLICIES = ['prefer', 'require', 'allow'] as const satisfies re
 
 const toInt = (v: unknown): unknown => (typeof v === 'string' && /^\s*[+-]?\d+\s*$/.test(v) ? Number(v) : v);
 const toNumber = (v: unknown): unknown => (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : v);
+
+/**
+ * A number above 0 in plain decimal (`2`, `1.5`, `.5`; blanks around it allowed), as `--seed-ratio`
+ * and `--seed-time` take it in `warren node` and `warren get` alike; `undefined` for anything else
+ * (`0`, `-1`, `1e3`, `0x10`, `lots`).
+ */
+export function parsePositiveNumber(text: string): number | undefined {
+  if (!/^\s*(\d+(\.\d*)?|\.\d+)\s*$/.test(text)) return undefined;
+  const value = Number(text);
+  return value > 0 && Number.isFinite(value) ? value : undefined;
+}
+
 const BOOL_WORDS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
 const toBool = (v: unknown): unknown => (typeof v === 'string' ? (BOOL_WORDS[v.trim().toLowerCase()] ?? v) : v);
 
@@ -104,13 +115,10 @@ const bootstrap = z
   .transform((value, ctx): string[] | false => {
     if (value === false) return false;
     const entries = (typeof value === 'string' ? value.split(',') : value).map((e) => e.trim()).filter((e) => e !== '');
-    for (const entry of entries) {
-      try {
-        parseHostPort(entry);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `${BOOTSTRAP_ERROR}: bad entry ${JSON.stringify(entry)}` });
-        return z.NEVER;
-      }
+    const bad = entries.find((entry) => 'reason' in tryParseHostPort(entry));
+    if (bad !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `${BOOTSTRAP_ERROR}: bad entry ${JSON.stringify(bad)}` });
+      return z.NEVER;
     }
     return entries.length === 0 ? false : entries;
   });
@@ -118,7 +126,7 @@ const bootstrap = z
 const bool = z.preprocess(toBool, z.boolean({ error: 'must be true or false' }));
 const RATE_ERROR = 'must be a number of KiB/s, 0 (unlimited) or more';
 const rateLimit = z.preprocess(toNumber, z.number({ error: RATE_ERROR }).min(0, { error: RATE_ERROR }).max(1e9, { error: RATE_ERROR }));
-const positive = (error: string) => z.preprocess(toNumber, z.number({ error }).gt(0, { error }));
+const positive = (error: string) => z.preprocess((v) => (typeof v === 'string' ? (parsePositiveNumber(v) ?? v) : v), z.number({ error }).gt(0, { error }));
 
 const SCHEMAS = {
   host,

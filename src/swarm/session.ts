@@ -9,7 +9,7 @@
  * without IPv6 costs one log line and the session runs on IPv4 alone. A given address (127.0.0.1,
  * fd57::1, ::) means that address only.
  */
-import { ipFamily, type IpFamily } from '../codec/ip.js';
+import { ipFamily, isWildcardHost, type IpFamily } from '../codec/ip.js';
 import { encodeHandshake } from '../codec/peer-wire.js';
 import { boundToAddress } from '../runtime/bound-runtime.js';
 import type { Dht } from '../dht/dht.js';
@@ -120,7 +120,7 @@ export class SwarmSession {
   ) {
     const host = options.host;
     // Bound to one address, outgoing connections (peers, trackers, web seeds) leave from it too.
-    this.runtime = host !== undefined && host !== '0.0.0.0' && host !== '::' ? boundToAddress(runtime, host) : runtime;
+    this.runtime = host !== undefined && !isWildcardHost(host) ? boundToAddress(runtime, host) : runtime;
     this.peerId = newPeerId((n) => runtime.randomBytes(n));
     this.hasher = options.hashInWorker ? createWorkerHasher() : inlineHasher;
     this.resumeStore = options.resumeStore ?? (options.dataDir ? fileResumeStore(runtime.fs, `${options.dataDir}/resume`) : undefined);

@@ -46,8 +46,8 @@ describe('warren command line', () => {
   test('bad input gets a one-line error and exit code 2', async () => {
     const cases: [string[], RegExp][] = [
       [['lookup', 'xyz', '--no-bootstrap'], /bad infohash/],
-      [['lookup', INFO_HASH, '--bootstrap', 'nohost'], /bad address/],
-      [['lookup', INFO_HASH, '--bootstrap', '127.0.0.1:99999'], /bad port/],
+      [['lookup', INFO_HASH, '--bootstrap', 'nohost'], /bad --bootstrap entry "nohost": expected host:port, or \[IPv6\]:port/],
+      [['lookup', INFO_HASH, '--bootstrap', '127.0.0.1:99999'], /bad --bootstrap entry "127\.0\.0\.1:99999": port must be 1-65535/],
       [['announce', INFO_HASH, '--port', '0', '--no-bootstrap'], /bad port/],
       [['announce', INFO_HASH, '--no-bootstrap'], /needs --port/],
       [['dht', '--host', '300.1.1.1', '--no-bootstrap'], /bad host/],

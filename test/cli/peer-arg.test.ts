@@ -10,8 +10,20 @@ test('--peer takes host:port and [IPv6]:port, IP hosts spelled canonically', () 
   assert.deepEqual(parsePeerArg('[FD57:0:0::1]:1'), { host: 'fd57::1', port: 1 });
   assert.deepEqual(parsePeerArg('[::ffff:10.0.0.5]:65535'), { host: '10.0.0.5', port: 65535 });
   assert.deepEqual(parsePeerArg('seed.example.org:51413'), { host: 'seed.example.org', port: 51413 });
-  for (const bad of ['fd57::1:6881', '[fd57::1]', '[fd57::1]:', '[fd57::1]:0', '[fd57::1]:070000', '[1.2.3.4]:1', '[fd57::1%lo]:1', ':6881', 'a b:1', '[fd57::1]x:1']) {
-    assert.throws(() => parsePeerArg(bad), (e: unknown) => e instanceof CliError && e.exitCode === 2 && !e.message.includes('\n'), bad);
+  const bad: [string, string][] = [
+    ['fd57::1:6881', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+    ['[fd57::1]', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+    ['[fd57::1]x:1', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+    [':6881', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+    ['[fd57::1]:', 'port must be 1-65535'],
+    ['[fd57::1]:0', 'port must be 1-65535'],
+    ['[fd57::1]:070000', 'port must be 1-65535'],
+    ['[1.2.3.4]:1', '"1.2.3.4" is not an IPv6 address'],
+    ['[fd57::1%lo]:1', '"fd57::1%lo" is not an IPv6 address'],
+    ['a b:1', '"a b" is not an IPv4 address or host name'],
+  ];
+  for (const [text, reason] of bad) {
+    assert.throws(() => parsePeerArg(text), (e: unknown) => e instanceof CliError && e.exitCode === 2 && e.message === `bad --peer "${text}": ${reason}`, text);
   }
 });
 

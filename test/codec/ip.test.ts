@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isIPv6 } from 'node:net';
-import { canonicalIp, canonicalIpv6, formatHostPort, formatIpv6, ipFamily, isValidIpv4, isValidIpv6, parseIpv6, splitHostPort } from '../../src/codec/ip.js';
+import { canonicalIp, canonicalIpv6, formatHostPort, formatIpv6, ipFamily, isValidIpv4, isValidIpv6, isWildcardHost, parseIpv6, splitHostPort, tryParseHostPort } from '../../src/codec/ip.js';
 
 describe('isValidIpv4', () => {
   test('accepts dotted quads', () => {
@@ -79,6 +79,29 @@ describe('ipFamily, splitHostPort, formatHostPort', () => {
     assert.deepEqual(splitHostPort('[::1]:6881'), { host: '::1', port: '6881' });
     assert.deepEqual(splitHostPort('router.example:1'), { host: 'router.example', port: '1' });
     for (const t of ['::1:6881', '[::1]6881', '[::1', 'nocolon']) assert.equal(splitHostPort(t), undefined, t);
+  });
+  test('tryParseHostPort: IPv4, host names and [IPv6] with a port 1-65535, IP hosts canonical, or why not', () => {
+    assert.deepEqual(tryParseHostPort('10.0.0.5:6881'), { host: '10.0.0.5', port: 6881 });
+    assert.deepEqual(tryParseHostPort('seed.example.org:51413'), { host: 'seed.example.org', port: 51413 });
+    assert.deepEqual(tryParseHostPort('[FD57:0:0::1]:1'), { host: 'fd57::1', port: 1 });
+    assert.deepEqual(tryParseHostPort('[::ffff:10.0.0.5]:65535'), { host: '10.0.0.5', port: 65535 });
+    const bad: [string, string][] = [
+      ['fd57::1:6881', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+      ['nocolon', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+      [':1', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+      ['1.2.3.4:0', 'port must be 1-65535'],
+      ['1.2.3.4:65536', 'port must be 1-65535'],
+      ['1.2.3.4:+1', 'port must be 1-65535'],
+      ['[]:1', 'expected host:port, or [IPv6]:port such as [::1]:6881'],
+      ['[1.2.3.4]:1', '"1.2.3.4" is not an IPv6 address'],
+      ['[fe80::1%eth0]:1', '"fe80::1%eth0" is not an IPv6 address'],
+      ['a_b:1', '"a_b" is not an IPv4 address or host name'],
+    ];
+    for (const [text, reason] of bad) assert.deepEqual(tryParseHostPort(text), { reason }, text);
+  });
+  test('isWildcardHost: 0.0.0.0 and :: only', () => {
+    for (const host of ['0.0.0.0', '::']) assert.ok(isWildcardHost(host), host);
+    for (const host of ['', '127.0.0.1', '::1', '[::]', 'localhost']) assert.ok(!isWildcardHost(host), host);
   });
   test('formatHostPort brackets IPv6', () => {
     assert.equal(formatHostPort('::1', 1), '[::1]:1');

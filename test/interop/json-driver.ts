@@ -1,12 +1,13 @@
 /**
- * A driver process of an interop test: it takes JSON commands on stdin (`{"cmd":...}`, `quit` to
- * end) and writes one JSON event per line on stdout. Events are queued as they arrive; `next` takes
- * the first one a predicate accepts. An `error` or `torrent_error` event fails whoever is waiting,
- * with the driver's message. The libtorrent drivers (lt-driver.ts) and warren's own DHT driver
+ * A driver process of an interop test: a `JsonProcess` that also takes JSON commands on stdin
+ * (`{"cmd":...}`, `quit` to end). Unlike a `JsonProcess`, `next` takes the event it returns out of
+ * the queue, so a command's reply is not found again by the next wait; and an `error` or
+ * `torrent_error` event (or a line that is not JSON) fails whoever is waiting, with the driver's
+ * message. The libtorrent drivers (lt-driver.ts) and warren's own DHT driver
  * (warren-dht-process.ts) are such processes.
  */
 import { type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { JsonProcess } from './json-process.js';
 
 /** One JSON event of a driver. */
 export interface DriverEvent {
@@ -14,59 +15,34 @@ export interface DriverEvent {
   [key: string]: unknown;
 }
 
-export class JsonDriver {
-  private readonly events: DriverEvent[] = [];
-  /** Everyone waiting for the next event (several waits may be pending at once). */
-  private readonly waiters = new Set<() => void>();
-  private exited: string | undefined;
-  private stderr = '';
+const isError = (e: DriverEvent): boolean => e.event === 'error' || e.event === 'torrent_error';
+
+export class JsonDriver extends JsonProcess {
+  declare readonly child: ChildProcessWithoutNullStreams;
+  declare readonly events: DriverEvent[];
 
   /** `name` says whose driver it is in failure messages ("libtorrent", "warren"). */
-  protected constructor(
-    protected readonly child: ChildProcessWithoutNullStreams,
-    private readonly name: string,
-  ) {
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        this.events.push(JSON.parse(line) as DriverEvent);
-      } catch (error) {
-        this.events.push({ event: 'error', message: `unparsable driver line "${line}": ${(error as Error).message}` });
-      }
-      this.wake();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString()).slice(-4000);
-    });
-    child.on('exit', (code, signal) => {
-      this.exited = `${name} driver exited (code ${code}, signal ${signal})`;
-      this.wake();
-    });
+  protected constructor(child: ChildProcessWithoutNullStreams, name: string) {
+    super(child, `${name} driver`);
   }
 
-  private wake(): void {
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const resolve of waiting) resolve();
+  protected override unparsable(line: string, error: Error): DriverEvent {
+    return { event: 'error', message: `unparsable driver line "${line}": ${error.message}` };
   }
 
   send(command: Record<string, unknown>): void {
     this.child.stdin.write(`${JSON.stringify(command)}\n`);
   }
 
-  /** Resolves with the first not yet consumed event `matches` accepts; rejects on an error event or exit. */
-  async next(what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
-    for (;;) {
-      const index = this.events.findIndex((e) => e.event === 'error' || e.event === 'torrent_error' || matches(e));
-      if (index >= 0) {
-        const [event] = this.events.splice(index, 1) as [DriverEvent];
-        if ((event.event === 'error' || event.event === 'torrent_error') && !matches(event)) {
-          throw new Error(`${this.name} failed while waiting for ${what}: ${String(event.message)}\n${this.stderr}`);
-        }
-        return event;
-      }
-      if (this.exited) throw new Error(`${this.exited} while waiting for ${what}\n${this.stderr}`);
-      await new Promise<void>((resolve) => this.waiters.add(resolve));
-    }
+  /** Resolves with the first not yet consumed event `matches` accepts (and consumes it); rejects on an error event or exit. */
+  override next(what: string, matches: (e: DriverEvent) => boolean): Promise<DriverEvent> {
+    return this.waitFor(what, () => {
+      const index = this.events.findIndex((e) => isError(e) || matches(e));
+      if (index < 0) return undefined;
+      const [event] = this.events.splice(index, 1) as [DriverEvent];
+      if (isError(event) && !matches(event)) throw new Error(`${this.name} failed while waiting for ${what}: ${String(event.message)}\n${this.stderr}`);
+      return event;
+    });
   }
 
   /** Sends `command` and awaits the named event. */
@@ -75,13 +51,12 @@ export class JsonDriver {
     return this.next(event, (e) => e.event === event);
   }
 
-  /** Asks the driver to quit and makes sure the process is gone. */
-  async stop(): Promise<void> {
-    if (this.exited) return;
-    const gone = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+  /** Asks the driver to quit and makes sure the process is gone (SIGKILL after 5 s). */
+  override async stop(): Promise<void> {
+    if (this.gone) return;
     this.child.stdin.end(`${JSON.stringify({ cmd: 'quit' })}\n`);
     const killer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await gone;
+    await this.exited;
     clearTimeout(killer);
   }
 }

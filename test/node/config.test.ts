@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEFAULT_BOOTSTRAP } from '../../src/dht/options.js';
-import { loadConfig, type NodeConfig } from '../../src/node/config.js';
+import { loadConfig, parsePositiveNumber, type NodeConfig } from '../../src/node/config.js';
 import { defaultDataDir, resolveDataDir } from '../../src/node/data-dir.js';
 import { NodeError } from '../../src/node/errors.js';
 
@@ -182,6 +182,14 @@ describe('loadConfig', () => {
       await mkdir(file);
       assert.match(configError(() => loadConfig(dir, {}, {})), /config\.json: cannot read: /);
     });
+  });
+});
+
+describe('parsePositiveNumber (--seed-ratio, --seed-time of node and get)', () => {
+  test('plain decimals above 0, blanks around allowed; nothing else', () => {
+    const good: [string, number][] = [['2', 2], ['1.5', 1.5], ['.5', 0.5], ['1.', 1], [' 90 ', 90], ['0.02', 0.02]];
+    for (const [text, value] of good) assert.equal(parsePositiveNumber(text), value, text);
+    for (const text of ['0', '0.0', '-1', '+1', '1e3', '0x10', 'Infinity', '1.5x', '', ' ', '.', 'lots']) assert.equal(parsePositiveNumber(text), undefined, text);
   });
 });
 

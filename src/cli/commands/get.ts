@@ -10,6 +10,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { toHex } from '../../dht/types.js';
+import { parsePositiveNumber } from '../../node/config.js';
 import type { Endpoint } from '../../runtime/interfaces.js';
 import { SwarmError } from '../../swarm/errors.js';
 import type { Torrent } from '../../swarm/torrent.js';
@@ -116,11 +117,11 @@ export async function getCommand(arg: string, flags: GetFlags): Promise<void> {
   }
 }
 
-/** A positive number (fractions allowed) given to `flag`, or undefined when not given. */
+/** A number above 0 (see `parsePositiveNumber`) given to `flag`, or undefined when not given. */
 function parsePositive(flag: string, text: string | undefined, expected: string): number | undefined {
   if (text === undefined) return undefined;
-  const value = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text) || !(value > 0)) throw new CliError(`bad ${flag} "${text}": expected ${expected}, above 0`, 2);
+  const value = parsePositiveNumber(text);
+  if (value === undefined) throw new CliError(`bad ${flag} "${text}": expected ${expected}, above 0`, 2);
   return value;
 }
 
