@@ -57,6 +57,8 @@ withNetworkOptions(item.command('get').description("print an item's value"))
 
 const UTP_OFF_HELP = 'TCP only: no uTP with peers (by default uTP is accepted on UDP at the TCP port, and tried when TCP reaches no one)';
 
+const PORT_MAP_HELP = 'open the ports on the router (NAT-PMP and UPnP), so peers outside can connect; deleted on exit';
+
 const encryptionOption = () =>
   new Option(
     '--encryption <policy>',
@@ -70,7 +72,8 @@ function withSwarmOptions(command: Command): Command {
     .option('--no-dht', 'do not use the DHT to find peers')
     .option('--data-dir <dir>', 'where to keep resume data and the DHT table (default: $XDG_DATA_HOME/warren)')
     .addOption(encryptionOption())
-    .option('--no-utp', UTP_OFF_HELP);
+    .option('--no-utp', UTP_OFF_HELP)
+    .option('--port-map', PORT_MAP_HELP);
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -145,6 +148,7 @@ program
   .option('--seed-time <minutes>', 'pause a torrent after seeding this long (default: seed on)')
   .addOption(encryptionOption())
   .option('--no-utp', UTP_OFF_HELP)
+  .option('--port-map', PORT_MAP_HELP)
   .option('--log-level <level>', 'terminal log level: debug, info, warn, error (default info)')
   .option('--json', 'JSON lines on stdout')
   .action(nodeCommand);

@@ -4,6 +4,7 @@
 import { resolveDataDir } from '../node/data-dir.js';
 import type { StandaloneNode } from '../node/standalone-node.js';
 import { startStandaloneNode } from '../node/standalone-node.js';
+import { portMappingText } from '../node/port-mapping-text.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { CliError } from './errors.js';
 import { parseBootstrap, parseHost, parsePort, type NetworkFlags } from './options.js';
@@ -16,6 +17,7 @@ export interface SwarmFlags extends NetworkFlags {
   dataDir?: string;
   encryption?: string;
   utp?: boolean;
+  portMap?: boolean;
 }
 
 export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promise<StandaloneNode> {
@@ -23,8 +25,9 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
   const port = flags.port === undefined ? 6881 : parsePort(flags.port, { allowZero: true });
   const dhtPort = flags.dhtPort === undefined ? 6881 : parsePort(flags.dhtPort, { allowZero: true });
   const bootstrap = parseBootstrap(flags.bootstrap);
+  let node: StandaloneNode;
   try {
-    return await startStandaloneNode({
+    node = await startStandaloneNode({
       host,
       port,
       dhtPort,
@@ -34,6 +37,7 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
       // commander checked it is one of the policies
       encryption: flags.encryption as EncryptionPolicy | undefined,
       utp: flags.utp,
+      portMap: flags.portMap === true,
       log: (level, message) => {
         if (level === 'warn') out.note(`warning: ${message}`);
       },
@@ -43,6 +47,12 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
     if (code === 'EADDRINUSE') throw new CliError(`a port is already in use (TCP ${port} or UDP ${dhtPort} on ${host}); pick others with --port/--dht-port`);
     throw new CliError((error as Error).message);
   }
+  const mapper = node.portMapper;
+  mapper?.onChange(() => {
+    const view = { externalAddress: mapper.externalAddress(), mappings: mapper.mappings() };
+    out.event({ event: 'port-mapping', externalAddress: view.externalAddress ?? null, mappings: view.mappings }, `port mapping: ${portMappingText(view)}`);
+  });
+  return node;
 }
 
 /** Resolves on the first SIGINT/SIGTERM. */

@@ -54,6 +54,8 @@ export interface NodeConfig {
   encryption: EncryptionPolicy;
   /** uTP with peers, beside TCP. */
   utp: boolean;
+  /** Open the ports on the router with NAT-PMP and UPnP. */
+  portMap: boolean;
   /** Lowest level shown on the terminal (the log file always gets debug). */
   logLevel: LogLevelName;
 }
@@ -143,6 +145,7 @@ const SCHEMAS = {
   seedRatio: positive('must be a number above 0, such as 1.5'),
   seedTime: positive('must be a number of minutes above 0, such as 30 or 0.5'),
   utp: bool,
+  portMap: bool,
   encryption: z.preprocess(
     (v) => (typeof v === 'string' ? v.trim().toLowerCase() : v),
     z.enum(ENCRYPTION_POLICIES, { error: `must be one of ${ENCRYPTION_POLICIES.join(', ')}` }),
@@ -174,6 +177,7 @@ export const CONFIG_ENV: Record<ConfigKey, string> = {
   seedRatio: 'WARREN_SEED_RATIO',
   seedTime: 'WARREN_SEED_TIME',
   utp: 'WARREN_UTP',
+  portMap: 'WARREN_PORT_MAP',
   encryption: 'WARREN_ENCRYPTION',
   logLevel: 'WARREN_LOG_LEVEL',
 };
@@ -260,6 +264,7 @@ export function loadConfig(dataDir: string, flags: Record<string, unknown>, env:
     seedTimeMinutes: pick('seedTime'),
     encryption: pick('encryption') ?? 'prefer',
     utp: pick('utp') ?? true,
+    portMap: pick('portMap') ?? false,
     logLevel: pick('logLevel') ?? 'info',
   };
 }

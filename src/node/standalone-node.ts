@@ -9,6 +9,8 @@ import type { Runtime } from '../runtime/interfaces.js';
 import { createNodeRuntime } from '../runtime/node-runtime.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { SwarmSession } from '../swarm/session.js';
+import type { PortMapper } from '../nat/port-mapper.js';
+import { portsToMap, startPortMapping } from './port-mapping.js';
 import { shareUdpPort } from './shared-udp-port.js';
 
 export interface StandaloneNodeOptions {
@@ -25,6 +27,8 @@ export interface StandaloneNodeOptions {
   encryption?: EncryptionPolicy;
   /** uTP with peers, beside TCP (default true). */
   utp?: boolean;
+  /** Open the ports on the router with NAT-PMP and UPnP (default false). */
+  portMap?: boolean;
   log(level: LogLevel, message: string): void;
 }
 
@@ -32,6 +36,8 @@ export interface StandaloneNode {
   dht?: Dht;
   session: SwarmSession;
   runtime: Runtime;
+  /** The router's port mappings, with `portMap`. */
+  portMapper?: PortMapper;
   close(): Promise<void>;
 }
 
@@ -53,11 +59,16 @@ export async function startStandaloneNode(options: StandaloneNodeOptions, runtim
     await dht?.close();
     throw error;
   }
+  const portMapper = options.portMap
+    ? startPortMapping(runtime, portsToMap(session.address.port, session.utpSocket !== undefined, dht?.address.port), options.log)
+    : undefined;
   return {
     dht,
     session,
     runtime,
+    portMapper,
     close: async () => {
+      await portMapper?.close();
       await session.close();
       await dht?.close();
     },

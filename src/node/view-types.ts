@@ -163,6 +163,22 @@ export interface NodeView {
   /** Rate limits per torrent in bytes per second; 0 for none. */
   uploadLimit: number;
   downloadLimit: number;
+  /** The router's port mappings (NAT-PMP and UPnP), when port mapping is on. */
+  portMapping?: PortMappingView;
+}
+
+/** The ports a node asked its router to open, through each protocol. */
+export interface PortMappingView {
+  /** The router's external address, as it reported it. */
+  externalAddress?: string;
+  mappings: {
+    protocol: 'tcp' | 'udp';
+    internalPort: number;
+    via: 'nat-pmp' | 'upnp';
+    state: 'mapping' | 'mapped' | 'failed';
+    externalPort?: number;
+    error?: string;
+  }[];
 }
 
 /** What the DHT lookup tool returns. */

@@ -26,6 +26,8 @@ import { dhtView, lookupView } from './dht-view.js';
 import { shareUdpPort } from './shared-udp-port.js';
 import { NodeError } from './errors.js';
 import type { NodeControl } from './node-control.js';
+import type { PortMapper } from '../nat/port-mapper.js';
+import { portsToMap, startPortMapping } from './port-mapping.js';
 import { StateStore, type TorrentRow } from './state-store.js';
 import { fromInfoHash, fromMagnet, fromTorrentFile, type TorrentInput } from './torrent-input.js';
 import { detail, magnetOf, summarize } from './torrent-views.js';
@@ -59,6 +61,8 @@ export interface WarrenNodeOptions {
   encryption?: EncryptionPolicy;
   /** uTP with peers, beside TCP (default true). */
   utp?: boolean;
+  /** Open the ports on the router with NAT-PMP and UPnP (default false). */
+  portMap?: boolean;
   /** Pause a seeding torrent once its total upload reaches this many times its wanted size. */
   seedRatio?: number;
   /** Pause a torrent after it has been seeding this long in this run (the clock starts when it becomes seeding). */
@@ -93,6 +97,7 @@ export class WarrenNode implements NodeControl {
   private readonly totalsBefore: { downloaded: number; uploaded: number };
   /** Torrents paused by a seed limit, or resumed over the ratio, in this run: not paused by a limit (again). */
   private readonly seedLimitsDone = new Set<string>();
+  private portMapper: PortMapper | undefined;
   private closed = false;
 
   private constructor(
@@ -131,6 +136,7 @@ export class WarrenNode implements NodeControl {
         node.startTorrent(row, {}).catch((error: Error) => options.log('warn', `could not restart torrent ${row.infoHash}: ${error.message}`));
       }
       node.tickTimer = setInterval(() => node.tick(), TICK_MS);
+      if (options.portMap) node.portMapper = startPortMapping(runtime, portsToMap(session.address.port, session.utpSocket !== undefined, dht?.address.port), options.log);
       return node;
     } catch (error) {
       await session?.close();
@@ -159,6 +165,7 @@ export class WarrenNode implements NodeControl {
       utp: this.session.utpSocket !== undefined,
       uploadLimit: this.options.uploadLimit,
       downloadLimit: this.options.downloadLimit ?? 0,
+      ...(this.portMapper ? { portMapping: { externalAddress: this.portMapper.externalAddress(), mappings: this.portMapper.mappings() } } : {}),
     };
   }
 
@@ -288,6 +295,7 @@ export class WarrenNode implements NodeControl {
     this.closed = true;
     clearInterval(this.tickTimer);
     this.persistTransfer();
+    await this.portMapper?.close();
     await this.session.close();
     await this.dhtNode?.close();
     this.store.close();

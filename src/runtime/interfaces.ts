@@ -135,6 +135,8 @@ export interface Runtime {
   readonly fs: FileStore;
   /** Resolves a host name to an IPv4 address (an IP address resolves to itself). */
   resolveHost(name: string): Promise<string>;
+  /** The IPv4 default gateway (NAT-PMP's router), where the runtime can tell; undefined when there is none. */
+  defaultGateway?(): Promise<string | undefined>;
   /**
    * GETs a URL (HTTP trackers, web seeds); resolves with the body of a 2xx answer, rejects
    * otherwise. With `range` (inclusive byte offsets) only those bytes are asked for, and the

@@ -484,6 +484,35 @@ async function resolveHost(name: string): Promise<string> {
   return address;
 }
 
+/**
+ * The IPv4 default gateway from Linux's routing table (`/proc/net/route`: a destination of 0 with
+ * the gateway flag, addresses in hex, least significant byte first); undefined elsewhere or when
+ * there is none.
+ */
+async function defaultGateway(): Promise<string | undefined> {
+  let table: string;
+  try {
+    table = await readFile('/proc/net/route', 'latin1');
+  } catch {
+    return undefined;
+  }
+  return parseRouteTable(table);
+}
+
+/** The default gateway in the text of `/proc/net/route` (exported for tests). */
+export function parseRouteTable(table: string): string | undefined {
+  const RTF_UP = 1;
+  const RTF_GATEWAY = 2;
+  for (const line of table.split('\n').slice(1)) {
+    const [, destination, gateway, flags] = line.trim().split(/\s+/);
+    if (destination !== '00000000' || !gateway || !/^[0-9A-Fa-f]{8}$/.test(gateway)) continue;
+    if ((parseInt(flags ?? '0', 16) & (RTF_UP | RTF_GATEWAY)) !== (RTF_UP | RTF_GATEWAY)) continue;
+    const n = parseInt(gateway, 16);
+    return [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, n >>> 24].join('.');
+  }
+  return undefined;
+}
+
 /** Creates the real runtime. Timers are ref'd: a node with live timers keeps the process alive until closed. */
 export function createNodeRuntime(): Runtime {
   return {
@@ -497,5 +526,6 @@ export function createNodeRuntime(): Runtime {
     fs: nodeFileStore,
     resolveHost,
     httpGet,
+    defaultGateway,
   };
 }

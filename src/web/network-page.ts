@@ -3,7 +3,7 @@
  * items, the id-space ring, a lookup tool (`POST /api/dht/lookup`, with a random-target button) and
  * the routing table bucket by bucket. `GET /api/node` and `GET /api/dht` every 3 s while visible.
  */
-import type { DhtBucketView, DhtView, LookupView, NodeView } from '../node/view-types.js';
+import type { DhtBucketView, DhtView, LookupView, NodeView, PortMappingView } from '../node/view-types.js';
 import { api, ApiError, errorMessage } from './api.js';
 import { h, icon, refreshWhileVisible, setText } from './dom.js';
 import { formatAgo, formatBytes, formatCount, formatDuration, shortId } from './format.js';
@@ -58,6 +58,15 @@ const ENCRYPTION_TEXT: Record<string, string> = {
   require: 'required (RC4 with every peer)',
   allow: 'allowed (plain first)',
 };
+/** The router's port mappings as a fact: how many are mapped, and each one's state in its title. */
+function portMappingFact(view: PortMappingView | undefined): [string, string | undefined] {
+  if (!view) return ['off (warren node --port-map turns it on)', undefined];
+  const mapped = view.mappings.filter((m) => m.state === 'mapped').length;
+  const text = `${mapped} of ${view.mappings.length} mapped${view.externalAddress ? `, reachable at ${view.externalAddress}` : ''}`;
+  const each = view.mappings.map((m) => `${m.via === 'upnp' ? 'UPnP' : 'NAT-PMP'} ${m.protocol.toUpperCase()} ${m.internalPort}: ${m.state}${m.error ? ` (${m.error})` : ''}`);
+  return [text, each.join('\n')];
+}
+
 export function mountNetworkPage(root: HTMLElement): () => void {
   const errors = errorLine();
   let dht: DhtView | null = null;
@@ -67,7 +76,7 @@ export function mountNetworkPage(root: HTMLElement): () => void {
   const nodeFacts = facts([
     ['nodeId', 'Node id'], ['dhtAddress', 'DHT (UDP)'], ['swarmAddress', 'Swarm'], ['version', 'Version'],
     ['uptime', 'Running for'], ['torrents', 'Torrents'], ['peers', 'Peers'], ['transfer', 'Transferred'],
-    ['encryption', 'Encryption'], ['limits', 'Rate limits'], ['dataDir', 'Data directory'],
+    ['encryption', 'Encryption'], ['portMapping', 'Port mapping'], ['limits', 'Rate limits'], ['dataDir', 'Data directory'],
   ]);
   const nodeCard = h('section', { class: 'card', testid: 'node-card' }, h('h2', { class: 'card-title' }, 'This node'), nodeFacts.el);
 
@@ -157,6 +166,7 @@ export function mountNetworkPage(root: HTMLElement): () => void {
     nodeFacts.set('peers', String(n.peers));
     nodeFacts.set('transfer', `↓ ${formatBytes(n.downloaded)}  ↑ ${formatBytes(n.uploaded)}`);
     nodeFacts.set('encryption', ENCRYPTION_TEXT[n.encryption] ?? n.encryption);
+    nodeFacts.set('portMapping', ...portMappingFact(n.portMapping));
     const limit = (bytes: number) => (bytes > 0 ? `${formatBytes(bytes)}/s` : 'none');
     nodeFacts.set('limits', `↓ ${limit(n.downloadLimit)}  ↑ ${limit(n.uploadLimit)} per torrent`);
     nodeFacts.set('dataDir', n.dataDir, n.dataDir);

@@ -8,7 +8,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { WARREN_MAIN } from '../cli/run-warren.js';
-import type { TestNamespace } from './netns.js';
+/** Where a child process runs: a `TestNamespace`, or one namespace of a `TestRouter` (`{ wrap: router.wrapLan }`). */
+export interface CommandWrapper {
+  wrap(command: string, args: readonly string[]): { command: string; args: string[] };
+}
 
 const TRACKER_MAIN = fileURLToPath(new URL('./tracker-process.js', import.meta.url));
 
@@ -46,13 +49,13 @@ export class JsonProcess {
   }
 
   /** `warren <args> --json` inside `ns`. */
-  static warren(ns: TestNamespace, args: string[]): JsonProcess {
+  static warren(ns: CommandWrapper, args: string[]): JsonProcess {
     const { command, args: wrapped } = ns.wrap(process.execPath, [WARREN_MAIN, ...args, '--json']);
     return new JsonProcess(spawn(command, wrapped, { stdio: ['ignore', 'pipe', 'pipe'] }), 'warren');
   }
 
   /** The test tracker listening on `host` inside `ns` (stdin open: it exits when stdin ends). */
-  static tracker(ns: TestNamespace, host: string): JsonProcess {
+  static tracker(ns: CommandWrapper, host: string): JsonProcess {
     const { command, args } = ns.wrap(process.execPath, [TRACKER_MAIN, 'serve', host]);
     return new JsonProcess(spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }), 'the tracker');
   }

@@ -48,6 +48,7 @@ describe('loadConfig', () => {
         maxConnections: 200,
         uploadLimit: 0,
         downloadLimit: 0,
+        portMap: false,
         seedRatio: undefined,
         seedTimeMinutes: undefined,
         encryption: 'prefer',

@@ -5,7 +5,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint } from '../../src/runtime/interfaces.js';
-import { createNodeRuntime, NodeUdpSocket } from '../../src/runtime/node-runtime.js';
+import { createNodeRuntime, NodeUdpSocket, parseRouteTable } from '../../src/runtime/node-runtime.js';
 
 const rt = createNodeRuntime();
 
@@ -186,4 +186,14 @@ describe('createNodeRuntime', () => {
     assert.equal(await rt.resolveHost('127.0.0.5'), '127.0.0.5');
     assert.equal(await rt.resolveHost('localhost'), '127.0.0.1');
   });
+});
+
+test('parseRouteTable: the default gateway from /proc/net/route, least significant byte first', () => {
+  const header = 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n';
+  const table = `${header}eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\neth0\t00000000\t0101A8C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n`;
+  assert.equal(parseRouteTable(table), '192.168.1.1');
+  assert.equal(parseRouteTable(`${header}eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n`), undefined, 'no default route');
+  assert.equal(parseRouteTable(`${header}eth0\t00000000\t0101A8C0\t0002\t0\t0\t0\t00000000\t0\t0\t0\n`), undefined, 'a route that is not up');
+  assert.equal(parseRouteTable(`${header}eth0\t00000000\tZZZZ\t0003\n`), undefined, 'garbage');
+  assert.equal(parseRouteTable(''), undefined);
 });

@@ -13,6 +13,7 @@ import { formatBytes, formatCount, formatDuration } from '../format.js';
 import { connectToNode, type NodeClient } from '../node-client.js';
 import { parseFileSelection } from '../options.js';
 import { createOutput } from '../output.js';
+import { portMappingText } from '../../node/port-mapping-text.js';
 
 export interface ManageFlags {
   dataDir?: string;
@@ -107,6 +108,7 @@ export async function statusCommand(id: string | undefined, flags: ManageFlags):
         `  peers on   ${n.swarmAddress} (TCP)${n.dhtAddress ? `, DHT on ${n.dhtAddress} (UDP), node id ${n.nodeId}` : ', no DHT'}`,
         `  torrents   ${n.torrents}, ${n.peers} peers, down ${rate(n.downloadRate)}, up ${rate(n.uploadRate)}`,
         `  total      ${formatBytes(n.downloaded)} down, ${formatBytes(n.uploaded)} up`,
+        ...(n.portMapping ? [`  router     ${portMappingText(n.portMapping)}`] : []),
       ].join('\n'),
     );
     return;

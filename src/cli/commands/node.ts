@@ -65,6 +65,7 @@ export async function nodeCommand(flags: { dataDir?: string; json?: boolean }, c
     seedTimeMinutes: config.seedTimeMinutes,
     encryption: config.encryption,
     utp: config.utp,
+    portMap: config.portMap,
     version: VERSION,
     log: logger.log,
   }).catch(async (error: unknown) => {
