@@ -20,8 +20,8 @@ import {
   type NatPmpAnswer,
 } from '../codec/nat-pmp.js';
 import { DecodeError } from '../codec/errors.js';
-import type { Endpoint, Timer, UdpSocket } from '../runtime/interfaces.js';
-import { LIFETIME_SECONDS, RETRY_MS, type MapperDeps, type PortMapping, type PortRequest } from './mapping.js';
+import type { Endpoint, UdpSocket } from '../runtime/interfaces.js';
+import { LIFETIME_SECONDS, MappingSet, RETRY_MS, type MapperDeps, type PortMapping, type PortRequest } from './mapping.js';
 
 /** How long each send waits for its answer, in ms (the first send is at once). */
 const RESEND_AFTER_MS = [250, 500, 1000, 2000];
@@ -39,8 +39,7 @@ export class NatPmpMapper {
   private outstanding: Outstanding | undefined;
   /** Requests wait their turn here (one outstanding at a time). */
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly states: PortMapping[];
-  private readonly renewals = new Map<PortMapping, Timer>();
+  private readonly set: MappingSet;
   private lastEpoch: { epoch: number; at: number } | undefined;
   private closed = false;
 
@@ -48,13 +47,13 @@ export class NatPmpMapper {
     private readonly deps: MapperDeps,
     private readonly gateway: string,
     ports: readonly PortRequest[],
-    private readonly onChange: () => void,
+    onChange: () => void,
   ) {
-    this.states = ports.map((p) => ({ protocol: p.protocol, internalPort: p.port, via: 'nat-pmp', state: 'mapping' }));
+    this.set = new MappingSet(deps, 'nat-pmp', ports, (state) => this.map(state), onChange);
   }
 
   mappings(): readonly PortMapping[] {
-    return this.states;
+    return this.set.states;
   }
 
   /** Asks the gateway's address, then maps every port; resolves when each is mapped or failed. */
@@ -65,22 +64,21 @@ export class NatPmpMapper {
     const answer = await this.request('external-address', encodeExternalAddressRequest());
     if (answer?.kind !== 'external-address' || answer.result !== 0) {
       const why = answer === undefined ? `no NAT-PMP answer from the gateway ${this.gateway}` : `the gateway refused: ${reason(answer.result)}`;
-      for (const state of this.states) this.fail(state, why);
+      for (const state of this.set.states) this.set.fail(state, why);
       return;
     }
     this.externalAddress = answer.address;
     this.deps.log('debug', `NAT-PMP: the gateway ${this.gateway} says our external address is ${answer.address}`);
-    await Promise.all(this.states.map((state) => this.map(state)));
+    await Promise.all(this.set.states.map((state) => this.map(state)));
   }
 
   /** Deletes the mappings (each asked once, without waiting long), and stops. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const timer of this.renewals.values()) timer.cancel();
-    this.renewals.clear();
+    this.set.stop();
     this.outstanding?.resolve(undefined); // a request in progress stops
-    const mapped = this.states.filter((s) => s.state === 'mapped');
+    const mapped = this.set.states.filter((s) => s.state === 'mapped');
     for (const state of mapped) {
       await this.request(state.protocol, encodeMappingRequest(state.protocol, state.internalPort, 0, 0), { sends: 2, evenIfClosed: true });
     }
@@ -92,33 +90,12 @@ export class NatPmpMapper {
     const answer = await this.request(state.protocol, encodeMappingRequest(state.protocol, state.internalPort, state.externalPort ?? state.internalPort, LIFETIME_SECONDS));
     if (this.closed) return;
     if (answer?.kind !== 'mapping' || answer.result !== 0 || answer.lifetime === 0) {
-      this.fail(state, answer === undefined ? `no NAT-PMP answer from the gateway ${this.gateway}` : `the gateway refused: ${reason(answer.result)}`);
-      this.schedule(state, RETRY_MS);
+      this.set.fail(state, answer === undefined ? `no NAT-PMP answer from the gateway ${this.gateway}` : `the gateway refused: ${reason(answer.result)}`);
+      this.set.schedule(state, RETRY_MS);
       return;
     }
-    const was = `${state.state} ${state.externalPort}`;
-    state.state = 'mapped';
-    state.externalPort = answer.externalPort;
-    state.error = undefined;
-    if (was !== `mapped ${answer.externalPort}`) {
-      this.deps.log('info', `NAT-PMP: ${state.protocol.toUpperCase()} port ${state.internalPort} is mapped to ${this.externalAddress}:${answer.externalPort} for ${answer.lifetime} s`);
-      this.onChange();
-    }
-    this.schedule(state, (answer.lifetime * 1000) / 2);
-  }
-
-  private schedule(state: PortMapping, ms: number): void {
-    this.renewals.get(state)?.cancel();
-    if (this.closed) return;
-    this.renewals.set(state, this.deps.runtime.setTimer(ms, () => void this.map(state)));
-  }
-
-  private fail(state: PortMapping, error: string): void {
-    if (state.state === 'failed' && state.error === error) return;
-    state.state = 'failed';
-    state.error = error;
-    this.deps.log('info', `NAT-PMP: could not map ${state.protocol.toUpperCase()} port ${state.internalPort}: ${error}`);
-    this.onChange();
+    this.set.mapped(state, answer.externalPort, `to ${this.externalAddress}:${answer.externalPort} for ${answer.lifetime} s`);
+    this.set.schedule(state, (answer.lifetime * 1000) / 2);
   }
 
   /**
@@ -187,7 +164,7 @@ export class NatPmpMapper {
     const elapsed = (now - last.at) / 1000;
     if (epoch + 2 >= last.epoch + (elapsed * 7) / 8) return;
     this.deps.log('info', `NAT-PMP: the gateway ${this.gateway} lost its mappings (its epoch went from ${last.epoch} to ${epoch}); mapping again`);
-    for (const state of this.states) if (state.state === 'mapped') this.schedule(state, 0);
+    for (const state of this.set.states) if (state.state === 'mapped') this.set.schedule(state, 0);
   }
 }
 

@@ -23,7 +23,7 @@ import {
 } from '../codec/upnp.js';
 import type { Endpoint, Timer, UdpSocket } from '../runtime/interfaces.js';
 import { httpCall } from './http-call.js';
-import { LIFETIME_SECONDS, RETRY_MS, type MapperDeps, type PortMapping, type PortRequest } from './mapping.js';
+import { LIFETIME_SECONDS, MappingSet, RETRY_MS, type MapperDeps, type PortMapping, type PortRequest } from './mapping.js';
 
 /** How long gateways get to answer a search (the search is sent again after 1 s). */
 const SEARCH_MS = 3000;
@@ -45,8 +45,7 @@ export class UpnpMapper {
   externalAddress: string | undefined;
   /** The gateway's control URL, once found. */
   controlUrl: string | undefined;
-  private readonly states: PortMapping[];
-  private readonly renewals = new Map<PortMapping, Timer>();
+  private readonly set: MappingSet;
   private service: WanConnection | undefined;
   /** The address the gateway knows us by (the local end of our connections to it). */
   private localHost: string | undefined;
@@ -59,13 +58,13 @@ export class UpnpMapper {
     private readonly deps: MapperDeps,
     ports: readonly PortRequest[],
     private readonly options: UpnpMapperOptions,
-    private readonly onChange: () => void,
+    onChange: () => void,
   ) {
-    this.states = ports.map((p) => ({ protocol: p.protocol, internalPort: p.port, via: 'upnp', state: 'mapping' }));
+    this.set = new MappingSet(deps, 'upnp', ports, (state) => this.map(state), onChange);
   }
 
   mappings(): readonly PortMapping[] {
-    return this.states;
+    return this.set.states;
   }
 
   /** Finds the gateway and maps every port; resolves when each is mapped or failed. */
@@ -74,7 +73,7 @@ export class UpnpMapper {
     try {
       service = await this.findGateway();
     } catch (error) {
-      for (const state of this.states) this.fail(state, (error as Error).message);
+      for (const state of this.set.states) this.set.fail(state, (error as Error).message);
       return;
     }
     if (this.closed) return;
@@ -82,7 +81,7 @@ export class UpnpMapper {
     this.controlUrl = service.controlUrl.href;
     const address = await this.call('GetExternalIPAddress', []).catch(() => undefined);
     if (address?.ok) this.externalAddress = address.values.get('NewExternalIPAddress') || undefined;
-    await Promise.all(this.states.map((state) => this.map(state)));
+    await Promise.all(this.set.states.map((state) => this.map(state)));
   }
 
   /** Deletes the mappings made (at most `CALL_TIMEOUT_MS` each, all at once), and stops. */
@@ -90,9 +89,8 @@ export class UpnpMapper {
     if (this.closed) return;
     this.closed = true;
     this.stopSearch?.();
-    for (const timer of this.renewals.values()) timer.cancel();
-    this.renewals.clear();
-    const mapped = this.states.filter((s) => s.state === 'mapped');
+    this.set.stop();
+    const mapped = this.set.states.filter((s) => s.state === 'mapped');
     await Promise.all(
       mapped.map((state) =>
         this.call('DeletePortMapping', [
@@ -218,33 +216,12 @@ export class UpnpMapper {
     }
     if (this.closed) return;
     if (!result.ok) {
-      this.fail(state, result.code === 0 ? result.reason : `the gateway refused: ${result.reason} (UPnP error ${result.code})`);
-      this.schedule(state, RETRY_MS);
+      this.set.fail(state, result.code === 0 ? result.reason : `the gateway refused: ${result.reason} (UPnP error ${result.code})`);
+      this.set.schedule(state, RETRY_MS);
       return;
     }
-    if (state.state !== 'mapped') {
-      state.state = 'mapped';
-      state.externalPort = state.internalPort;
-      state.error = undefined;
-      const lease = this.lease === 0 ? 'permanently' : `for ${this.lease} s`;
-      this.deps.log('info', `UPnP: ${state.protocol.toUpperCase()} port ${state.internalPort} is mapped to ${this.externalAddress ?? 'the gateway'}:${state.internalPort} ${lease}`);
-      this.onChange();
-    }
-    if (this.lease > 0) this.schedule(state, (this.lease * 1000) / 2);
-  }
-
-  private schedule(state: PortMapping, ms: number): void {
-    this.renewals.get(state)?.cancel();
-    if (this.closed) return;
-    this.renewals.set(state, this.deps.runtime.setTimer(ms, () => void this.map(state)));
-  }
-
-  private fail(state: PortMapping, error: string): void {
-    if (state.state === 'failed' && state.error === error) return;
-    state.state = 'failed';
-    state.error = error;
-    this.deps.log('info', `UPnP: could not map ${state.protocol.toUpperCase()} port ${state.internalPort}: ${error}`);
-    this.onChange();
+    this.set.mapped(state, state.internalPort, `to ${this.externalAddress ?? 'the gateway'}:${state.internalPort} ${this.lease === 0 ? 'permanently' : `for ${this.lease} s`}`);
+    if (this.lease > 0) this.set.schedule(state, (this.lease * 1000) / 2);
   }
 
   /** A SOAP call to the gateway's WAN connection service. */

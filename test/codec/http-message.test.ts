@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import { MAX_BODY_BYTES, MAX_HEAD_BYTES, encodeHttpRequest, parseHttpAnswer, parseHttpHead, type HttpAnswer } from '../../src/codec/http-message.js';
 import { DecodeError } from '../../src/codec/errors.js';
+import { quickly } from './hang-guard.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import { concat } from './bytes.js';
 
@@ -11,14 +11,6 @@ const dec = new TextDecoder();
 const ascii = (s: string): Uint8Array => enc.encode(s);
 const text = (b: Uint8Array): string => dec.decode(b);
 
-/** Hang guard: hostile input must not cost super-linear time. Generous on purpose; not a speed target. */
-function quickly<T>(what: string, fn: () => T): T {
-  const start = performance.now();
-  const out = fn();
-  const ms = performance.now() - start;
-  assert.ok(ms < 2000, `${what} took ${ms.toFixed(0)} ms`);
-  return out;
-}
 
 function parsed(bytes: Uint8Array, ended: boolean): HttpAnswer {
   const a = parseHttpAnswer(bytes, ended);

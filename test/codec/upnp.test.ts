@@ -1,6 +1,5 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { performance } from 'node:perf_hooks';
 import {
   IGD_SEARCH_TARGETS,
   SSDP_ADDRESS,
@@ -13,20 +12,13 @@ import {
   type SoapResult,
 } from '../../src/codec/upnp.js';
 import { DecodeError } from '../../src/codec/errors.js';
+import { quickly } from './hang-guard.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const ascii = (s: string): Uint8Array => enc.encode(s);
 
-/** Hang guard: hostile input must not cost super-linear time. Generous on purpose; not a speed target. */
-function quickly<T>(what: string, fn: () => T): T {
-  const start = performance.now();
-  const out = fn();
-  const ms = performance.now() - start;
-  assert.ok(ms < 2000, `${what} took ${ms.toFixed(0)} ms`);
-  return out;
-}
 
 const IGD1 = 'urn:schemas-upnp-org:device:InternetGatewayDevice:1';
 const IP1 = 'urn:schemas-upnp-org:service:WANIPConnection:1';
