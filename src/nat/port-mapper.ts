@@ -56,6 +56,11 @@ export class PortMapper {
     return this.natPmp?.externalAddress ?? this.upnp?.externalAddress;
   }
 
+  /** Answers dropped: from others than the gateway, malformed, or to nothing asked. */
+  malformed(): number {
+    return (this.natPmp?.malformed ?? 0) + (this.upnp?.malformed ?? 0);
+  }
+
   /** Called whenever a mapping changes state. */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);

@@ -43,8 +43,6 @@ export class UpnpMapper {
   /** Search answers dropped: not SSDP, or pointing away from the host that sent them. */
   malformed = 0;
   externalAddress: string | undefined;
-  /** The gateway's control URL, once found. */
-  controlUrl: string | undefined;
   private readonly set: MappingSet;
   private service: WanConnection | undefined;
   /** The address the gateway knows us by (the local end of our connections to it). */
@@ -78,7 +76,6 @@ export class UpnpMapper {
     }
     if (this.closed) return;
     this.service = service;
-    this.controlUrl = service.controlUrl.href;
     const address = await this.call('GetExternalIPAddress', []).catch(() => undefined);
     if (address?.ok) this.externalAddress = address.values.get('NewExternalIPAddress') || undefined;
     await Promise.all(this.set.states.map((state) => this.map(state)));

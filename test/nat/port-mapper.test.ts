@@ -115,6 +115,7 @@ describe('PortMapper against a router on the virtual network', () => {
     await elsewhere.net.clock.run(elsewhere.mapper.start());
     assert.deepEqual([...new Set(elsewhere.mapper.mappings().map((m) => m.error))], ['no UPnP gateway answered on the LAN']);
     assert.equal(elsewhere.fake.log.length, 0, 'nothing was asked of the other host or the router');
+    assert.ok(elsewhere.mapper.malformed() >= 1, 'the answer was dropped and counted');
 
     const printer = await setup({ description: igdDescription().replace(/WANIPConnection/g, 'PrintBasic') }, { protocols: ['upnp'] });
     await printer.net.clock.run(printer.mapper.start());
@@ -131,10 +132,13 @@ describe('PortMapper against a router on the virtual network', () => {
     for (const bytes of [[0, 130, 0, 0], [1, 128, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4], [0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 131, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]]) {
       fake.sendFromGateway(new Uint8Array(bytes), client);
     }
+    // A well-formed mapping answer while the external address is asked: an answer to nothing asked.
+    fake.sendFromGateway(new Uint8Array([0, 130, 0, 0, 0, 0, 0, 1, 0x1a, 0xe1, 0x1a, 0xe1, 0, 0, 0x1c, 0x20]), client);
     stray.send(new Uint8Array([0, 128, 0, 0, 0, 0, 0, 1, 6, 6, 6, 6]), client);
     await net.clock.run(starting);
     assert.deepEqual(summary(mapper), ['nat-pmp tcp 6881 mapped 6881', 'nat-pmp udp 6881 mapped 6881']);
     assert.equal(mapper.externalAddress(), EXTERNAL, 'not the stray host\'s 6.6.6.6');
+    assert.equal(mapper.malformed(), 6, 'four malformed, one to nothing asked, one from another host');
     await net.clock.run(mapper.close());
   });
 
