@@ -123,7 +123,9 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
         `generated + hashed by warren's createTorrent in ${fmt((performance.now() - t0) / 1000, 1)} s (createTorrent alone ${fmt(mbps(size, data.createMs), 0)} MB/s); ${mb(free)} free`,
     );
 
-    if (quick) return await quickRuns(data, common, Number(flagValue(flags, '--repeat') ?? '1'), profile, keepProfiles);
+    const seeds = Number(flagValue(flags, '--seeds') ?? '1');
+    if (!Number.isInteger(seeds) || seeds < 1 || seeds > 8) throw new Error(`bad --seeds '${flagValue(flags, '--seeds')}' (1 to 8)`);
+    if (quick) return await quickRuns(data, common, Number(flagValue(flags, '--repeat') ?? '1'), seeds, profile, keepProfiles);
 
     console.log('## physical limit');
     const shaMs = Math.min(await sha1FileMs(data.sourcePath), await sha1FileMs(data.sourcePath));
@@ -201,23 +203,23 @@ export async function runSwarmBench(flags: string[]): Promise<string> {
   return headline.join('');
 }
 
-/** `--quick`: warren 1 → 1 only, `repeat` times back to back; the headline lists every run. */
-async function quickRuns(data: BenchData, common: Common, repeat: number, profile: boolean, keep: string | undefined): Promise<string> {
+/** `--quick`: warren `seeds` → 1 only (1 unless `--seeds=N`), `repeat` times back to back; the headline lists every run. */
+async function quickRuns(data: BenchData, common: Common, repeat: number, seeds: number, profile: boolean, keep: string | undefined): Promise<string> {
   const timeoutMs = timeoutFor(data.size);
   const gib = data.size / GiB;
   const runs: string[] = [];
-  console.log(`## warren 1 seed → 1 leecher, ${repeat} run(s)`);
+  console.log(`## warren ${seeds} seed(s) → 1 leecher, ${repeat} run(s)`);
   for (let i = 0; i < repeat; i++) {
-    const r = await runWarren(data, { ...common, seeds: 1, leechers: 1, timeoutMs });
+    const r = await runWarren(data, { ...common, seeds, leechers: 1, timeoutMs });
     console.log(warrenLine(`run ${i + 1}`, r).line);
     const threads = (t: Record<string, number>) =>
       Object.entries(t).sort((a, b) => b[1] - a[1]).filter(([, s]) => s >= 0.05).map(([name, s]) => `${name} ${fmt(s, 2)}`).join(', ');
     console.log(`    CPU s by thread (whole process): seed: ${threads(r.seedThreads)}; leecher: ${threads(r.leechThreads)}`);
-    runs.push(`${fmt(mbps(data.size, r.leechMs[0]!), 0)} MB/s ${fmt((r.seedCpu + r.leechCpu) / gib, 2)} CPU s/GiB`);
+    runs.push(`${fmt(mbps(data.size, r.leechMs[0]!), 0)} MB/s ${fmt((r.seedCpu + r.leechCpu) / gib, 2)} CPU s/GiB RSS ${mb(r.leechPeakRss[0]!)}`);
     settle();
   }
   if (profile) await profileRun(data, common, timeoutMs, keep);
-  return `warren 1→1 (quick): ${runs.join('; ')}`;
+  return `warren ${seeds}→1 (quick): ${runs.join('; ')}`;
 }
 
 async function profileRun(data: BenchData, common: Common, timeoutMs: number, keep: string | undefined): Promise<void> {
