@@ -218,10 +218,12 @@ export class PeerLink {
       if (granted === 0) return;
       count = granted;
     }
-    const blocks = picker.pick(this.key, count, {
-      sequential: this.torrent.options.sequential,
-      onlyFrom: choked ? this.allowedFast : undefined,
-    });
+    const options = { sequential: this.torrent.options.sequential, onlyFrom: choked ? this.allowedFast : undefined };
+    // While piece buffers are full, only pieces already begun; but a peer with nothing in flight
+    // that has none of those may begin one, so pieces begun by peers since gone stall nobody.
+    const full = this.torrent.pieceMemoryFull;
+    let blocks = picker.pick(this.key, count, { ...options, noNewPieces: full });
+    if (full && blocks.length === 0 && picker.outstanding(this.key) === 0) blocks = picker.pick(this.key, count, options);
     if (limiter && blocks.length < count) limiter.giveBack((count - blocks.length) * BLOCK_SIZE);
     this.conn.sendRequests(blocks);
   }

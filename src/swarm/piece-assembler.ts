@@ -31,6 +31,8 @@ export interface AssembledPiece {
 
 export class PieceAssembler {
   private readonly partial = new Map<number, PartialPiece>();
+  /** Bytes of the buffers in `partial`. */
+  private held = 0;
 
   constructor(
     private readonly info: InfoDict,
@@ -48,6 +50,7 @@ export class PieceAssembler {
       // Not zero-filled: every byte is written by a block before the piece is hashed.
       piece = { data: this.buffers.take(pieceSize(this.info, index)), senders: [] };
       this.partial.set(index, piece);
+      this.held += piece.data.length;
     }
     if (begin + block.length > piece.data.length) return;
     piece.data.set(block, begin);
@@ -59,6 +62,7 @@ export class PieceAssembler {
     const piece = this.partial.get(index);
     if (!piece) return undefined;
     this.partial.delete(index);
+    this.held -= piece.data.length;
     const check = this.check(index);
     if (!check) return { index, data: piece.data, valid: false, senders: piece.senders };
     const { digest, data } = await this.hasher.hash(piece.data, check.how);
@@ -70,13 +74,12 @@ export class PieceAssembler {
     const piece = this.partial.get(index);
     if (!piece) return;
     this.partial.delete(index);
+    this.held -= piece.data.length;
     this.buffers.give(piece.data);
   }
 
   /** Bytes held in piece buffers. */
   get bufferedBytes(): number {
-    let total = 0;
-    for (const piece of this.partial.values()) total += piece.data.length;
-    return total;
+    return this.held;
   }
 }

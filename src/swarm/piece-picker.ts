@@ -42,6 +42,8 @@ export interface PickOptions {
   sequential?: boolean;
   /** Only these pieces (BEP 6 allowed-fast set while the peer chokes us). */
   onlyFrom?: ReadonlySet<number>;
+  /** Only blocks of pieces already begun (the engine holds as many piece buffers as it should). */
+  noNewPieces?: boolean;
 }
 
 /** What `blockReceived` tells the engine. */
@@ -238,7 +240,8 @@ export class PiecePicker {
    * pieces first, then new pieces (random for the first `randomFirstPieces`, then rarest first,
    * or in index order with `sequential`), then, in endgame only, blocks already requested from
    * other peers (those with the fewest requesters first). Never a block already outstanding from
-   * this peer. `onlyFrom` restricts to those pieces (BEP 6 allowed fast while choked).
+   * this peer. `onlyFrom` restricts to those pieces (BEP 6 allowed fast while choked);
+   * `noNewPieces` to pieces already begun.
    */
   pick(peer: string, max: number, options: PickOptions = {}): Block[] {
     const bits = this.peers.bitsOf(peer);
@@ -251,7 +254,10 @@ export class PiecePicker {
     if (options.sequential) {
       for (let i = this.firstMissing; i < this.pieceCount && out.length < max; i++) {
         if (this.have[i] || !this.wanted[i] || !usable(i)) continue;
-        if (this.free.contains(i)) this.start(i);
+        if (this.free.contains(i)) {
+          if (options.noNewPieces) continue;
+          this.start(i);
+        }
         const prog = this.progress.get(i);
         if (prog) this.takeUnrequested(prog, peer, mine, max, out);
       }
@@ -260,7 +266,7 @@ export class PiecePicker {
         if (out.length >= max) break;
         if (usable(i)) this.takeUnrequested(this.progress.get(i)!, peer, mine, max, out);
       }
-      if (out.length < max) {
+      if (out.length < max && !options.noNewPieces) {
         for (const i of this.chooseNewPieces(max - out.length, usable, only)) {
           this.start(i);
           this.takeUnrequested(this.progress.get(i)!, peer, mine, max, out);

@@ -50,6 +50,13 @@ const UNCHOKE_SLOTS = 4;
  * disk catches up: without it a network faster than the disk piles pieces up in memory.
  */
 const MAX_FINISHING_BYTES = 48 * 1024 * 1024;
+/**
+ * Bytes of piece buffers (pieces being filled, and whole pieces being hashed or written) at which
+ * no new piece is begun: pieces already begun are still completed. With several fast peers, each
+ * working on pieces of its own, the pieces being filled would otherwise take as much memory again
+ * as the disk backlog.
+ */
+const MAX_PIECE_MEMORY = 64 * 1024 * 1024;
 
 export type TorrentState = 'metadata' | 'checking' | 'downloading' | 'seeding' | 'paused' | 'error';
 
@@ -379,15 +386,20 @@ export class Torrent {
     return this.finishingBytes >= MAX_FINISHING_BYTES;
   }
 
+  /** Piece buffers hold `MAX_PIECE_MEMORY`: requests go to pieces already begun only. */
+  get pieceMemoryFull(): boolean {
+    return this.finishingBytes + (this.assembler?.bufferedBytes ?? 0) >= MAX_PIECE_MEMORY;
+  }
+
   private async finishPiece(index: number): Promise<void> {
     const size = pieceSize(this.info!, index);
     this.finishingBytes += size;
     try {
       await this.completePiece(index);
     } finally {
-      const wasBacklogged = this.backlogged;
+      const waiting = this.backlogged || this.pieceMemoryFull;
       this.finishingBytes -= size;
-      if (wasBacklogged && !this.backlogged && !this.closed) this.requestMore();
+      if (waiting && !this.backlogged && !this.pieceMemoryFull && !this.closed) this.requestMore();
     }
   }
 

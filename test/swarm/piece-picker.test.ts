@@ -140,6 +140,19 @@ describe('PiecePicker picking', () => {
     assert.equal(blocks.length, 8);
   });
 
+  test('noNewPieces: only the rest of pieces already begun, in rarest-first and sequential order alike', () => {
+    for (const sequential of [false, true]) {
+      const p = pickerFrom({ peers: { a: '11111111', b: '11111111' } });
+      const begun = piecesOf(p.pick('a', 6, { sequential })); // four blocks a piece: one whole piece and half of another
+      assert.equal(begun.length, 2);
+      const b = p.pick('b', 100, { sequential, noNewPieces: true });
+      assert.deepEqual(piecesOf(b), [begun[1]], 'only the half piece a has not asked all of');
+      assert.equal(b.length, 2);
+      assert.deepEqual(p.pick('b', 100, { sequential, noNewPieces: true }), [], 'nothing left of begun pieces');
+      assert.ok(p.pick('b', 100, { sequential }).length > 0, 'without the option, new pieces are begun');
+    }
+  });
+
   test('a block already requested is not handed out again outside endgame, and requestFailed frees it', () => {
     const p = pickerFrom({ peers: { a: '1100', b: '1100' } });
     const a = p.pick('a', 5);
