@@ -80,6 +80,8 @@ export interface AddTorrentOptions {
   paused?: boolean;
   /** Block requests in flight over all peers (see `TorrentOptions`). */
   maxRequestsInFlight?: number;
+  /** Piece buffers past which no new piece is begun (see `TorrentOptions`). */
+  maxPieceMemory?: number;
   /** Download only these files (see `TorrentOptions.wantedFiles`). */
   wantedFiles?: readonly number[];
 }
@@ -231,7 +233,7 @@ export class SwarmSession {
         encryption: this.encryption,
         utpFor: (to) => this.utpFor(to),
       },
-      { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight, wantedFiles: options.wantedFiles },
+      { infoHash: options.infoHash, infoHashV2: options.infoHashV2, infoBytes: options.infoBytes, pieceLayers: options.pieceLayers, dir: options.dir, resume: this.resumeStore, assumeComplete: options.assumeComplete, sequential: options.sequential, uploadLimit: options.uploadLimit, downloadLimit: options.downloadLimit, webSeeds: options.webSeeds, paused: options.paused, maxRequestsInFlight: options.maxRequestsInFlight, maxPieceMemory: options.maxPieceMemory, wantedFiles: options.wantedFiles },
     );
     const entry: Entry = { torrent, trackers: options.trackers ?? [] };
     this.torrents.set(key, entry);

@@ -95,6 +95,8 @@ export interface TorrentOptions {
    * (at most 2,000) never meets the default.
    */
   maxRequestsInFlight?: number;
+  /** Bytes of piece buffers past which no new piece is begun (default `MAX_PIECE_MEMORY`, 64 MiB). */
+  maxPieceMemory?: number;
 }
 
 export interface TorrentDeps {
@@ -388,7 +390,7 @@ export class Torrent {
 
   /** Piece buffers hold `MAX_PIECE_MEMORY`: requests go to pieces already begun only. */
   get pieceMemoryFull(): boolean {
-    return this.finishingBytes + (this.assembler?.bufferedBytes ?? 0) >= MAX_PIECE_MEMORY;
+    return this.finishingBytes + (this.assembler?.bufferedBytes ?? 0) >= (this.options.maxPieceMemory ?? MAX_PIECE_MEMORY);
   }
 
   private async finishPiece(index: number): Promise<void> {
