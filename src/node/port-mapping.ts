@@ -1,11 +1,13 @@
 /**
- * Port mapping for a node (`--port-map`): which ports to open on the router, and a `PortMapper`
+ * Port mapping for a node (`--port-map`): which ports to open on the router, a `PortMapper`
  * started in the background (a node does not wait for its router; a router that says no costs a
- * warning in the log, nothing else).
+ * log line, nothing else), and the router's external TCP port told to the swarm, which announces
+ * it to trackers and the DHT and sends it to peers, as libtorrent does.
  */
 import { PortMapper, type PortRequest } from '../nat/port-mapper.js';
 import type { Runtime } from '../runtime/interfaces.js';
 import type { LogLevel } from '../dht/options.js';
+import type { SwarmSession } from '../swarm/session.js';
 
 /** TCP, and uTP on UDP, at the swarm's port; the DHT's UDP port when it is another one. */
 export function portsToMap(swarmPort: number, utp: boolean, dhtPort: number | undefined): PortRequest[] {
@@ -15,9 +17,18 @@ export function portsToMap(swarmPort: number, utp: boolean, dhtPort: number | un
   return ports;
 }
 
-/** Starts mapping `ports` on the router; `close()` the mapper to delete the mappings. */
-export function startPortMapping(runtime: Runtime, ports: readonly PortRequest[], log: (level: LogLevel, message: string) => void): PortMapper {
-  const mapper = new PortMapper({ runtime, log }, { ports, description: 'warren' });
+/**
+ * Starts mapping the session's ports (and `dhtPort`) on the router; `close()` the mapper to delete
+ * the mappings. Whenever the mappings change, the session learns the external TCP port (the first
+ * mapped one; undefined while none is).
+ */
+export function startPortMapping(runtime: Runtime, session: SwarmSession, dhtPort: number | undefined, log: (level: LogLevel, message: string) => void): PortMapper {
+  const tcpPort = session.address.port;
+  const mapper = new PortMapper({ runtime, log }, { ports: portsToMap(tcpPort, session.utpSocket !== undefined, dhtPort), description: 'warren' });
+  mapper.onChange(() => {
+    const tcp = mapper.mappings().find((m) => m.protocol === 'tcp' && m.internalPort === tcpPort && m.state === 'mapped');
+    session.setExternalPort(tcp?.externalPort);
+  });
   mapper.start().catch((error: Error) => log('warn', `port mapping failed: ${error.message}`));
   return mapper;
 }

@@ -10,7 +10,7 @@ import { createNodeRuntime } from '../runtime/node-runtime.js';
 import type { EncryptionPolicy } from '../swarm/mse-handshake.js';
 import { SwarmSession } from '../swarm/session.js';
 import type { PortMapper } from '../nat/port-mapper.js';
-import { portsToMap, startPortMapping } from './port-mapping.js';
+import { startPortMapping } from './port-mapping.js';
 import { shareUdpPort } from './shared-udp-port.js';
 
 export interface StandaloneNodeOptions {
@@ -60,7 +60,7 @@ export async function startStandaloneNode(options: StandaloneNodeOptions, runtim
     throw error;
   }
   const portMapper = options.portMap
-    ? startPortMapping(runtime, portsToMap(session.address.port, session.utpSocket !== undefined, dht?.address.port), options.log)
+    ? startPortMapping(runtime, session, dht?.address.port, options.log)
     : undefined;
   return {
     dht,

@@ -27,7 +27,7 @@ import { shareUdpPort } from './shared-udp-port.js';
 import { NodeError } from './errors.js';
 import type { NodeControl } from './node-control.js';
 import type { PortMapper } from '../nat/port-mapper.js';
-import { portsToMap, startPortMapping } from './port-mapping.js';
+import { startPortMapping } from './port-mapping.js';
 import { StateStore, type TorrentRow } from './state-store.js';
 import { fromInfoHash, fromMagnet, fromTorrentFile, type TorrentInput } from './torrent-input.js';
 import { detail, magnetOf, summarize } from './torrent-views.js';
@@ -136,7 +136,7 @@ export class WarrenNode implements NodeControl {
         node.startTorrent(row, {}).catch((error: Error) => options.log('warn', `could not restart torrent ${row.infoHash}: ${error.message}`));
       }
       node.tickTimer = setInterval(() => node.tick(), TICK_MS);
-      if (options.portMap) node.portMapper = startPortMapping(runtime, portsToMap(session.address.port, session.utpSocket !== undefined, dht?.address.port), options.log);
+      if (options.portMap) node.portMapper = startPortMapping(runtime, session, dht?.address.port, options.log);
       return node;
     } catch (error) {
       await session?.close();

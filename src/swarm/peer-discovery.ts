@@ -19,7 +19,8 @@ const STOP_ANNOUNCE_WAIT_MS = 3000;
 export interface PeerDiscoveryDeps {
   runtime: Runtime;
   dht?: Dht;
-  listenPort: number;
+  /** The TCP port peers reach us at, as announced: the router's external port once mapped. */
+  listenPort(): number;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -78,8 +79,9 @@ export class PeerDiscovery {
             found.push(peer);
             this.torrent.addPeers([peer]);
           }
-          if (this.deps.listenPort > 0 && !this.stopped && !this.isPrivate) {
-            await dht.announce(infoHash, this.deps.listenPort, { seed: this.torrent.picker?.complete === true });
+          const port = this.deps.listenPort();
+          if (port > 0 && !this.stopped && !this.isPrivate) {
+            await dht.announce(infoHash, port, { seed: this.torrent.picker?.complete === true });
           }
         }
         this.deps.log('debug', `DHT found ${found.length} peers`);
@@ -103,7 +105,7 @@ export class PeerDiscovery {
         announceToTracker({ runtime: this.deps.runtime, onBadReply: (error) => this.badReply(url, error) }, url, {
           infoHash,
           peerId: this.torrent.deps.peerId,
-          port: this.deps.listenPort,
+          port: this.deps.listenPort(),
           uploaded: stats.uploaded,
           downloaded: stats.downloaded,
           left: stats.bytesLeft,

@@ -264,7 +264,7 @@ export class PeerLink {
     const payload = encodeExtendedHandshake({
       m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata, upload_only: OUR_EXTENSIONS.upload_only } : { ...OUR_EXTENSIONS },
       v: CLIENT_NAME,
-      p: this.torrent.deps.listenPort > 0 ? this.torrent.deps.listenPort : undefined,
+      p: this.torrent.deps.listenPort() > 0 ? this.torrent.deps.listenPort() : undefined,
       reqq: MAX_PEER_REQUESTS,
       metadataSize: this.torrent.infoBytes?.length,
       // BEP 10: the peer's address as we see it (4 or 16 bytes), so it can learn its own.

@@ -106,6 +106,8 @@ export class SwarmSession {
   readonly peerId: PeerId;
   /** IPv4 first, when both families are up. */
   private readonly listeners: Listener[] = [];
+  /** The router's external port for our TCP port, once port mapping gave one. */
+  private externalPort: number | undefined;
   private readonly torrents = new Map<string, Entry>();
   private closed = false;
   /** Incoming connections still in their handshakes. */
@@ -137,6 +139,19 @@ export class SwarmSession {
     const first = this.listeners[0];
     if (!first) throw new SwarmError('STATE', 'the session is not started');
     return first.tcp.local;
+  }
+
+  /**
+   * The TCP port announced to trackers and the DHT and sent to peers: the router's external port
+   * when port mapping gave one (`setExternalPort`), else the bound port.
+   */
+  get announcedPort(): number {
+    return this.externalPort ?? this.address.port;
+  }
+
+  /** The router forwards `port` (outside) to our TCP port; undefined when it no longer does. Takes effect at the next announce. */
+  setExternalPort(port: number | undefined): void {
+    this.externalPort = port;
   }
 
   /** Every bound TCP address (after `start`), IPv4 first; all share one port number. */
@@ -224,7 +239,7 @@ export class SwarmSession {
       {
         runtime: this.runtime,
         peerId: this.peerId,
-        listenPort: this.address.port,
+        listenPort: () => this.announcedPort,
         log: (level, message) => this.log(level, message),
         // A lost hint is harmless (the DHT may be closing), so a failure is only logged.
         onDhtPort: (node) => void this.options.dht?.addNode(node).catch((error: Error) => this.log('debug', `DHT port hint dropped: ${error.message}`)),
@@ -304,7 +319,7 @@ export class SwarmSession {
 
   private startDiscovery(entry: Entry): void {
     entry.discovery = new PeerDiscovery(
-      { runtime: this.runtime, dht: this.options.dht, listenPort: this.address.port, log: (l, m) => this.log(l, m) },
+      { runtime: this.runtime, dht: this.options.dht, listenPort: () => this.announcedPort, log: (l, m) => this.log(l, m) },
       entry.torrent,
       entry.trackers,
     );

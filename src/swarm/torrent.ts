@@ -102,8 +102,8 @@ export interface TorrentOptions {
 export interface TorrentDeps {
   runtime: Runtime;
   peerId: PeerId;
-  /** TCP port we accept peers on (sent in the extended handshake). */
-  listenPort: number;
+  /** TCP port peers reach us at (sent in the extended handshake): the router's external port once mapped. */
+  listenPort(): number;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
   /** A peer told us its DHT port (BEP 5 `port` message). */
   onDhtPort?(node: Endpoint): void;

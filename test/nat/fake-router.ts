@@ -30,6 +30,8 @@ export interface FakeRouterOptions {
   natPmpResult?: number;
   /** NAT-PMP: the lifetime granted (default: the one asked). */
   grantedLifetime?: number;
+  /** NAT-PMP: the external port given for an internal one (default: the same). */
+  externalPortFor?: (internalPort: number) => number;
   /** UPnP: the error code AddPortMapping answers (718 conflict, 725 permanent leases only…). */
   upnpError?: (lease: number) => number | undefined;
   /** UPnP: the description served (default: a WANIPConnection:1 gateway). */
@@ -135,10 +137,11 @@ export class FakeRouter {
       answer([0, 128 + data[1], ...u16(result), ...u32(this.epoch)]);
       return;
     }
-    this.remove('nat-pmp', protocol, internalPort, from.host);
+    this.mappings.splice(0, this.mappings.length, ...this.mappings.filter((m) => !(m.via === 'nat-pmp' && m.protocol === protocol && m.internalPort === internalPort && m.client === from.host)));
     const granted = lifetime === 0 ? 0 : (this.options.grantedLifetime ?? lifetime);
-    if (granted > 0) this.mappings.push({ protocol, externalPort: internalPort, client: from.host, internalPort, lease: granted, via: 'nat-pmp' });
-    answer([0, 128 + data[1], ...u16(0), ...u32(this.epoch), ...u16(internalPort), ...u16(lifetime === 0 ? 0 : internalPort), ...u32(granted)]);
+    const externalPort = this.options.externalPortFor?.(internalPort) ?? internalPort;
+    if (granted > 0) this.mappings.push({ protocol, externalPort, client: from.host, internalPort, lease: granted, via: 'nat-pmp' });
+    answer([0, 128 + data[1], ...u16(0), ...u32(this.epoch), ...u16(internalPort), ...u16(lifetime === 0 ? 0 : externalPort), ...u32(granted)]);
   }
 
   private remove(via: RouterMapping['via'], protocol: string, port: number, client?: string): boolean {

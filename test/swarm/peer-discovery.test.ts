@@ -43,7 +43,7 @@ for (const format of ['v1', 'v2', 'hybrid'] as const) {
     await net.clock.run(session.start());
     const torrent = await net.clock.run(session.add({ infoHash: made.infoHash as InfoHash, infoBytes: made.infoBytes, pieceLayers: made.pieceLayers, dir: '/share', assumeComplete: true, paused: true }));
     const { dht, lookups, announces } = recordingDht();
-    const discovery = new PeerDiscovery({ runtime, dht, listenPort: 6881, log: () => undefined }, torrent, []);
+    const discovery = new PeerDiscovery({ runtime, dht, listenPort: () => 6881, log: () => undefined }, torrent, []);
     discovery.start();
     await net.clock.runUntil(() => announces.length === torrent.swarmHashes.length, 10_000);
     const expected = [toHex(made.infoHash), ...(format === 'hybrid' ? [toHex(made.infoHashV2!).slice(0, 40)] : [])];
@@ -93,7 +93,7 @@ test('a hybrid torrent is announced to its trackers under both infohashes, and p
     addPeers(peers);
   };
   // The tracker is real (HTTP on 127.0.0.1), so discovery runs on the real runtime.
-  const discovery = new PeerDiscovery({ runtime: createNodeRuntime(), listenPort: 6881, log: () => undefined }, torrent, [url]);
+  const discovery = new PeerDiscovery({ runtime: createNodeRuntime(), listenPort: () => 6881, log: () => undefined }, torrent, [url]);
   discovery.start();
   for (let i = 0; i < 100 && added.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
   assert.deepEqual([...announced].sort(), [toHex(made.infoHash), toHex(made.infoHashV2!).slice(0, 40)].sort());
