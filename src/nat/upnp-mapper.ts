@@ -2,7 +2,8 @@
  * Maps ports through a UPnP Internet Gateway Device: searches the LAN with SSDP, reads the first
  * gateway's description, and calls AddPortMapping on its WAN connection service for each port,
  * leased for `LIFETIME_SECONDS` and renewed at half of it (a router that takes only permanent
- * leases, error 725, gets lease 0 and no renewals). Close calls DeletePortMapping.
+ * leases, error 725, gets lease 0 and no renewals; a port another host holds, error 718, is mapped
+ * at a random external port instead). Close calls DeletePortMapping.
  *
  * A search answer is taken only when its LOCATION names the host that sent it, and the control
  * URL must be on that host too: a device on the LAN cannot send us to make HTTP requests
@@ -31,6 +32,10 @@ const SEARCH_MS = 3000;
 const CALL_TIMEOUT_MS = 5000;
 /** UPnP error: the router takes only leases of 0 (permanent). */
 const ONLY_PERMANENT_LEASES = 725;
+/** UPnP error: the external port is mapped to another host. */
+const CONFLICT = 718;
+/** External ports tried for one mapping when each is taken (the first is the internal port). */
+const CONFLICT_TRIES = 4;
 
 export interface UpnpMapperOptions {
   /** Where searches go (SSDP's multicast group unless a test says otherwise). */
@@ -187,12 +192,17 @@ export class UpnpMapper {
     return service;
   }
 
+  /**
+   * Maps one port: at the external port it has (the internal one at first). When another host
+   * holds that port on the router (error 718, two warrens on one LAN, say), a random port above
+   * 1024 is tried instead, up to `CONFLICT_TRIES` times; the swarm then announces it.
+   */
   private async map(state: PortMapping): Promise<void> {
     if (this.closed || !this.service) return;
-    const add = (lease: number): Promise<SoapResult> =>
+    const add = (externalPort: number, lease: number): Promise<SoapResult> =>
       this.call('AddPortMapping', [
         ['NewRemoteHost', ''],
-        ['NewExternalPort', state.internalPort],
+        ['NewExternalPort', externalPort],
         ['NewProtocol', state.protocol.toUpperCase()],
         ['NewInternalPort', state.internalPort],
         ['NewInternalClient', this.localHost!],
@@ -200,13 +210,18 @@ export class UpnpMapper {
         ['NewPortMappingDescription', this.options.description],
         ['NewLeaseDuration', lease],
       ]);
+    let externalPort = state.externalPort ?? state.internalPort;
     let result: SoapResult;
     try {
-      const asked = this.lease;
-      result = await add(asked);
-      if (!result.ok && result.code === ONLY_PERMANENT_LEASES && asked !== 0) {
-        this.lease = 0;
-        result = await add(0);
+      for (let tries = 1; ; tries++) {
+        const asked = this.lease;
+        result = await add(externalPort, asked);
+        if (!result.ok && result.code === ONLY_PERMANENT_LEASES && asked !== 0) {
+          this.lease = 0;
+          result = await add(externalPort, 0);
+        }
+        if (result.ok || result.code !== CONFLICT || tries >= CONFLICT_TRIES || this.closed) break;
+        externalPort = 1025 + Math.floor(this.deps.runtime.random() * (65535 - 1025));
       }
     } catch (error) {
       result = { ok: false, code: 0, reason: (error as Error).message };
@@ -217,7 +232,7 @@ export class UpnpMapper {
       this.set.schedule(state, RETRY_MS);
       return;
     }
-    this.set.mapped(state, state.internalPort, `to ${this.externalAddress ?? 'the gateway'}:${state.internalPort} ${this.lease === 0 ? 'permanently' : `for ${this.lease} s`}`);
+    this.set.mapped(state, externalPort, `to ${this.externalAddress ?? 'the gateway'}:${externalPort} ${this.lease === 0 ? 'permanently' : `for ${this.lease} s`}`);
     if (this.lease > 0) this.set.schedule(state, (this.lease * 1000) / 2);
   }
 

@@ -33,7 +33,7 @@ export interface FakeRouterOptions {
   /** NAT-PMP: the external port given for an internal one (default: the same). */
   externalPortFor?: (internalPort: number) => number;
   /** UPnP: the error code AddPortMapping answers (718 conflict, 725 permanent leases only…). */
-  upnpError?: (lease: number) => number | undefined;
+  upnpError?: (lease: number, externalPort: number) => number | undefined;
   /** UPnP: the description served (default: a WANIPConnection:1 gateway). */
   description?: string;
   /** SSDP: the LOCATION sent (default: this router's description). */
@@ -176,10 +176,10 @@ export class FakeRouter {
       if (action === 'GetExternalIPAddress') return reply(200, envelope(`<u:GetExternalIPAddressResponse xmlns:u="${ns}"><NewExternalIPAddress>${EXTERNAL}</NewExternalIPAddress></u:GetExternalIPAddressResponse>`));
       if (action === 'AddPortMapping') {
         const lease = Number(arg('NewLeaseDuration'));
-        const error = this.options.upnpError?.(lease);
+        const externalPort = Number(arg('NewExternalPort'));
+        const error = this.options.upnpError?.(lease, externalPort);
         if (error !== undefined) return fault(error);
         const protocol = arg('NewProtocol') as 'TCP' | 'UDP';
-        const externalPort = Number(arg('NewExternalPort'));
         this.remove('upnp', protocol, externalPort);
         this.mappings.push({ protocol, externalPort, client: arg('NewInternalClient'), internalPort: Number(arg('NewInternalPort')), lease, via: 'upnp', description: arg('NewPortMappingDescription') });
         return reply(200, envelope(`<u:AddPortMappingResponse xmlns:u="${ns}"/>`));

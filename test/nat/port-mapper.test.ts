@@ -110,6 +110,19 @@ describe('PortMapper against a router on the virtual network', () => {
     assert.deepEqual(permanent.fake.mappings, []);
   });
 
+  test('UPnP: a port another host holds on the router is mapped at a random port instead, kept on renewal and deleted on close', async () => {
+    const { net, fake, mapper } = await setup({ upnpError: (_lease, port) => (port === 6881 ? 718 : undefined) }, { protocols: ['upnp'] });
+    await net.clock.run(mapper.start());
+    const mapped = mapper.mappings();
+    assert.ok(mapped.every((m) => m.state === 'mapped' && m.externalPort !== 6881 && m.externalPort! > 1024), JSON.stringify(mapped));
+    assert.deepEqual(fake.mappings.map((m) => `${m.protocol} ${m.internalPort}`).sort(), ['TCP 6881', 'UDP 6881']);
+    const ports = fake.mappings.map((m) => m.externalPort).sort();
+    await net.clock.advance(3600_000 + 1000);
+    assert.deepEqual(fake.mappings.map((m) => m.externalPort).sort(), ports, 'renewed at the same external ports');
+    await net.clock.run(mapper.close());
+    assert.deepEqual(fake.mappings, []);
+  });
+
   test('a search answer pointing at another host is ignored; a device without a WAN service is no gateway', async () => {
     const elsewhere = await setup({ location: 'http://192.168.1.99:5000/rootDesc.xml' }, { protocols: ['upnp'] });
     await elsewhere.net.clock.run(elsewhere.mapper.start());
