@@ -7,7 +7,7 @@
  * so the same class runs on real UDP and on the virtual network.
  */
 import type { BEncodable, BValue } from '../codec/bencode.js';
-import type { IpFamily } from '../codec/ip.js';
+import { ipFamily, type IpFamily } from '../codec/ip.js';
 import type { KrpcQuery } from '../codec/krpc.js';
 import { idEquals } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
@@ -191,8 +191,10 @@ export class Dht {
   async announce(infoHash: InfoHash, port: number, options: AnnounceOptions = {}): Promise<AnnounceResult> {
     this.primary();
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DhtInputError(`bad port ${port}: expected 1-65535`);
+    if (options.port6 !== undefined && (!Number.isInteger(options.port6) || options.port6 < 1 || options.port6 > 65535)) throw new DhtInputError(`bad port6 ${options.port6}: expected 1-65535`);
     for (const node of this.nodes.values()) {
-      if (usableEndpoint(node.local)) this.peers.add(infoHash, { host: node.local.host, port }, options.seed === true);
+      const own = options.port6 !== undefined && ipFamily(node.local.host) === 6 ? options.port6 : port;
+      if (usableEndpoint(node.local)) this.peers.add(infoHash, { host: node.local.host, port: own }, options.seed === true);
     }
     return announcePeer(this, infoHash, port, options);
   }

@@ -4,6 +4,7 @@
  * the k closest nodes of each family with the tokens they gave (each stores the address we sent
  * from, so a dual-stack node is listed under both of its addresses).
  */
+import { ipFamily } from '../codec/ip.js';
 import { parseGetPeersReply, type GetPeersReply } from '../codec/dht-messages.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { Dht } from './dht.js';
@@ -15,6 +16,8 @@ export interface AnnounceOptions {
   impliedPort?: boolean;
   /** We are a seed (BEP 33 `seed`). */
   seed?: boolean;
+  /** The TCP port for IPv6 peers when it is not `port` (a router's mapping changes the IPv4 one only). */
+  port6?: number;
   signal?: AbortSignal;
 }
 
@@ -90,7 +93,7 @@ export async function announcePeer(
           'announce_peer',
           {
             info_hash: infoHash,
-            port,
+            port: options.port6 !== undefined && ipFamily(c.contact.address.host) === 6 ? options.port6 : port,
             token: c.reply.value!.token!,
             implied_port: options.impliedPort ? 1 : undefined,
             seed: options.seed ? 1 : undefined,

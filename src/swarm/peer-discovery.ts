@@ -5,6 +5,7 @@
  * its infohashes, in the DHT and at trackers, as libtorrent does. Private torrents (BEP 27) use
  * their trackers only.
  */
+import type { IpFamily } from '../codec/ip.js';
 import type { Dht } from '../dht/dht.js';
 import type { AnnounceParams } from '../codec/tracker.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
@@ -19,8 +20,8 @@ const STOP_ANNOUNCE_WAIT_MS = 3000;
 export interface PeerDiscoveryDeps {
   runtime: Runtime;
   dht?: Dht;
-  /** The TCP port peers reach us at, as announced: the router's external port once mapped. */
-  listenPort(): number;
+  /** The TCP port peers of `family` reach us at, as announced: for IPv4, the router's external port once mapped. */
+  listenPort(family: IpFamily): number;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
 }
 
@@ -79,9 +80,10 @@ export class PeerDiscovery {
             found.push(peer);
             this.torrent.addPeers([peer]);
           }
-          const port = this.deps.listenPort();
+          const port = this.deps.listenPort(4);
+          const port6 = this.deps.listenPort(6);
           if (port > 0 && !this.stopped && !this.isPrivate) {
-            await dht.announce(infoHash, port, { seed: this.torrent.picker?.complete === true });
+            await dht.announce(infoHash, port, { seed: this.torrent.picker?.complete === true, port6: port6 !== port ? port6 : undefined });
           }
         }
         this.deps.log('debug', `DHT found ${found.length} peers`);
@@ -105,7 +107,8 @@ export class PeerDiscovery {
         announceToTracker({ runtime: this.deps.runtime, onBadReply: (error) => this.badReply(url, error) }, url, {
           infoHash,
           peerId: this.torrent.deps.peerId,
-          port: this.deps.listenPort(),
+          // A tracker named by an IPv6 address is reached over IPv6; a name resolves to IPv4.
+          port: this.deps.listenPort(new URL(url).hostname.startsWith('[') ? 6 : 4),
           uploaded: stats.uploaded,
           downloaded: stats.downloaded,
           left: stats.bytesLeft,

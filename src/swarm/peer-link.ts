@@ -20,7 +20,7 @@ import {
 } from '../codec/peer-extensions.js';
 import { pieceSize } from '../codec/metainfo.js';
 import { RESERVED, type PeerMessage } from '../codec/peer-wire.js';
-import { parseIpv4, parseIpv6 } from '../codec/ip.js';
+import { ipFamily, parseIpv4, parseIpv6 } from '../codec/ip.js';
 import { peerKey } from './peer-address.js';
 import type { Endpoint } from '../runtime/interfaces.js';
 import type { ChokerPeer } from './choker.js';
@@ -261,10 +261,11 @@ export class PeerLink {
   }
 
   private sendExtendedHandshake(): void {
+    const listenPort = this.torrent.deps.listenPort(ipFamily(this.conn.address.host) ?? 4);
     const payload = encodeExtendedHandshake({
       m: this.torrent.info?.private ? { ut_metadata: OUR_EXTENSIONS.ut_metadata, upload_only: OUR_EXTENSIONS.upload_only } : { ...OUR_EXTENSIONS },
       v: CLIENT_NAME,
-      p: this.torrent.deps.listenPort() > 0 ? this.torrent.deps.listenPort() : undefined,
+      p: listenPort > 0 ? listenPort : undefined,
       reqq: MAX_PEER_REQUESTS,
       metadataSize: this.torrent.infoBytes?.length,
       // BEP 10: the peer's address as we see it (4 or 16 bytes), so it can learn its own.

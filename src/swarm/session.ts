@@ -142,11 +142,11 @@ export class SwarmSession {
   }
 
   /**
-   * The TCP port announced to trackers and the DHT and sent to peers: the router's external port
-   * when port mapping gave one (`setExternalPort`), else the bound port.
+   * The TCP port announced to trackers and the DHT and sent to peers of `family`: for IPv4 the
+   * router's external port when port mapping gave one (`setExternalPort`), else the bound port.
    */
-  get announcedPort(): number {
-    return this.externalPort ?? this.address.port;
+  announcedPort(family: IpFamily = 4): number {
+    return (family === 4 ? this.externalPort : undefined) ?? this.address.port;
   }
 
   /** The router forwards `port` (outside) to our TCP port; undefined when it no longer does. Takes effect at the next announce. */
@@ -239,7 +239,7 @@ export class SwarmSession {
       {
         runtime: this.runtime,
         peerId: this.peerId,
-        listenPort: () => this.announcedPort,
+        listenPort: (family) => this.announcedPort(family),
         log: (level, message) => this.log(level, message),
         // A lost hint is harmless (the DHT may be closing), so a failure is only logged.
         onDhtPort: (node) => void this.options.dht?.addNode(node).catch((error: Error) => this.log('debug', `DHT port hint dropped: ${error.message}`)),
@@ -319,7 +319,7 @@ export class SwarmSession {
 
   private startDiscovery(entry: Entry): void {
     entry.discovery = new PeerDiscovery(
-      { runtime: this.runtime, dht: this.options.dht, listenPort: () => this.announcedPort, log: (l, m) => this.log(l, m) },
+      { runtime: this.runtime, dht: this.options.dht, listenPort: (family) => this.announcedPort(family), log: (l, m) => this.log(l, m) },
       entry.torrent,
       entry.trackers,
     );

@@ -7,6 +7,7 @@
  * data is saved from a snapshot of the had set taken before the files are fsynced, so it never
  * names a piece that is not on disk.
  */
+import type { IpFamily } from '../codec/ip.js';
 import { isV2Only, parseInfoDict, pieceHash, pieceSize, type InfoDict } from '../codec/metainfo.js';
 import { makeReserved, type Handshake } from '../codec/peer-wire.js';
 import type { Endpoint, Runtime, Timer } from '../runtime/interfaces.js';
@@ -102,8 +103,8 @@ export interface TorrentOptions {
 export interface TorrentDeps {
   runtime: Runtime;
   peerId: PeerId;
-  /** TCP port peers reach us at (sent in the extended handshake): the router's external port once mapped. */
-  listenPort(): number;
+  /** TCP port peers of `family` reach us at (sent in the extended handshake): for IPv4, the router's external port once mapped. */
+  listenPort(family: IpFamily): number;
   log(level: 'debug' | 'info' | 'warn', message: string): void;
   /** A peer told us its DHT port (BEP 5 `port` message). */
   onDhtPort?(node: Endpoint): void;

@@ -255,6 +255,12 @@ describe('IPv6 networks', () => {
     assert.deepEqual(await run(collect(v4only[10]!.lookup(second))), [`10.46.0.3:5000`]);
     assert.deepEqual(await run(collect(v6only[10]!.lookup(second))), [`[fd57:46::3]:5000`]);
 
+    // With port6 (a router mapped the IPv4 port to another), each family hears its own port.
+    const third = toInfoHash(new Uint8Array(20).fill(0x79));
+    await run(dual[2]!.announce(third, 7000, { port6: 5000 }));
+    assert.deepEqual(await run(collect(v4only[11]!.lookup(third))), [`10.46.0.3:7000`]);
+    assert.deepEqual(await run(collect(v6only[11]!.lookup(third))), [`[fd57:46::3]:5000`]);
+
     // BEP 44: an item put in the IPv6 DHT is found by a dual-stack node; one put by a dual-stack
     // node is found in each family.
     const put6 = await run(v6only[7]!.put({ v: 'from IPv6' }));

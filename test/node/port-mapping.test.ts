@@ -31,15 +31,16 @@ test('startPortMapping: the swarm announces the external port the router gave, a
   const runtime = net.runtime('192.168.1.20');
   const session = new SwarmSession({ host: '192.168.1.20', port: 6881, utp: false }, runtime);
   await net.clock.run(session.start());
-  assert.equal(session.announcedPort, 6881);
+  assert.equal(session.announcedPort(), 6881);
   const mapper = startPortMapping({ ...runtime, defaultGateway: async () => GATEWAY }, session, undefined, () => undefined);
   await net.clock.runUntil(() => mapper.mappings().every((m) => m.state === 'mapped'), 10_000);
   assert.deepEqual(router.mappings.map((m) => `${m.protocol} ${m.externalPort} → ${m.internalPort}`), ['TCP 7881 → 6881']);
-  assert.equal(session.announcedPort, 7881, 'trackers, the DHT and peers are told the port the router forwards');
+  assert.equal(session.announcedPort(), 7881, 'trackers, the DHT and peers are told the port the router forwards');
+  assert.equal(session.announcedPort(6), 6881, 'IPv6 goes through no NAT: its port stays the bound one');
   router.options.natPmpResult = 4; // the renewal fails: the router no longer forwards
   await net.clock.advance(3600_000 + 10_000);
   assert.equal(mapper.mappings()[0]?.state, 'failed');
-  assert.equal(session.announcedPort, 6881);
+  assert.equal(session.announcedPort(), 6881);
   await net.clock.run(mapper.close());
   await net.clock.run(session.close());
 });
