@@ -6,6 +6,7 @@
  * The router is on the LAN but is not trusted: heads and bodies are bounded, and every malformed
  * answer is a `DecodeError` naming what is wrong.
  */
+import { indexOfBytes } from './bytes.js';
 import { DecodeError } from './errors.js';
 
 /** Largest header block accepted, in bytes. */
@@ -24,14 +25,6 @@ const CRLF = new Uint8Array([13, 10]);
 const CRLF2 = new Uint8Array([13, 10, 13, 10]);
 /** Longest chunk-size line accepted (size and extensions). */
 const MAX_CHUNK_LINE = 64;
-
-function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
-  outer: for (let i = from; i + needle.length <= haystack.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (haystack[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
 
 /**
  * Whether the blank line that ends a head of at most `MAX_HEAD_BYTES` may still come: the bytes
@@ -84,7 +77,7 @@ export function parseHttpHead(text: string): { status: number; headers: Map<stri
  * without a declared length ends here. Returns `undefined` while more bytes are needed.
  */
 export function parseHttpAnswer(bytes: Uint8Array, ended: boolean): HttpAnswer | undefined {
-  const headEnd = indexOfBytes(bytes.subarray(0, MAX_HEAD_BYTES + 4), CRLF2);
+  const headEnd = indexOfBytes(bytes, CRLF2, 0, MAX_HEAD_BYTES);
   if (headEnd < 0) {
     if (bytes.length > MAX_HEAD_BYTES && !mayEndHead(bytes)) throw new DecodeError(`HTTP header block longer than ${MAX_HEAD_BYTES} bytes`);
     if (ended) throw new DecodeError(`connection closed in the HTTP header block (${bytes.length} bytes)`);

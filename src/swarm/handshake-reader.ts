@@ -2,6 +2,7 @@
  * The reading side of a peer connection's handshakes (BitTorrent's, and MSE's before it): bytes
  * are buffered as they arrive and handed out on demand, under one timeout for the whole handshake.
  */
+import { indexOfBytes } from '../codec/bytes.js';
 import type { Runtime, TcpConnection } from '../runtime/interfaces.js';
 import { SwarmError } from './errors.js';
 
@@ -71,7 +72,7 @@ export class HandshakeReader {
   async skipPast(marker: Uint8Array, maxSkip: number, what: string): Promise<void> {
     let at = -1;
     await this.until(() => {
-      at = indexOf(this.buffered, marker, maxSkip);
+      at = indexOfBytes(this.buffered, marker, 0, maxSkip);
       if (at < 0 && this.buffered.length >= maxSkip + marker.length) throw this.fail(`${what} not found in the first ${maxSkip} bytes of padding`);
       return at >= 0;
     });
@@ -121,15 +122,4 @@ export class HandshakeReader {
       waiter.resolve();
     }
   }
-}
-
-
-/** Index of `marker` in `data` starting at most at `maxStart`; -1 if absent. */
-function indexOf(data: Uint8Array, marker: Uint8Array, maxStart: number): number {
-  const last = Math.min(maxStart, data.length - marker.length);
-  outer: for (let i = 0; i <= last; i++) {
-    for (let k = 0; k < marker.length; k++) if (data[i + k] !== marker[k]) continue outer;
-    return i;
-  }
-  return -1;
 }
