@@ -7,7 +7,7 @@
  * so the same class runs on real UDP and on the virtual network.
  */
 import type { BEncodable, BValue } from '../codec/bencode.js';
-import { ipFamily, type IpFamily } from '../codec/ip.js';
+import type { IpFamily } from '../codec/ip.js';
 import type { KrpcQuery } from '../codec/krpc.js';
 import { idEquals } from '../kademlia/id.js';
 import type { LookupResult } from '../kademlia/lookup.js';
@@ -22,7 +22,7 @@ import { DhtInputError, DhtStateError } from './errors.js';
 import { DhtFamily, type DhtFamilyDeps } from './family.js';
 import { lookupInFamily, mergeLookups, type FamilyLookupDeps, type LookupOptions } from './family-lookup.js';
 import { getItem, putItem, type DhtItem, type PutRequest, type PutResult } from './item-lookup.js';
-import { announcePeer, lookupPeers, type AnnounceOptions, type AnnounceResult } from './peer-lookup.js';
+import { announcedPortFor, announcePeer, lookupPeers, type AnnounceOptions, type AnnounceResult } from './peer-lookup.js';
 import { answerQuery } from './handlers/answer-query.js';
 import { ItemStore } from './item-store.js';
 import type { QueryOutcome } from './krpc-transport.js';
@@ -190,11 +190,13 @@ export class Dht {
    */
   async announce(infoHash: InfoHash, port: number, options: AnnounceOptions = {}): Promise<AnnounceResult> {
     this.primary();
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new DhtInputError(`bad port ${port}: expected 1-65535`);
-    if (options.port6 !== undefined && (!Number.isInteger(options.port6) || options.port6 < 1 || options.port6 > 65535)) throw new DhtInputError(`bad port6 ${options.port6}: expected 1-65535`);
+    const check = (name: string, value: number): void => {
+      if (!Number.isInteger(value) || value < 1 || value > 65535) throw new DhtInputError(`bad ${name} ${value}: expected 1-65535`);
+    };
+    check('port', port);
+    if (options.port6 !== undefined) check('port6', options.port6);
     for (const node of this.nodes.values()) {
-      const own = options.port6 !== undefined && ipFamily(node.local.host) === 6 ? options.port6 : port;
-      if (usableEndpoint(node.local)) this.peers.add(infoHash, { host: node.local.host, port: own }, options.seed === true);
+      if (usableEndpoint(node.local)) this.peers.add(infoHash, { host: node.local.host, port: announcedPortFor(node.local.host, port, options) }, options.seed === true);
     }
     return announcePeer(this, infoHash, port, options);
   }

@@ -21,6 +21,11 @@ export interface AnnounceOptions {
   signal?: AbortSignal;
 }
 
+/** The TCP port to announce to (or store for) an address of `host`'s family: `port6` for IPv6 when given. */
+export function announcedPortFor(host: string, port: number, options: Pick<AnnounceOptions, 'port6'>): number {
+  return options.port6 !== undefined && ipFamily(host) === 6 ? options.port6 : port;
+}
+
 export interface AnnounceResult {
   /** Nodes that accepted the announcement. */
   announcedTo: number;
@@ -93,7 +98,7 @@ export async function announcePeer(
           'announce_peer',
           {
             info_hash: infoHash,
-            port: options.port6 !== undefined && ipFamily(c.contact.address.host) === 6 ? options.port6 : port,
+            port: announcedPortFor(c.contact.address.host, port, options),
             token: c.reply.value!.token!,
             implied_port: options.impliedPort ? 1 : undefined,
             seed: options.seed ? 1 : undefined,

@@ -39,7 +39,8 @@ export const LIFETIME_SECONDS = 7200;
 /** Renewal that failed is tried again after this long. */
 export const RETRY_MS = 60_000;
 
-const NAMES: Record<MappingProtocol, string> = { 'nat-pmp': 'NAT-PMP', upnp: 'UPnP' };
+/** How each protocol is named to people. */
+export const MAPPING_PROTOCOL_NAMES: Readonly<Record<MappingProtocol, string>> = { 'nat-pmp': 'NAT-PMP', upnp: 'UPnP' };
 
 /**
  * The mappings one protocol keeps: each port's state, the timer that maps it again (to renew it,
@@ -75,7 +76,7 @@ export class MappingSet {
     state.externalPort = externalPort;
     state.error = undefined;
     if (!news) return;
-    this.deps.log('info', `${NAMES[this.via]}: ${state.protocol.toUpperCase()} port ${state.internalPort} is mapped ${how}`);
+    this.deps.log('info', `${MAPPING_PROTOCOL_NAMES[this.via]}: ${state.protocol.toUpperCase()} port ${state.internalPort} is mapped ${how}`);
     this.onChange();
   }
 
@@ -84,7 +85,7 @@ export class MappingSet {
     if (state.state === 'failed' && state.error === error) return;
     state.state = 'failed';
     state.error = error;
-    this.deps.log('info', `${NAMES[this.via]}: could not map ${state.protocol.toUpperCase()} port ${state.internalPort}: ${error}`);
+    this.deps.log('info', `${MAPPING_PROTOCOL_NAMES[this.via]}: could not map ${state.protocol.toUpperCase()} port ${state.internalPort}: ${error}`);
     this.onChange();
   }
 
