@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeHandshake, encodeMessage, HANDSHAKE_LENGTH, makeReserved, WireFramer, type PeerMessage } from '../../src/codec/peer-wire.js';
+import { encodeMessage, makeReserved, type PeerMessage } from '../../src/codec/peer-wire.js';
 import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
 import { Mulberry32 } from '../../src/runtime/prng.js';
 import type { TcpConnection } from '../../src/runtime/interfaces.js';
@@ -13,6 +13,7 @@ import { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { createTorrent } from '../../src/swarm/create-torrent.js';
 import { SwarmSession } from '../../src/swarm/session.js';
 import { writeFile } from './memory-files.js';
+import { barePeer } from './v2-seed-peer.js';
 
 const PIECE = 65536;
 const PIECES = 16;
@@ -30,22 +31,14 @@ async function scriptedSeed(
   has: (index: number) => boolean,
   answer: (m: { index: number; begin: number }) => boolean,
 ): Promise<{ conn: TcpConnection; requests: PeerMessage[] }> {
-  const conn = await net.clock.run(net.runtime(host).tcpConnect(to));
-  const framer = new WireFramer();
   const requests: PeerMessage[] = [];
-  let handshake = true;
-  conn.onData((bytes) => {
-    framer.push(handshake ? bytes.subarray(HANDSHAKE_LENGTH) : bytes);
-    handshake = false;
-    for (let m = framer.next(); m; m = framer.next()) {
-      if (m.type !== 'request') continue;
-      requests.push(m);
-      if (answer(m)) conn.write(encodeMessage({ type: 'piece', index: m.index, begin: m.begin, block: data.subarray(m.index * PIECE + m.begin, m.index * PIECE + m.begin + m.length) }));
-    }
+  const conn = await barePeer(net, host, to, { reserved: makeReserved({}), infoHash, peerId: new Uint8Array(20).fill(host.length) }, (m) => {
+    if (m.type !== 'request') return;
+    requests.push(m);
+    if (answer(m)) conn.write(encodeMessage({ type: 'piece', index: m.index, begin: m.begin, block: data.subarray(m.index * PIECE + m.begin, m.index * PIECE + m.begin + m.length) }));
   });
   const bitfield = new Uint8Array(PIECES / 8);
   for (let i = 0; i < PIECES; i++) if (has(i)) bitfield[i >>> 3]! |= 0x80 >>> (i & 7);
-  conn.write(encodeHandshake({ reserved: makeReserved({}), infoHash, peerId: new Uint8Array(20).fill(host.length) }));
   conn.write(encodeMessage({ type: 'bitfield', bitfield }));
   conn.write(encodeMessage({ type: 'unchoke' }));
   return { conn, requests };

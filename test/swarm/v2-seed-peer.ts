@@ -5,7 +5,7 @@
  */
 import { encodeHandshake, HANDSHAKE_LENGTH, makeReserved, WireFramer, type PeerMessage } from '../../src/codec/peer-wire.js';
 import { toInfoHash, type InfoHash } from '../../src/dht/types.js';
-import type { TcpConnection } from '../../src/runtime/interfaces.js';
+import type { Endpoint, TcpConnection } from '../../src/runtime/interfaces.js';
 import type { VirtualNetwork } from '../../src/runtime/virtual-network.js';
 import { createTorrent, type CreatedTorrent } from '../../src/swarm/create-torrent.js';
 import { SwarmSession } from '../../src/swarm/session.js';
@@ -23,20 +23,36 @@ export async function startV2Seed(net: VirtualNetwork, data: Uint8Array, pieceLe
   return { seed, created, infoHash };
 }
 
+/**
+ * A bare peer on `host` connected to `to`, its handshake sent: every message `to` sends after its
+ * handshake goes to `onMessage` (views of the read buffer: copy what you keep).
+ */
+export async function barePeer(
+  net: VirtualNetwork,
+  host: string,
+  to: Endpoint,
+  handshake: Parameters<typeof encodeHandshake>[0],
+  onMessage: (m: PeerMessage) => void,
+): Promise<TcpConnection> {
+  const conn = await net.clock.run(net.runtime(host).tcpConnect(to));
+  const framer = new WireFramer();
+  let first = true;
+  conn.onData((bytes) => {
+    // The virtual network delivers the peer's handshake whole, in the first read.
+    framer.push(first ? bytes.subarray(HANDSHAKE_LENGTH) : bytes);
+    first = false;
+    for (let m = framer.next(); m; m = framer.next()) onMessage(m);
+  });
+  conn.write(encodeHandshake(handshake));
+  return conn;
+}
+
 /** A bare peer on 10.0.9.9 connected to `seed`, its handshake sent; `answers` fills as hash answers arrive. */
 export async function hashPeer(net: VirtualNetwork, seed: SwarmSession, infoHash: InfoHash): Promise<{ conn: TcpConnection; answers: PeerMessage[] }> {
-  const conn = await net.clock.run(net.runtime('10.0.9.9').tcpConnect(seed.address));
-  const framer = new WireFramer();
   const answers: PeerMessage[] = [];
-  let handshake = true;
-  conn.onData((bytes) => {
-    framer.push(handshake ? bytes.subarray(HANDSHAKE_LENGTH) : bytes);
-    handshake = false;
-    for (let m = framer.next(); m; m = framer.next()) {
-      if (m.type === 'hashes') answers.push({ ...m, piecesRoot: m.piecesRoot.slice(), hashes: m.hashes.slice() });
-      if (m.type === 'hash-reject') answers.push({ ...m, piecesRoot: m.piecesRoot.slice() });
-    }
+  const conn = await barePeer(net, '10.0.9.9', seed.address, { reserved: makeReserved({ fast: true, v2: true }), infoHash, peerId: new Uint8Array(20).fill(9) }, (m) => {
+    if (m.type === 'hashes') answers.push({ ...m, piecesRoot: m.piecesRoot.slice(), hashes: m.hashes.slice() });
+    if (m.type === 'hash-reject') answers.push({ ...m, piecesRoot: m.piecesRoot.slice() });
   });
-  conn.write(encodeHandshake({ reserved: makeReserved({ fast: true, v2: true }), infoHash, peerId: new Uint8Array(20).fill(9) }));
   return { conn, answers };
 }
