@@ -49,7 +49,7 @@ export async function startNodeFromFlags(flags: SwarmFlags, out: Output): Promis
   }
   const mapper = node.portMapper;
   mapper?.onChange(() => {
-    const view = { externalAddress: mapper.externalAddress(), mappings: mapper.mappings() };
+    const view = mapper.snapshot();
     out.event({ event: 'port-mapping', externalAddress: view.externalAddress ?? null, mappings: view.mappings }, `port mapping: ${portMappingText(view)}`);
   });
   return node;

@@ -56,6 +56,12 @@ export class PortMapper {
     return this.natPmp?.externalAddress ?? this.upnp?.externalAddress;
   }
 
+  /** The external address and every mapping, as the API's node view and the CLI show them. */
+  snapshot(): { externalAddress?: string; mappings: PortMapping[] } {
+    const externalAddress = this.externalAddress();
+    return { ...(externalAddress === undefined ? {} : { externalAddress }), mappings: this.mappings() };
+  }
+
   /** Answers dropped: from others than the gateway, malformed, or to nothing asked. */
   malformed(): number {
     return (this.natPmp?.malformed ?? 0) + (this.upnp?.malformed ?? 0);

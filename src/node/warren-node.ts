@@ -165,7 +165,7 @@ export class WarrenNode implements NodeControl {
       utp: this.session.utpSocket !== undefined,
       uploadLimit: this.options.uploadLimit,
       downloadLimit: this.options.downloadLimit ?? 0,
-      ...(this.portMapper ? { portMapping: { externalAddress: this.portMapper.externalAddress(), mappings: this.portMapper.mappings() } } : {}),
+      ...(this.portMapper ? { portMapping: this.portMapper.snapshot() } : {}),
     };
   }
 
